@@ -1,0 +1,37 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: run test install migrate lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+.env: | install
+	$(PY) -m engine.dotenv .env
+
+migrate: install .env
+	$(VENV)/bin/hudur migrate
+
+run: migrate
+	$(VENV)/bin/hudur serve
+
+# The whole suite; PostgreSQL tests run too when HUDUR_TEST_POSTGRES_URL is set.
+test: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy rules
+
+bench: install
+	$(PY) -m bench.ingest
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis hudur.db hudur.db-wal hudur.db-shm

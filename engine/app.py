@@ -1,0 +1,49 @@
+"""The app factory: settings in, a wired aiohttp Application out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import structlog
+from aiohttp import web
+
+from engine import health
+from engine.keys import CLOCK, DATABASE, SETTINGS, Clock
+from engine.middleware import context_middleware, error_middleware
+from engine.settings import Settings
+from store.db import Database
+
+log = structlog.get_logger("hudur.app")
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    database: Database | None = None,
+) -> web.Application:
+    """Build the service. `database` may be handed in (tests share one); otherwise
+    the app opens its own from the settings and closes it on cleanup."""
+    app = web.Application(
+        middlewares=[context_middleware, error_middleware], client_max_size=MAX_BODY_BYTES
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+
+    async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+        owned = database is None
+        app[DATABASE] = database or Database(settings.database_url)
+        yield
+        if owned:
+            await app[DATABASE].dispose()
+
+    app.cleanup_ctx.append(database_ctx)
+    health.setup(app)
+    return app

@@ -1,0 +1,69 @@
+"""The `hudur` console script (CONTRACT 2)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+import structlog
+from aiohttp import web
+
+from engine.app import create_app
+from engine.logging import configure_logging
+from engine.settings import Settings
+from store.db import Database
+
+log = structlog.get_logger("hudur.cli")
+
+
+async def _migrate(settings: Settings) -> None:
+    database = Database(settings.database_url)
+    try:
+        await database.migrate()
+    finally:
+        await database.dispose()
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(_migrate(settings))
+    print(f"hudur: database at {settings.database_url} is at the newest revision")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(_migrate(settings))
+    if settings.uses_dev_livekit_credentials:
+        log.warning(
+            "dev_livekit_credentials",
+            message="HUDUR_LIVEKIT_API_KEY/SECRET are the public dev defaults: anyone can "
+            "forge webhooks. Set real ones before exposing this service.",
+        )
+    log.info("serving", host=settings.host, port=settings.port)
+    web.run_app(
+        create_app(settings), host=settings.host, port=settings.port, print=None, access_log=None
+    )
+    return 0
+
+
+COMMANDS = {"serve": cmd_serve, "migrate": cmd_migrate}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hudur", description="Hudur attendance engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the HTTP service with its sweeper (migrates first)")
+    sub.add_parser("migrate", help="bring the database schema to the newest revision")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_format)
+    return COMMANDS[args.command](settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from engine.keys import DATABASE
+from rules.errors import Unavailable
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await request.app[DATABASE].ping()
+    except Exception as exc:  # any failure to reach the database means not ready
+        raise Unavailable("database unreachable", details={"error": str(exc)}) from exc
+    return web.json_response({"status": "ready"})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)

@@ -1,0 +1,33 @@
+"""The service's configuration (CONTRACT 2): environment first, then `.env`."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_API_KEY = "devkey"
+DEV_API_SECRET = "secret"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HUDUR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./hudur.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    livekit_api_key: str = DEV_API_KEY
+    livekit_api_secret: str = DEV_API_SECRET
+    livekit_url: str | None = None
+    service_token: str | None = None
+    jwt_secret: str | None = None
+    sweep_interval_seconds: float = Field(default=30, gt=0)
+    allow_as_of: bool = False
+    log_format: str = "auto"  # auto | json | console
+    # Where join tokens send people; defaults to HUDUR_LIVEKIT_URL.
+    public_url: str | None = None
+
+    @property
+    def uses_dev_livekit_credentials(self) -> bool:
+        return (self.livekit_api_key, self.livekit_api_secret) == (DEV_API_KEY, DEV_API_SECRET)

@@ -1,0 +1,184 @@
+"""Lifecycle operations: the rules' decisions carried out inside one unit of work.
+
+Every caller (webhook intake, the HTTP API, the sweeper) moves sessions through
+these functions, so a transition is always recorded, counted and charged the same
+way. The caller holds the session row locked (`get(..., for_update=True)`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from rules import evidence as ev
+from rules.attendance import AttendanceStatus
+from rules.charging import (
+    ChargeDecision,
+    ChargeStatus,
+    choose_subscription,
+    counts_for_teacher,
+    decide_charge,
+)
+from rules.codes import SessionType, is_individual, kind_of
+from rules.lifecycle import LifecycleEvent, Status, apply
+from store.attendance import SessionAttendance, session_attendance, settings_of
+from store.metrics import CHARGES, TRANSITIONS
+from store.repositories.evidence import to_rule_evidence
+from store.schema import Evidence, Session, Transition
+from store.uow import UnitOfWork
+
+
+async def transition(
+    uow: UnitOfWork,
+    session: Session,
+    event: LifecycleEvent,
+    *,
+    at: datetime,
+    actor: str,
+    details: dict[str, Any] | None = None,
+) -> Transition:
+    """Apply one lifecycle event; raises IllegalTransition and changes nothing if not allowed."""
+    old = Status(session.status)
+    new = apply(old, event)
+    row = uow.history.record(
+        session.id,
+        from_status=old.value,
+        to_status=new.value,
+        event=event.value,
+        at=at,
+        actor=actor,
+        details=details,
+    )
+    session.status = new.value
+    session.updated_at = at
+    session.revision += 1
+    uow.after_commit(lambda: TRANSITIONS.labels(old.value, new.value).inc())
+    return row
+
+
+async def recompute_intervals(uow: UnitOfWork, session_id: int) -> tuple[ev.Interval, ...]:
+    """Rebuild a session's intervals from all of its evidence (order-free by construction)."""
+    rows = await uow.evidence.for_session(session_id)
+    intervals = ev.build_intervals(to_rule_evidence(r) for r in rows)
+    await uow.intervals.replace(session_id, intervals)
+    return intervals
+
+
+async def start_on_join(
+    uow: UnitOfWork, session: Session, *, joined_at: datetime, user_id: int, event_id: str
+) -> Transition | None:
+    """SCHEDULED/READY -> ONGOING on the first roster join at or after S - preparation."""
+    if session.status not in (Status.SCHEDULED, Status.READY) or session.scheduled_at is None:
+        return None
+    settings = await settings_of(uow, session)
+    if joined_at < session.scheduled_at - timedelta(minutes=settings.preparation_minutes):
+        return None
+    session.started_at = joined_at
+    return await transition(
+        uow,
+        session,
+        LifecycleEvent.START,
+        at=joined_at,
+        actor=f"evidence:{event_id}",
+        details={"user_id": user_id},
+    )
+
+
+async def finish_session(
+    uow: UnitOfWork, session: Session, *, at: datetime, actor: str
+) -> SessionAttendance:
+    """READY/ONGOING -> COMPLETED or ABSENT: close intervals, settle verdicts and charges."""
+    if session.status not in (Status.READY, Status.ONGOING):
+        # Let the table name the refusal (e.g. completing a cancelled session).
+        apply(Status(session.status), LifecycleEvent.COMPLETE)
+    session.ended_at = at
+    await uow.evidence.add(
+        Evidence(
+            event_id=f"closed:{session.id}",
+            source="system",
+            kind="session_closed",
+            room_name=session.session_code,
+            session_id=session.id,
+            at=at,
+            decisive=True,
+        )
+    )
+    await recompute_intervals(uow, session.id)
+    attendance = await session_attendance(uow, session, now=at, finished=True)
+    event = LifecycleEvent.COMPLETE
+    if is_individual(SessionType(session.type)) and all(
+        s.verdict.status is AttendanceStatus.ABSENT for s in attendance.students
+    ):
+        event = LifecycleEvent.MARK_ABSENT
+    await transition(uow, session, event, at=at, actor=actor)
+    session.counts_for_teacher = counts_for_teacher(
+        attendance.teacher_meeting.attendance_percentage, attendance.settings
+    )
+    session.subscription_counted = True
+    await settle_charges(uow, session, attendance, at=at)
+    if session.meeting_room_name:
+        uow.rooms.enqueue("delete_room", session.meeting_room_name, now=at, session_id=session.id)
+    return attendance
+
+
+async def settle_charges(
+    uow: UnitOfWork, session: Session, attendance: SessionAttendance, *, at: datetime
+) -> list[ChargeDecision]:
+    """Write each student's ledger row once; later verdict changes update the row in
+    place (never a second row), and a hand-set row is never touched."""
+    existing = await uow.ledger.for_session(session.id)
+    kind = kind_of(SessionType(session.type))
+    written = []
+    for student in attendance.students:
+        row = existing.get(student.user_id)
+        if row is not None and row.hand_set:
+            continue
+        subscription = None
+        if row is not None and row.status == ChargeStatus.CHARGED and row.subscription_id:
+            subscription = next(
+                (
+                    s
+                    for s in await uow.subscriptions.views_for(
+                        student.user_id, session.academy_id, kind
+                    )
+                    if s.id == row.subscription_id
+                ),
+                None,
+            )
+        if subscription is None:
+            subscription = choose_subscription(
+                await uow.subscriptions.views_for(
+                    student.user_id, session.academy_id, kind, lock=True
+                ),
+                kind=kind,
+                at=session.scheduled_at or at,
+            )
+        decision = decide_charge(
+            student_id=student.user_id,
+            verdict=student.verdict.status,
+            student_percentage=student.verdict.meeting.attendance_percentage,
+            teacher_percentage=attendance.teacher_meeting.attendance_percentage,
+            subscription=subscription,
+            settings=attendance.settings,
+        )
+        if row is None:
+            if await uow.ledger.charge(session.id, decision, now=at):
+                written.append(decision)
+                _count_charge(uow, decision.status)
+        elif (row.status, row.reason, row.subscription_id, row.verdict) != (
+            decision.status.value,
+            decision.reason,
+            decision.subscription_id,
+            decision.verdict.value,
+        ):
+            row.status = decision.status.value
+            row.reason = decision.reason
+            row.subscription_id = decision.subscription_id
+            row.verdict = decision.verdict.value
+            row.updated_at = at
+            written.append(decision)
+    return written
+
+
+def _count_charge(uow: UnitOfWork, status: ChargeStatus) -> None:
+    uow.after_commit(lambda: CHARGES.labels(status.value).inc())

@@ -1,0 +1,35 @@
+"""Dialect-aware statements shared by the repositories."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def _insert(session: AsyncSession, model: Any) -> Any:
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+def insert_ignore(session: AsyncSession, model: Any, keys: Sequence[str]) -> Insert:
+    """INSERT … ON CONFLICT (keys) DO NOTHING, on either backend."""
+    return _insert(session, model).on_conflict_do_nothing(index_elements=list(keys))  # type: ignore[no-any-return]
+
+
+def upsert(
+    session: AsyncSession,
+    model: Any,
+    values: Mapping[str, Any],
+    keys: Sequence[str],
+    *,
+    keep: Sequence[str] = ("created_at",),
+) -> Insert:
+    """INSERT … ON CONFLICT (keys) DO UPDATE every column except keys and `keep`."""
+    stmt = _insert(session, model).values(**values)
+    update = {k: stmt.excluded[k] for k in values if k not in keys and k not in keep}
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=update)  # type: ignore[no-any-return]

@@ -1,0 +1,123 @@
+"""Academies, users and subscriptions: the platform's objects, upserted by id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rules.charging import SubscriptionView
+from rules.codes import SubscriptionKind
+from store.repositories.base import upsert
+from store.schema import Academy, Subscription, UsageRow, User
+
+
+class AcademyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, academy_id: int) -> Academy | None:
+        return await self.session.get(Academy, academy_id)
+
+    async def upsert(self, academy_id: int, *, now: datetime, **values: Any) -> Academy:
+        row = {"id": academy_id, **values, "created_at": now, "updated_at": now}
+        row.setdefault("rules", {})
+        keep = ("created_at", "rules") if "rules" not in values else ("created_at",)
+        await self.session.execute(upsert(self.session, Academy, row, ["id"], keep=keep))
+        academy = await self.session.get(Academy, academy_id, populate_existing=True)
+        assert academy is not None
+        return academy
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def get_many(self, user_ids: list[int]) -> dict[int, User]:
+        if not user_ids:
+            return {}
+        rows = await self.session.scalars(select(User).where(User.id.in_(user_ids)))
+        return {u.id: u for u in rows}
+
+    async def upsert(self, user_id: int, *, now: datetime, **values: Any) -> User:
+        row = {"id": user_id, **values, "created_at": now, "updated_at": now}
+        keep = ("created_at", "calendar_token")
+        await self.session.execute(upsert(self.session, User, row, ["id"], keep=keep))
+        user = await self.session.get(User, user_id, populate_existing=True)
+        assert user is not None
+        return user
+
+    async def by_calendar_token(self, token: str) -> User | None:
+        return await self.session.scalar(select(User).where(User.calendar_token == token))
+
+
+class SubscriptionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, subscription_id: int) -> Subscription | None:
+        return await self.session.get(Subscription, subscription_id)
+
+    async def upsert(self, subscription_id: int, *, now: datetime, **values: Any) -> Subscription:
+        row = {"id": subscription_id, **values, "created_at": now, "updated_at": now}
+        await self.session.execute(upsert(self.session, Subscription, row, ["id"]))
+        sub = await self.session.get(Subscription, subscription_id, populate_existing=True)
+        assert sub is not None
+        return sub
+
+    async def used(self, subscription_id: int) -> int:
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(UsageRow)
+            .where(UsageRow.subscription_id == subscription_id, UsageRow.status == "charged")
+        )
+        return int(count or 0)
+
+    async def views_for(
+        self, student_id: int, academy_id: int, kind: SubscriptionKind, *, lock: bool = False
+    ) -> list[SubscriptionView]:
+        """The student's subscriptions of one kind, each with its charged usage.
+
+        `lock` holds the subscription rows until commit, so two sessions charging
+        the same student at once cannot both take the last remaining session."""
+        if lock and self.session.bind is not None and self.session.bind.dialect.name != "sqlite":
+            await self.session.execute(
+                select(Subscription.id)
+                .where(
+                    Subscription.student_id == student_id,
+                    Subscription.academy_id == academy_id,
+                    Subscription.kind == kind.value,
+                )
+                .with_for_update()
+            )
+        used = (
+            select(UsageRow.subscription_id, func.count().label("n"))
+            .where(UsageRow.status == "charged", UsageRow.student_id == student_id)
+            .group_by(UsageRow.subscription_id)
+            .subquery()
+        )
+        rows = await self.session.execute(
+            select(Subscription, func.coalesce(used.c.n, 0))
+            .outerjoin(used, used.c.subscription_id == Subscription.id)
+            .where(
+                Subscription.student_id == student_id,
+                Subscription.academy_id == academy_id,
+                Subscription.kind == kind.value,
+            )
+        )
+        return [
+            SubscriptionView(
+                id=sub.id,
+                kind=SubscriptionKind(sub.kind),
+                starts_at=sub.starts_at,
+                ends_at=sub.ends_at,
+                total_sessions=sub.total_sessions,
+                used_sessions=int(n),
+            )
+            for sub, n in rows
+        ]

@@ -1,0 +1,172 @@
+"""The webhook inbox, the evidence derived from it, and the intervals built from that."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rules import evidence as ev
+from store.repositories.base import insert_ignore
+from store.schema import Evidence, Interval, WebhookEvent
+
+
+class InboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self,
+        *,
+        event_id: str,
+        event: str,
+        room_name: str | None,
+        room_sid: str | None,
+        occurred_at: datetime,
+        received_at: datetime,
+        body: bytes,
+        session_id: int | None,
+        state: str,
+    ) -> bool:
+        """Store a raw event once; False when its id was stored before."""
+        inserted = await self.session.scalar(
+            insert_ignore(self.session, WebhookEvent, ["event_id"])
+            .values(
+                event_id=event_id,
+                event=event,
+                room_name=room_name,
+                room_sid=room_sid,
+                occurred_at=occurred_at,
+                received_at=received_at,
+                body=body,
+                session_id=session_id,
+                state=state,
+            )
+            .returning(WebhookEvent.id)
+        )
+        return inserted is not None
+
+    async def all(self, *, room_name: str | None = None) -> list[WebhookEvent]:
+        stmt = select(WebhookEvent).order_by(WebhookEvent.id)
+        if room_name is not None:
+            stmt = stmt.where(WebhookEvent.room_name == room_name)
+        return list(await self.session.scalars(stmt))
+
+    async def count(self) -> int:
+        return len(list(await self.session.scalars(select(WebhookEvent.id))))
+
+    async def attach(self, room_name: str, session_id: int) -> None:
+        await self.session.execute(
+            update(WebhookEvent)
+            .where(WebhookEvent.room_name == room_name, WebhookEvent.session_id.is_(None))
+            .values(session_id=session_id)
+        )
+
+
+class EvidenceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: Evidence) -> bool:
+        """Store one evidence row once (keyed by its event id)."""
+        values = {
+            c.key: getattr(row, c.key)
+            for c in Evidence.__table__.columns
+            if c.key != "id" and getattr(row, c.key) is not None
+        }
+        inserted = await self.session.scalar(
+            insert_ignore(self.session, Evidence, ["event_id"])
+            .values(**values)
+            .returning(Evidence.id)
+        )
+        return inserted is not None
+
+    async def attach(self, room_name: str, session_id: int) -> None:
+        """Give a session the evidence that arrived before it existed."""
+        await self.session.execute(
+            update(Evidence)
+            .where(Evidence.room_name == room_name, Evidence.session_id.is_(None))
+            .values(session_id=session_id)
+        )
+
+    async def for_session(self, session_id: int) -> list[Evidence]:
+        rows = await self.session.scalars(
+            select(Evidence).where(Evidence.session_id == session_id).order_by(Evidence.id)
+        )
+        return list(rows)
+
+    async def delete_all(self, *, session_id: int | None = None) -> None:
+        stmt = delete(Evidence)
+        if session_id is not None:
+            stmt = stmt.where(Evidence.session_id == session_id)
+        await self.session.execute(stmt)
+
+
+class IntervalRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def for_session(self, session_id: int) -> list[Interval]:
+        rows = await self.session.scalars(
+            select(Interval)
+            .where(Interval.session_id == session_id)
+            .order_by(Interval.joined_at, Interval.participant_sid)
+        )
+        return list(rows)
+
+    async def for_sessions(self, session_ids: Sequence[int]) -> dict[int, list[Interval]]:
+        result: dict[int, list[Interval]] = {sid: [] for sid in session_ids}
+        if not session_ids:
+            return result
+        rows = await self.session.scalars(
+            select(Interval)
+            .where(Interval.session_id.in_(session_ids))
+            .order_by(Interval.joined_at, Interval.participant_sid)
+        )
+        for row in rows:
+            result[row.session_id].append(row)
+        return result
+
+    async def replace(self, session_id: int, intervals: Iterable[ev.Interval]) -> None:
+        """Make the stored intervals of a session exactly `intervals`."""
+        await self.session.execute(delete(Interval).where(Interval.session_id == session_id))
+        self.session.add_all(
+            Interval(
+                session_id=session_id,
+                participant_sid=i.sid,
+                identity=i.identity,
+                user_id=i.user_id,
+                room_sid=i.room_sid,
+                joined_at=i.joined_at,
+                left_at=i.left_at,
+                decisive=i.decisive,
+            )
+            for i in intervals
+        )
+        await self.session.flush()
+
+    async def delete_all(self, *, session_id: int | None = None) -> None:
+        stmt = delete(Interval)
+        if session_id is not None:
+            stmt = stmt.where(Interval.session_id == session_id)
+        await self.session.execute(stmt)
+
+
+def to_rule_evidence(row: Evidence) -> ev.Evidence:
+    """The pure-rules form of a stored evidence row."""
+    base = {"event_id": row.event_id, "at": row.at}
+    if row.kind == "session_closed":
+        return ev.SessionClosed(**base)
+    room_sid = row.room_sid or ""
+    if row.kind == "room_finished":
+        return ev.RoomFinished(room_sid=room_sid, **base)
+    who = {"room_sid": room_sid, "sid": row.participant_sid or "", "identity": row.identity or ""}
+    if row.kind == "joined":
+        return ev.ParticipantJoined(decisive=row.decisive, **who, **base)
+    if row.kind == "left":
+        return ev.ParticipantLeft(decisive=row.decisive, joined_at=row.joined_at, **who, **base)
+    if row.kind == "aborted":
+        return ev.ConnectionAborted(decisive=row.decisive, **who, **base)
+    raise ValueError(f"unknown evidence kind {row.kind!r}")

@@ -1,0 +1,151 @@
+"""Sessions, their rosters, codes and status history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rules.codes import SessionType, format_session_code, prefix_of
+from rules.lifecycle import Status
+from store.repositories.base import insert_ignore
+from store.schema import Session, SessionCodeCounter, SessionStudent, Transition
+
+
+class SessionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, session_id: int, *, for_update: bool = False) -> Session | None:
+        stmt = select(Session).where(Session.id == session_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return await self.session.scalar(stmt.execution_options(populate_existing=True))
+
+    async def by_code(self, code: str, *, for_update: bool = False) -> Session | None:
+        stmt = select(Session).where(Session.session_code == code)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return await self.session.scalar(stmt.execution_options(populate_existing=True))
+
+    async def next_code(self, session_type: SessionType, academy_id: int) -> str:
+        """The next code of the academy and prefix: gap-free, since the counter row
+        is locked until this transaction ends and rolls back with it."""
+        prefix = prefix_of(session_type)
+        await self.session.execute(
+            insert_ignore(self.session, SessionCodeCounter, ["academy_id", "prefix"]).values(
+                academy_id=academy_id, prefix=prefix, last_seq=0
+            )
+        )
+        seq = await self.session.scalar(
+            update(SessionCodeCounter)
+            .where(SessionCodeCounter.academy_id == academy_id, SessionCodeCounter.prefix == prefix)
+            .values(last_seq=SessionCodeCounter.last_seq + 1)
+            .returning(SessionCodeCounter.last_seq)
+        )
+        assert seq is not None
+        return format_session_code(prefix, academy_id, int(seq))
+
+    async def create(
+        self,
+        *,
+        academy_id: int,
+        session_type: SessionType,
+        title: str,
+        duration_minutes: int,
+        teacher_id: int,
+        student_ids: Sequence[int],
+        now: datetime,
+        **fields: Any,
+    ) -> Session:
+        code = await self.next_code(session_type, academy_id)
+        fields.setdefault("status", Status.UNSCHEDULED.value)
+        row = Session(
+            session_code=code,
+            academy_id=academy_id,
+            type=session_type.value,
+            title=title,
+            duration_minutes=duration_minutes,
+            teacher_id=teacher_id,
+            created_at=now,
+            updated_at=now,
+            extra=fields.pop("extra", {}),
+            **fields,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        self.session.add_all(SessionStudent(session_id=row.id, student_id=s) for s in student_ids)
+        await self.session.flush()
+        return row
+
+    async def roster(self, session_id: int) -> list[int]:
+        rows = await self.session.scalars(
+            select(SessionStudent.student_id)
+            .where(SessionStudent.session_id == session_id)
+            .order_by(SessionStudent.student_id)
+        )
+        return list(rows)
+
+    async def rosters(self, session_ids: Sequence[int]) -> dict[int, list[int]]:
+        result: dict[int, list[int]] = {sid: [] for sid in session_ids}
+        if not session_ids:
+            return result
+        rows = await self.session.execute(
+            select(SessionStudent.session_id, SessionStudent.student_id)
+            .where(SessionStudent.session_id.in_(session_ids))
+            .order_by(SessionStudent.session_id, SessionStudent.student_id)
+        )
+        for session_id, student_id in rows:
+            result[session_id].append(student_id)
+        return result
+
+    async def teacher_overlap(
+        self, teacher_id: int, starts_at: datetime, ends_at: datetime, *, exclude_id: int | None
+    ) -> Session | None:
+        """Another non-cancelled session of the teacher overlapping [starts_at, ends_at)."""
+        stmt = select(Session).where(
+            Session.teacher_id == teacher_id,
+            Session.status != Status.CANCELLED.value,
+            Session.scheduled_at < ends_at,
+            Session.ends_at > starts_at,
+        )
+        if exclude_id is not None:
+            stmt = stmt.where(Session.id != exclude_id)
+        return await self.session.scalar(stmt.limit(1))
+
+
+class HistoryRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def record(
+        self,
+        session_id: int,
+        *,
+        from_status: str | None,
+        to_status: str,
+        event: str,
+        at: datetime,
+        actor: str,
+        details: dict[str, Any] | None = None,
+    ) -> Transition:
+        row = Transition(
+            session_id=session_id,
+            from_status=from_status,
+            to_status=to_status,
+            event=event,
+            at=at,
+            actor=actor,
+            details=details,
+        )
+        self.session.add(row)
+        return row
+
+    async def for_session(self, session_id: int) -> list[Transition]:
+        rows = await self.session.scalars(
+            select(Transition).where(Transition.session_id == session_id).order_by(Transition.id)
+        )
+        return list(rows)

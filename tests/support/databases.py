@@ -1,0 +1,84 @@
+"""Real databases for tests: a migrated SQLite file per test, and PostgreSQL when given.
+
+`HUDUR_TEST_POSTGRES_URL` names a PostgreSQL database the suite may wipe; without
+it the PostgreSQL variants are skipped, unless `HUDUR_REQUIRE_POSTGRES=1` (CI), where
+they fail instead so that a missing server can never pass silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from store.db import Database
+from store.schema import Base
+
+POSTGRES_URL = os.environ.get("HUDUR_TEST_POSTGRES_URL")
+REQUIRE_POSTGRES = os.environ.get("HUDUR_REQUIRE_POSTGRES") == "1"
+BACKENDS = ["sqlite", "postgres"]
+
+
+def run_blocking(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a coroutine to the end on its own loop, even when called from inside one
+    (session fixtures are first requested from async tests)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, main()).result()
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def migrate_template(directory: Path) -> Path:
+    """Migrate one SQLite file with Alembic; tests copy it instead of migrating again."""
+    template = directory / "template.db"
+
+    async def run() -> None:
+        database = Database(sqlite_url(template))
+        await database.migrate()
+        await database.dispose()
+
+    run_blocking(run)
+    return template
+
+
+def require_postgres() -> str:
+    if POSTGRES_URL:
+        return POSTGRES_URL
+    if REQUIRE_POSTGRES:
+        pytest.fail("HUDUR_REQUIRE_POSTGRES=1 but HUDUR_TEST_POSTGRES_URL is not set")
+    pytest.skip("HUDUR_TEST_POSTGRES_URL not set")
+
+
+def migrate_postgres(url: str) -> None:
+    async def run() -> None:
+        database = Database(url)
+        async with database.engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await database.migrate()
+        await database.dispose()
+
+    run_blocking(run)
+
+
+async def fresh_sqlite(template: Path, directory: Path) -> Database:
+    target = directory / "hudur.db"
+    shutil.copyfile(template, target)
+    return Database(sqlite_url(target))
+
+
+async def fresh_postgres(url: str, **engine_kwargs: object) -> Database:
+    database = Database(url, **engine_kwargs)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    async with database.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return database
