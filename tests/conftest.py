@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from aiohttp.test_utils import TestClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
+from engine.app import create_app
+from engine.settings import Settings
 from store.db import Database
+from tests.support.auth import JWT_SECRET, LIVEKIT_KEY, LIVEKIT_SECRET, SERVICE_TOKEN
 from tests.support.clock import ManualClock
 from tests.support.databases import (
     BACKENDS,
@@ -19,10 +25,10 @@ from tests.support.databases import (
     require_postgres,
 )
 
-settings.register_profile(
+hypothesis_settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-settings.load_profile("default")
+hypothesis_settings.load_profile("default")
 
 
 @pytest.fixture(scope="session", name="sqlite_template")
@@ -60,3 +66,26 @@ async def fixture_database(
 @pytest.fixture(name="clock")
 def fixture_clock() -> ManualClock:
     return ManualClock()
+
+
+@pytest.fixture(name="settings")
+def fixture_settings(database: Database) -> Settings:
+    """Settings of an app under test: known secrets, the test database, no .env file."""
+    return Settings(
+        _env_file=None,
+        database_url=database.url,
+        service_token=SERVICE_TOKEN,
+        jwt_secret=JWT_SECRET,
+        livekit_api_key=LIVEKIT_KEY,
+        livekit_api_secret=LIVEKIT_SECRET,
+        allow_as_of=True,
+        log_format="json",
+    )
+
+
+@pytest.fixture(name="client")
+async def fixture_client(
+    aiohttp_client: Any, settings: Settings, database: Database, clock: ManualClock
+) -> TestClient:
+    """The whole app over real HTTP on loopback, sharing the test's database and clock."""
+    return await aiohttp_client(create_app(settings, clock=clock, database=database))

@@ -1,0 +1,29 @@
+"""Credentials of the app under test, and tokens as the platform would sign them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+SERVICE_TOKEN = "service-token-for-tests-0123456789abcdef"
+JWT_SECRET = "jwt-secret-for-tests-0123456789abcdef0123"
+LIVEKIT_KEY = "APItestkey"
+LIVEKIT_SECRET = "livekit-secret-for-tests-0123456789abcdef"
+
+
+def user_token(
+    user_id: int, role: str, academy_id: int, *, ttl: timedelta = timedelta(hours=1)
+) -> str:
+    """A platform user's JWT as the main platform would sign it."""
+    claims = {
+        "sub": str(user_id),
+        "role": role,
+        "academy_id": academy_id,
+        "exp": datetime.now(UTC) + ttl,
+    }
+    return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+
+
+def auth(token: str = SERVICE_TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
