@@ -13,6 +13,7 @@ from engine.keys import CLOCK, DATABASE, SETTINGS, Clock
 from engine.middleware import context_middleware, error_middleware
 from engine.settings import Settings
 from store.db import Database
+from webhooks.endpoint import WebhookEndpoint
 
 log = structlog.get_logger("hudur.app")
 
@@ -46,4 +47,11 @@ def create_app(
 
     app.cleanup_ctx.append(database_ctx)
     health.setup(app)
+    webhooks = WebhookEndpoint(
+        api_key=settings.livekit_api_key,
+        api_secret=settings.livekit_api_secret,
+        clock=clock,
+        database=lambda: app[DATABASE],
+    )
+    app.router.add_post("/webhooks/livekit", webhooks.handle)
     return app

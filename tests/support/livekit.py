@@ -1,0 +1,415 @@
+"""LiveKit webhook bodies as LiveKit sends them, signed as LiveKit signs them.
+
+Bodies are built from livekit-protocol messages and encoded in LiveKit's exact
+JSON form: lowerCamelCase keys, 64-bit integers as strings, zero values omitted,
+compact, optionally with the odd extra spaces after commas that LiveKit's encoder
+inserts. Tokens come from livekit-api's `AccessToken(...).with_sha256(...)`.
+
+    body = joined("QSE-1-000001", "PA_1", "10_Mohamed", at=datetime(..., tzinfo=UTC))
+    response = await post_webhook(client, body)          # signed, bare token
+    response = await post_webhook(client, body, bearer=True)
+    response = await post_webhook(client, body, token="not-a-jwt")
+
+Event builders (each returns the body bytes; all take `event_id=` (default: a fresh
+`EV_…`), `created_at=` (default: `at`, or the next whole second for joins),
+`room_sid=` and `odd_spacing=`):
+
+    room_started(room, at)                       room_finished(room, at)
+    joined(room, sid, identity, at, kind=, metadata=)
+    left(room, sid, identity, at, joined_at=, reason=)
+    aborted(room, sid, identity, at)
+    track_published(room, sid, identity, at)    egress_started(room, at)
+
+Lower level: `room_info`, `participant_info`, `webhook_event`, `encode` (message ->
+bytes), `sign` (bytes -> JWT), `auth_headers`; `stored(database)` counts what the
+webhook path wrote.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import string
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from livekit.api import AccessToken
+from livekit.protocol import egress, models, webhook
+from sqlalchemy import func, select
+
+from store.db import Database
+from store.schema import Evidence, Interval, RoomOperation, Transition, WebhookEvent
+from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
+
+PATH = "/webhooks/livekit"
+CONTENT_TYPE = "application/webhook+json"
+ROOM_SID = "RM_hycBMAjmt6Ub"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+OBSERVER = '{"role":"observer"}'
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_event_id() -> str:
+    """A fresh LiveKit-style event id (`EV_` and 12 letters or digits)."""
+    return "EV_" + "".join(secrets.choice(_ALPHABET) for _ in range(12))
+
+
+def seconds(at: datetime) -> int:
+    return (at - EPOCH) // timedelta(seconds=1)
+
+
+def millis(at: datetime) -> int:
+    return (at - EPOCH) // timedelta(milliseconds=1)
+
+
+# --- messages ---------------------------------------------------------------
+
+
+def room_info(name: str, *, sid: str = ROOM_SID, created_at: datetime | None = None) -> models.Room:
+    created = created_at or datetime(2025, 12, 1, 9, 45, tzinfo=UTC)
+    return models.Room(
+        sid=sid,
+        name=name,
+        empty_timeout=300,
+        departure_timeout=20,
+        creation_time=seconds(created),
+        creation_time_ms=millis(created),
+    )
+
+
+def participant_info(
+    sid: str,
+    identity: str,
+    *,
+    joined_at: datetime | None,
+    kind: int = models.ParticipantInfo.Kind.STANDARD,
+    metadata: str = "",
+    state: int = models.ParticipantInfo.State.ACTIVE,
+    reason: int = models.DisconnectReason.UNKNOWN_REASON,
+) -> models.ParticipantInfo:
+    """A participant as LiveKit describes it; `joined_at` None leaves joinedAt(Ms) out."""
+    info = models.ParticipantInfo(
+        sid=sid,
+        identity=identity,
+        state=state,
+        name=f"User {identity}",
+        metadata=metadata,
+        version=2,
+        permission=models.ParticipantPermission(
+            can_subscribe=True, can_publish=True, can_publish_data=True
+        ),
+        kind=kind,
+        disconnect_reason=reason,
+    )
+    if joined_at is not None:
+        info.joined_at = seconds(joined_at)
+        info.joined_at_ms = millis(joined_at)
+    return info
+
+
+def webhook_event(
+    event: str,
+    *,
+    created_at: datetime,
+    event_id: str | None = None,
+    room: models.Room | None = None,
+    participant: models.ParticipantInfo | None = None,
+    track: models.TrackInfo | None = None,
+    egress_info: egress.EgressInfo | None = None,
+) -> webhook.WebhookEvent:
+    message = webhook.WebhookEvent(
+        event=event, id=event_id or new_event_id(), created_at=seconds(created_at)
+    )
+    if room is not None:
+        message.room.CopyFrom(room)
+    if participant is not None:
+        message.participant.CopyFrom(participant)
+    if track is not None:
+        message.track.CopyFrom(track)
+    if egress_info is not None:
+        message.egress_info.CopyFrom(egress_info)
+    return message
+
+
+def encode(message: Message, *, odd_spacing: bool = False) -> bytes:
+    """Protobuf JSON as LiveKit writes it; `odd_spacing` adds a space after every
+    second comma outside strings, as LiveKit's encoder does after some."""
+    text = json.dumps(json_format.MessageToDict(message), separators=(",", ":"), ensure_ascii=False)
+    return (_odd_spacing(text) if odd_spacing else text).encode()
+
+
+def _odd_spacing(text: str) -> str:
+    out: list[str] = []
+    in_string = escaped = False
+    commas = 0
+    for char in text:
+        out.append(char)
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char == ",":
+            commas += 1
+            if commas % 2:
+                out.append(" ")
+    return "".join(out)
+
+
+# --- events -----------------------------------------------------------------
+
+
+def _body(
+    event: str,
+    *,
+    at: datetime,
+    event_id: str | None,
+    room: models.Room | None,
+    odd_spacing: bool,
+    **fields: Any,
+) -> bytes:
+    message = webhook_event(event, created_at=at, event_id=event_id, room=room, **fields)
+    return encode(message, odd_spacing=odd_spacing)
+
+
+def room_started(
+    room: str,
+    at: datetime,
+    *,
+    event_id: str | None = None,
+    room_sid: str = ROOM_SID,
+    odd_spacing: bool = False,
+) -> bytes:
+    return _body(
+        "room_started",
+        at=at,
+        event_id=event_id,
+        room=room_info(room, sid=room_sid, created_at=at),
+        odd_spacing=odd_spacing,
+    )
+
+
+def room_finished(
+    room: str,
+    at: datetime,
+    *,
+    event_id: str | None = None,
+    room_sid: str = ROOM_SID,
+    odd_spacing: bool = False,
+) -> bytes:
+    """The room `room_sid` ended at `at` (no participant)."""
+    return _body(
+        "room_finished",
+        at=at,
+        event_id=event_id,
+        room=room_info(room, sid=room_sid),
+        odd_spacing=odd_spacing,
+    )
+
+
+def joined(
+    room: str,
+    sid: str,
+    identity: str,
+    at: datetime,
+    *,
+    event_id: str | None = None,
+    created_at: datetime | None = None,
+    room_sid: str = ROOM_SID,
+    kind: int = models.ParticipantInfo.Kind.STANDARD,
+    metadata: str = "",
+    odd_spacing: bool = False,
+) -> bytes:
+    """`identity` joined with connection `sid` at `at` (its joinedAt/joinedAtMs); the
+    event itself is created at the next whole second unless `created_at` says otherwise."""
+    created = created_at or EPOCH + timedelta(seconds=seconds(at) + 1)
+    return _body(
+        "participant_joined",
+        at=created,
+        event_id=event_id,
+        room=room_info(room, sid=room_sid),
+        participant=participant_info(sid, identity, joined_at=at, kind=kind, metadata=metadata),
+        odd_spacing=odd_spacing,
+    )
+
+
+def left(
+    room: str,
+    sid: str,
+    identity: str,
+    at: datetime,
+    *,
+    joined_at: datetime | None,
+    event_id: str | None = None,
+    room_sid: str = ROOM_SID,
+    reason: int = models.DisconnectReason.CLIENT_INITIATED,
+    kind: int = models.ParticipantInfo.Kind.STANDARD,
+    metadata: str = "",
+    odd_spacing: bool = False,
+) -> bytes:
+    """Connection `sid` (joined at `joined_at`) left at `at` (the event's createdAt)."""
+    return _body(
+        "participant_left",
+        at=at,
+        event_id=event_id,
+        room=room_info(room, sid=room_sid),
+        participant=participant_info(
+            sid,
+            identity,
+            joined_at=joined_at,
+            kind=kind,
+            metadata=metadata,
+            state=models.ParticipantInfo.State.DISCONNECTED,
+            reason=reason,
+        ),
+        odd_spacing=odd_spacing,
+    )
+
+
+def aborted(
+    room: str,
+    sid: str,
+    identity: str,
+    at: datetime,
+    *,
+    event_id: str | None = None,
+    room_sid: str = ROOM_SID,
+    kind: int = models.ParticipantInfo.Kind.STANDARD,
+    metadata: str = "",
+    odd_spacing: bool = False,
+) -> bytes:
+    """Connection `sid` failed before it became active (participant_connection_aborted)."""
+    return _body(
+        "participant_connection_aborted",
+        at=at,
+        event_id=event_id,
+        room=room_info(room, sid=room_sid),
+        participant=participant_info(
+            sid,
+            identity,
+            joined_at=None,
+            kind=kind,
+            metadata=metadata,
+            state=models.ParticipantInfo.State.DISCONNECTED,
+            reason=models.DisconnectReason.JOIN_FAILURE,
+        ),
+        odd_spacing=odd_spacing,
+    )
+
+
+def track_published(
+    room: str,
+    sid: str,
+    identity: str,
+    at: datetime,
+    *,
+    event_id: str | None = None,
+    room_sid: str = ROOM_SID,
+    odd_spacing: bool = False,
+) -> bytes:
+    return _body(
+        "track_published",
+        at=at,
+        event_id=event_id,
+        room=room_info(room, sid=room_sid),
+        participant=participant_info(sid, identity, joined_at=at - timedelta(seconds=5)),
+        track=models.TrackInfo(
+            sid="TR_" + sid[-8:],
+            type=models.TrackType.AUDIO,
+            source=models.TrackSource.MICROPHONE,
+            mime_type="audio/red",
+        ),
+        odd_spacing=odd_spacing,
+    )
+
+
+def egress_started(
+    room: str,
+    at: datetime,
+    *,
+    event_id: str | None = None,
+    room_sid: str = ROOM_SID,
+    odd_spacing: bool = False,
+) -> bytes:
+    return _body(
+        "egress_started",
+        at=at,
+        event_id=event_id,
+        room=None,
+        egress_info=egress.EgressInfo(
+            egress_id="EG_" + secrets.token_hex(4),
+            room_id=room_sid,
+            room_name=room,
+            status=egress.EgressStatus.EGRESS_STARTING,
+            started_at=millis(at) * 1_000_000,
+        ),
+        odd_spacing=odd_spacing,
+    )
+
+
+# --- signing and posting ----------------------------------------------------
+
+
+def body_hash(body: bytes) -> str:
+    """Standard padded base64 of the SHA-256 of the body, as LiveKit puts in `sha256`."""
+    return base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+
+def sign(
+    body: bytes,
+    *,
+    key: str = LIVEKIT_KEY,
+    secret: str = LIVEKIT_SECRET,
+    ttl: timedelta = timedelta(minutes=5),
+) -> str:
+    """The JWT LiveKit sends with `body` (HS256, iss = key, sha256 = body hash)."""
+    return AccessToken(key, secret).with_sha256(body_hash(body)).with_ttl(ttl).to_jwt()
+
+
+def auth_headers(body: bytes, *, bearer: bool = False, token: str | None = None) -> dict[str, str]:
+    """Content-Type and Authorization as LiveKit sends them (bare token by default)."""
+    jwt = sign(body) if token is None else token
+    return {
+        "Content-Type": CONTENT_TYPE,
+        "Authorization": f"Bearer {jwt}" if bearer else jwt,
+    }
+
+
+async def post_webhook(
+    client: TestClient,
+    body: bytes,
+    *,
+    bearer: bool = False,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> ClientResponse:
+    """POST `body` to the webhook endpoint, signed unless `token` or `headers` say otherwise."""
+    sent = auth_headers(body, bearer=bearer, token=token) if headers is None else headers
+    return await client.post(PATH, data=body, headers=sent)
+
+
+async def stored(database: Database) -> dict[str, int]:
+    """How many rows the webhook path has written: inbox, evidence, intervals,
+    status transitions and room operations."""
+    tables = {
+        "inbox": WebhookEvent,
+        "evidence": Evidence,
+        "intervals": Interval,
+        "transitions": Transition,
+        "room_operations": RoomOperation,
+    }
+    async with database.uow() as uow:
+        return {
+            name: int(await uow.session.scalar(select(func.count()).select_from(table)) or 0)
+            for name, table in tables.items()
+        }

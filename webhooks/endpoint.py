@@ -1,0 +1,139 @@
+"""`POST /webhooks/livekit` (CONTRACT 3): size, signature, shape, then durable, then 200.
+
+    Content-Length > 1 MiB         413  (before reading the body)
+    no Authorization               401  (before reading the body)
+    body read, capped at 1 MiB     413
+    JWT + body hash (verify.py)    401
+    WebhookEvent (parse.py)        400
+    inbox + evidence (intake.py)   200 accepted | 200 duplicate, after the commit
+    the database cannot take it    503  (rolled back; LiveKit retries 5xx)
+
+Every answer is counted (`hudur_webhook_events_total{outcome, reason}`) and logged
+once, with the event id bound once it is known. The engine constructs one
+`WebhookEndpoint` and routes to its `handle`; this package never imports the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import structlog
+from aiohttp import web
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from rules.errors import HudurError, PayloadTooLarge, Unauthorized, Unavailable
+from store.db import Database
+from webhooks.intake import take_in
+from webhooks.metrics import WEBHOOKS
+from webhooks.parse import parse_event
+from webhooks.verify import WebhookVerifier
+
+log = structlog.get_logger("hudur.webhooks")
+
+MAX_BODY_BYTES = 1024 * 1024
+_CHUNK = 64 * 1024
+# What "the database cannot take it" looks like: driver and connection errors
+# (OperationalError and IntegrityError are DBAPIErrors), pool exhaustion, sockets.
+DATABASE_ERRORS = (DBAPIError, PoolTimeout, OSError)
+# Event types counted by name; anything newer is counted as "other".
+KNOWN_EVENTS = frozenset(
+    {
+        "room_started",
+        "room_finished",
+        "participant_joined",
+        "participant_left",
+        "participant_connection_aborted",
+        "track_published",
+        "track_unpublished",
+        "egress_started",
+        "egress_updated",
+        "egress_ended",
+        "ingress_started",
+        "ingress_ended",
+    }
+)
+
+
+class WebhookEndpoint:
+    """The LiveKit webhook receiver of one API key, writing into one database."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        api_secret: str,
+        clock: Callable[[], datetime],
+        database: Callable[[], Database],
+        max_body: int = MAX_BODY_BYTES,
+    ) -> None:
+        self._verifier = WebhookVerifier(api_key, api_secret)
+        self._clock = clock
+        self._database = database
+        self._max_body = max_body
+
+    async def handle(self, request: web.Request) -> web.Response:
+        try:
+            body = await self._checked_body(request)
+            event = parse_event(body)
+        except HudurError as exc:
+            _reject(exc)
+            raise
+        structlog.contextvars.bind_contextvars(event_id=event.id)
+        try:
+            async with self._database().uow() as uow:
+                intake = await take_in(uow, event, body, now=self._clock())
+                if intake.status == "accepted":
+                    await uow.commit()
+        except DATABASE_ERRORS as exc:
+            WEBHOOKS.labels("unavailable", "database").inc()
+            log.error("webhook_unavailable", event_type=event.event, error=repr(exc)[:500])
+            raise Unavailable("the event could not be stored; retry later") from exc
+        kind = event.event if event.event in KNOWN_EVENTS else "other"
+        WEBHOOKS.labels(intake.status, kind).inc()
+        log.info(
+            f"webhook_{intake.status}",
+            event_type=event.event,
+            room=event.room_name,
+            session_id=intake.session_id,
+            evidence=intake.evidence,
+            started=intake.started,
+            removal=intake.removal,
+        )
+        return web.json_response({"status": intake.status})
+
+    async def _checked_body(self, request: web.Request) -> bytes:
+        """The raw body, verified: size first, then the token and the body hash."""
+        if request.content_length is not None and request.content_length > self._max_body:
+            raise self._too_large()
+        authorization = request.headers.get("Authorization")
+        if not (authorization or "").strip():
+            raise Unauthorized(
+                "the Authorization header is missing",
+                details={"reason": "missing_authorization"},
+            )
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := await request.content.read(_CHUNK):
+            size += len(chunk)
+            if size > self._max_body:
+                raise self._too_large()
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        self._verifier.verify(authorization, body)
+        return body
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(
+            f"the body is over {self._max_body} bytes", details={"limit": self._max_body}
+        )
+
+
+def _reject(exc: HudurError) -> None:
+    details = exc.details if isinstance(exc.details, dict) else {}
+    reason = {400: "malformed", 413: "too_large"}.get(exc.status) or str(
+        details.get("reason", exc.code)
+    )
+    WEBHOOKS.labels("rejected", reason).inc()
+    log.warning("webhook_rejected", status=exc.status, reason=reason, message=exc.message)
