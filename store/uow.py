@@ -24,6 +24,7 @@ from store.repositories.directory import (
 from store.repositories.evidence import EvidenceRepository, InboxRepository, IntervalRepository
 from store.repositories.ledger import AuditRepository, LedgerRepository, ReportRepository
 from store.repositories.rooms import RoomOperationRepository
+from store.repositories.schedules import ScheduleRepository
 from store.repositories.sessions import HistoryRepository, SessionRepository
 
 
@@ -51,6 +52,7 @@ class UnitOfWork:
         self.audit = AuditRepository(session)
         self.ledger = LedgerRepository(session)
         self.rooms = RoomOperationRepository(session)
+        self.schedules = ScheduleRepository(session)
         return self
 
     async def __aexit__(
