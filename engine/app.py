@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import structlog
 from aiohttp import web
 
-from engine import health
+from engine import health, sweeps
 from engine.keys import CLOCK, DATABASE, SETTINGS, Clock
 from engine.middleware import context_middleware, error_middleware
 from engine.settings import Settings
@@ -46,6 +46,7 @@ def create_app(
             await app[DATABASE].dispose()
 
     app.cleanup_ctx.append(database_ctx)
+    sweeps.setup(app)  # the LiveKit gateway and the sweeper (after the database), POST /v1/sweeps
     health.setup(app)
     webhooks = WebhookEndpoint(
         api_key=settings.livekit_api_key,

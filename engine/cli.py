@@ -13,6 +13,7 @@ from aiohttp import web
 from engine.app import create_app
 from engine.logging import configure_logging
 from engine.settings import Settings
+from engine.sweeps import run_sweep
 from store.db import Database
 
 log = structlog.get_logger("hudur.cli")
@@ -47,7 +48,18 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": cmd_serve, "migrate": cmd_migrate}
+def cmd_sweep(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        lines = asyncio.run(run_sweep(settings, args.as_of))
+    except ValueError as exc:
+        print(f"hudur: --as-of {exc}", file=sys.stderr)
+        return 2
+    for line in lines:
+        print(line)
+    return 0
+
+
+COMMANDS = {"serve": cmd_serve, "migrate": cmd_migrate, "sweep": cmd_sweep}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the HTTP service with its sweeper (migrates first)")
     sub.add_parser("migrate", help="bring the database schema to the newest revision")
+    sweep_parser = sub.add_parser("sweep", help="run one sweep and print the transitions it made")
+    sweep_parser.add_argument(
+        "--as-of", metavar="TIME", help="sweep as of this ISO 8601 time (default: now)"
+    )
     return parser
 
 

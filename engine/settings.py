@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     service_token: str | None = None
     jwt_secret: str | None = None
     sweep_interval_seconds: float = Field(default=30, gt=0)
+    # false: this replica serves HTTP only and leaves sweeping to others.
+    sweeper_enabled: bool = True
     allow_as_of: bool = False
     log_format: str = "auto"  # auto | json | console
     # Where join tokens send people; defaults to HUDUR_LIVEKIT_URL.

@@ -80,6 +80,7 @@ def fixture_settings(database: Database) -> Settings:
         livekit_api_secret=LIVEKIT_SECRET,
         allow_as_of=True,
         log_format="json",
+        sweeper_enabled=False,  # tests sweep by calling tick() with the ManualClock's time
     )
 
 

@@ -1,0 +1,303 @@
+"""One sweep: `tick(db, now, rooms=...)` moves every due session and runs pending room work.
+
+Due sessions are found through the `(status, scheduled_at)` index: SCHEDULED ones
+starting within the preparation horizon, READY/ONGOING ones whose end has passed.
+So a tick costs in proportion to the sessions that are due (or running), not to
+all sessions ever planned. Candidates are read without locks, page by page in
+`(scheduled_at, id)` order; each is then handled in its own transaction with its
+row locked `FOR UPDATE SKIP LOCKED` and its status re-checked, so any number of
+replicas may sweep one PostgreSQL database at once: a row another replica (or an
+API call) holds is skipped and looked at again next tick. The usage ledger's
+unique (session, student) key stays the last line of defence.
+
+SQLite has no row locks: there every write transaction takes the database lock
+(`BEGIN IMMEDIATE`), which serialises sweeps of one process; run one replica.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import DBAPIError
+
+from rules.lifecycle import LifecycleEvent, Status
+from rules.settings import RuleSettings, resolve_settings
+from scheduler import plan
+from scheduler.metrics import SWEEPS
+from scheduler.plan import OpenInterval, TransitionReport
+from scheduler.recovery import reconcile_rooms
+from scheduler.recurring import generate
+from scheduler.rooms import RoomGateway, run_room_operations
+from store.attendance import settings_of
+from store.db import Database
+from store.lifecycle import finish_session, transition
+from store.schema import Academy, Interval, Session
+from store.uow import UnitOfWork
+
+log = structlog.get_logger("hudur.sweeper")
+
+ACTOR = "sweeper"
+DEFAULT_BATCH_SIZE = 200
+
+
+async def tick(
+    database: Database,
+    now: datetime,
+    *,
+    rooms: RoomGateway,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    reconcile: bool = True,
+) -> list[TransitionReport]:
+    """Run one sweep as of `now`; the transitions it made, in order.
+
+    0. create the due sessions of recurring schedules (`scheduler.recurring`);
+    1. repair what lost webhooks left wrong (ListParticipants), when LiveKit is set;
+    2. SCHEDULED -> READY from `S - preparation` (finishing it too if its whole
+       window was missed);
+    3. READY/ONGOING -> COMPLETED/ABSENT when due;
+    4. pending room operations (create, delete, remove participant)."""
+    SWEEPS.inc()
+    reports: list[TransitionReport] = []
+    await generate(database, now)
+    if reconcile and rooms.enabled:
+        reports += await reconcile_rooms(database, now, rooms=rooms, batch_size=batch_size)
+    reports += await _prepare_due(database, now, rooms=rooms, batch_size=batch_size)
+    reports += await _finish_due(database, now, batch_size=batch_size)
+    await run_room_operations(database, rooms, now, batch_size=batch_size)
+    if reports:
+        log.info("sweep", at=plan.iso_z(now), transitions=len(reports))
+    return reports
+
+
+async def _prepare_due(
+    database: Database, now: datetime, *, rooms: RoomGateway, batch_size: int
+) -> list[TransitionReport]:
+    async with database.uow() as uow:
+        horizon = await _preparation_horizon(uow)
+    due_by = now + horizon
+    reports: list[TransitionReport] = []
+    async for batch in _candidates(database, (Status.SCHEDULED,), due_by, batch_size=batch_size):
+        for candidate in batch:
+            if candidate.settings and not plan.preparation_due(
+                _start(candidate), RuleSettings.from_dict(candidate.settings), now
+            ):
+                continue
+            reports += await _one(database, candidate.id, _prepare, now=now, rooms=rooms)
+    return reports
+
+
+async def _finish_due(
+    database: Database, now: datetime, *, batch_size: int
+) -> list[TransitionReport]:
+    reports: list[TransitionReport] = []
+    async for batch in _candidates(
+        database, (Status.READY, Status.ONGOING), now, batch_size=batch_size, ended=True
+    ):
+        maybe_due = [
+            c
+            for c in batch
+            if not c.settings
+            or plan.may_be_finish_due(_end(c), RuleSettings.from_dict(c.settings), now)
+        ]
+        if not maybe_due:
+            continue
+        # A cheap unlocked look first: occupied rooms before the hard close wait.
+        async with database.uow() as uow:
+            open_by_session = await _open_intervals(uow, [c.id for c in maybe_due])
+            rosters = await uow.sessions.rosters([c.id for c in maybe_due])
+        for candidate in maybe_due:
+            if candidate.settings:
+                settings = RuleSettings.from_dict(candidate.settings)
+                busy = plan.occupied(
+                    open_by_session.get(candidate.id, ()),
+                    {candidate.teacher_id, *rosters[candidate.id]},
+                )
+                if not plan.finish_due(_end(candidate), settings, now, is_occupied=busy):
+                    continue
+            reports += await _one(database, candidate.id, _finish, now=now)
+    return reports
+
+
+async def _one(database: Database, session_id: int, step: Any, **kwargs: Any) -> list[Any]:
+    """Run one session's step in its own transaction, its row locked; a session
+    that fails is logged and left for the next tick, the others go on."""
+    try:
+        async with database.uow() as uow:
+            session = await _lock(uow, session_id)
+            if session is None:
+                return []
+            reports: list[TransitionReport] = await step(uow, session, **kwargs)
+            await uow.commit()
+            return reports
+    except (OSError, ConnectionError):
+        raise
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise
+        log.exception("sweep_session_failed", session_id=session_id)
+        return []
+    except Exception:
+        log.exception("sweep_session_failed", session_id=session_id)
+        return []
+
+
+async def _prepare(
+    uow: UnitOfWork, session: Session, *, now: datetime, rooms: RoomGateway
+) -> list[TransitionReport]:
+    """SCHEDULED -> READY: room name, link and expiry set, CreateRoom queued; a
+    session whose whole window was missed is finished in the same pass."""
+    if session.status != Status.SCHEDULED or session.scheduled_at is None:
+        return []
+    settings = await settings_of(uow, session)
+    if not plan.preparation_due(session.scheduled_at, settings, now):
+        return []
+    end = _end(session)
+    session.meeting_room_name = session.session_code
+    session.meeting_link = rooms.meeting_link(session.session_code)
+    session.meeting_expires_at = plan.meeting_expires_at(end, settings)
+    reports = [await _move(uow, session, LifecycleEvent.PREPARE, now)]
+    roster = await uow.sessions.roster(session.id)
+    busy = plan.occupied(
+        _as_open(await uow.intervals.for_session(session.id)), {session.teacher_id, *roster}
+    )
+    if plan.finish_due(end, settings, now, is_occupied=busy):
+        # Too late for anyone to meet: no room is opened just to be closed again.
+        reports += await _finish(uow, session, now=now)
+        return reports
+    uow.rooms.enqueue(
+        "create_room",
+        session.session_code,
+        now=now,
+        session_id=session.id,
+        payload=plan.room_payload(
+            roster_size=len(roster), now=now, expires_at=session.meeting_expires_at
+        ),
+    )
+    return reports
+
+
+async def _finish(uow: UnitOfWork, session: Session, *, now: datetime) -> list[TransitionReport]:
+    """READY/ONGOING -> COMPLETED/ABSENT, if still due with the row locked."""
+    if session.status not in (Status.READY, Status.ONGOING) or session.scheduled_at is None:
+        return []
+    settings = await settings_of(uow, session)
+    roster = await uow.sessions.roster(session.id)
+    busy = plan.occupied(
+        _as_open(await uow.intervals.for_session(session.id)), {session.teacher_id, *roster}
+    )
+    if not plan.finish_due(_end(session), settings, now, is_occupied=busy):
+        return []
+    before = session.status
+    await finish_session(uow, session, at=now, actor=ACTOR)
+    return [_report(session, before, now)]
+
+
+async def _move(
+    uow: UnitOfWork, session: Session, event: LifecycleEvent, now: datetime
+) -> TransitionReport:
+    before = session.status
+    await transition(uow, session, event, at=now, actor=ACTOR)
+    return _report(session, before, now)
+
+
+def _report(session: Session, before: str, at: datetime) -> TransitionReport:
+    return TransitionReport(session.id, session.session_code, before, session.status, at)
+
+
+async def _lock(uow: UnitOfWork, session_id: int) -> Session | None:
+    """The session row locked for this transaction, or None if another holds it."""
+    stmt = (
+        select(Session)
+        .where(Session.id == session_id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    session: Session | None = await uow.session.scalar(stmt)
+    return session
+
+
+async def _candidates(
+    database: Database,
+    statuses: Sequence[Status],
+    until: datetime,
+    *,
+    batch_size: int,
+    ended: bool = False,
+) -> AsyncIterator[list[Session]]:
+    """Sessions in `statuses` with `scheduled_at <= until` (and `ends_at <= until`
+    when `ended`), page by page on the (status, scheduled_at) index. Keyset
+    paging, so a session left as it was is not read twice in one tick."""
+    after: tuple[datetime, int] | None = None
+    while True:
+        stmt = select(Session).where(
+            Session.status.in_([s.value for s in statuses]),
+            Session.scheduled_at <= until,
+        )
+        if ended:
+            stmt = stmt.where(Session.ends_at <= until)
+        if after is not None:
+            stmt = stmt.where(
+                or_(
+                    Session.scheduled_at > after[0],
+                    and_(Session.scheduled_at == after[0], Session.id > after[1]),
+                )
+            )
+        stmt = stmt.order_by(Session.scheduled_at, Session.id).limit(batch_size)
+        async with database.uow() as uow:
+            batch = list(await uow.session.scalars(stmt))
+            uow.session.expunge_all()  # plain, detached rows: read after the rollback
+        if not batch:
+            return
+        yield batch
+        if len(batch) < batch_size:
+            return
+        last = batch[-1]
+        assert last.scheduled_at is not None
+        after = (last.scheduled_at, last.id)
+
+
+async def _preparation_horizon(uow: UnitOfWork) -> timedelta:
+    """How far ahead a session may be due for preparation: the longest preparation
+    in force in any academy (the rule tables are small)."""
+    minutes = RuleSettings().preparation_minutes
+    for rules in await uow.session.scalars(select(Academy.rules)):
+        for session_type in {"default", *(rules or {})}:
+            try:
+                settings = resolve_settings(rules or {}, session_type)
+            except ValueError:
+                continue
+            minutes = max(minutes, settings.preparation_minutes)
+    return timedelta(minutes=minutes)
+
+
+async def _open_intervals(
+    uow: UnitOfWork, session_ids: Sequence[int]
+) -> dict[int, list[OpenInterval]]:
+    result: dict[int, list[OpenInterval]] = {}
+    if not session_ids:
+        return result
+    rows = await uow.session.execute(
+        select(Interval.session_id, Interval.user_id, Interval.decisive).where(
+            Interval.session_id.in_(session_ids), Interval.left_at.is_(None)
+        )
+    )
+    for session_id, user_id, decisive in rows:
+        result.setdefault(session_id, []).append(OpenInterval(user_id, decisive, None))
+    return result
+
+
+def _as_open(rows: Sequence[Interval]) -> list[OpenInterval]:
+    return [OpenInterval(r.user_id, r.decisive, r.left_at) for r in rows]
+
+
+def _start(session: Session) -> datetime:
+    assert session.scheduled_at is not None
+    return session.scheduled_at
+
+
+def _end(session: Session) -> datetime:
+    return plan.ends_at(_start(session), session.duration_minutes)
