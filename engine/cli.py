@@ -14,7 +14,9 @@ from engine.app import create_app
 from engine.logging import configure_logging
 from engine.settings import Settings
 from engine.sweeps import run_sweep
+from rules.errors import NotFound
 from store.db import Database
+from webhooks.rebuild import RebuildReport, rebuild
 
 log = structlog.get_logger("hudur.cli")
 
@@ -48,6 +50,24 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _rebuild(settings: Settings, session_id: int | None) -> RebuildReport:
+    database = Database(settings.database_url)
+    try:
+        return await rebuild(database, session_id=session_id)
+    finally:
+        await database.dispose()
+
+
+def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        report = asyncio.run(_rebuild(settings, args.session))
+    except NotFound as exc:
+        print(f"hudur: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"hudur: {report.summary()}")
+    return 0
+
+
 def cmd_sweep(settings: Settings, args: argparse.Namespace) -> int:
     try:
         lines = asyncio.run(run_sweep(settings, args.as_of))
@@ -59,7 +79,12 @@ def cmd_sweep(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": cmd_serve, "migrate": cmd_migrate, "sweep": cmd_sweep}
+COMMANDS = {
+    "serve": cmd_serve,
+    "migrate": cmd_migrate,
+    "rebuild": cmd_rebuild,
+    "sweep": cmd_sweep,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the HTTP service with its sweeper (migrates first)")
     sub.add_parser("migrate", help="bring the database schema to the newest revision")
+    rebuild_parser = sub.add_parser(
+        "rebuild", help="recompute all derived evidence and verdicts from the stored webhooks"
+    )
+    rebuild_parser.add_argument("--session", type=int, help="only this session id")
     sweep_parser = sub.add_parser("sweep", help="run one sweep and print the transitions it made")
     sweep_parser.add_argument(
         "--as-of", metavar="TIME", help="sweep as of this ISO 8601 time (default: now)"
