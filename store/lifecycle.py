@@ -182,3 +182,10 @@ async def settle_charges(
 
 def _count_charge(uow: UnitOfWork, status: ChargeStatus) -> None:
     uow.after_commit(lambda: CHARGES.labels(status.value).inc())
+
+
+async def adopt_orphan_evidence(uow: UnitOfWork, session: Session) -> None:
+    """Attach webhooks that arrived for this room before the session existed."""
+    await uow.inbox.attach(session.session_code, session.id)
+    await uow.evidence.attach(session.session_code, session.id)
+    await recompute_intervals(uow, session.id)
