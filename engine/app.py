@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import structlog
 from aiohttp import web
 
-from engine import health, sweeps
+from engine import api, health, sweeps
 from engine.keys import CLOCK, DATABASE, SETTINGS, Clock
 from engine.middleware import context_middleware, error_middleware
 from engine.settings import Settings
@@ -55,4 +55,5 @@ def create_app(
         database=lambda: app[DATABASE],
     )
     app.router.add_post("/webhooks/livekit", webhooks.handle)
+    api.setup(app)  # every CONTRACT 5 endpoint of engine/api, and GET /openapi.json
     return app

@@ -68,7 +68,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         code = _HTTP_CODES.get(exc.status, "http_error")
-        return error_response(exc.status, code, exc.reason)
+        response = error_response(exc.status, code, exc.reason)
+        if "Allow" in exc.headers:  # a 405 must say which methods are allowed (RFC 9110)
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except (OperationalError, DBAPIError, ConnectionError, OSError) as exc:
         log.error("database_unavailable", error=str(exc))
         return error_response(503, "unavailable", "the database cannot be reached; retry later")

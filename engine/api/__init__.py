@@ -1,0 +1,72 @@
+"""The platform and reconciliation API (CONTRACT 5), one small module per resource.
+
+Who may do what. "its academy" means the `academy_id` of the caller's token; any
+object of another academy answers 404 as if it did not exist. The checks run in
+this order: no or bad token 401; a role that may never do this 403; another
+academy's object 404; within the academy, someone else's session 403.
+
+| endpoint                                       | service | admin | teacher | student    |
+|------------------------------------------------|---------|-------|---------|------------|
+| PUT /v1/academies/{id}                         | all     | A     | -       | -          |
+| PUT, GET /v1/academies/{id}/rules              | all     | A     | -       | -          |
+| PUT /v1/users/{id}                             | all     | A     | -       | -          |
+| PUT, GET /v1/subscriptions/{id}                | all     | A     | -       | -          |
+| POST /v1/sessions                              | all     | A     | -       | -          |
+| GET /v1/sessions                               | all     | A     | own     | on         |
+| GET /v1/sessions/{id}                          | all     | A     | own     | on         |
+| POST /v1/sessions/{id}/schedule, /cancel       | all     | A     | own     | -          |
+| POST /v1/sessions/{id}/complete                | all     | -     | own     | -          |
+| POST /v1/sessions/{id}/join-token              | all *   | A *   | own *   | on *       |
+| GET /v1/sessions/{id}/attendance               | all     | A     | own     | on **      |
+| GET /v1/sessions/{id}/history                  | all     | A     | own     | -          |
+| PUT /v1/sessions/{id}/reports/{student_id}     | all     | A     | own     | -          |
+| PUT /v1/sessions/{id}/charges/{student_id}     | all     | A     | -       | -          |
+| GET /healthz, /readyz, /metrics, /openapi.json | public  |       |         |            |
+
+A: objects of the admin's own academy (for PUT academies and rules: that academy
+itself). own: sessions the teacher teaches (`teacher_id == sub`). on: sessions the
+student is on the roster of. -: 403.
+* a join token only for the session's teacher or a roster student (else 403), and
+a teacher or student only for itself. ** a student sees only its own verdict.
+
+A teacher or student filtering `GET /v1/sessions` by another teacher or student
+gets 403; everyone but the service is held to its own academy. An admin upserts
+users and subscriptions of its own academy only. Nobody moves a user to another
+academy, nor a subscription to another student, academy or kind (409). The platform, using
+the service token, may name the user it acts for in `cancelled_by` (cancel) and
+`reported_by` (reports); a user token may only name itself.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from engine.api import (
+    academies,
+    actions,
+    attendance,
+    charges,
+    metrics,
+    reports,
+    sessions,
+    subscriptions,
+    users,
+)
+from engine.openapi import ELSEWHERE, Route, add_routes, document_route
+
+ROUTES: tuple[Route, ...] = (
+    *academies.ROUTES,
+    *users.ROUTES,
+    *subscriptions.ROUTES,
+    *sessions.ROUTES,
+    *actions.ROUTES,
+    *attendance.ROUTES,
+    *reports.ROUTES,
+    *charges.ROUTES,
+    *metrics.ROUTES,
+)
+
+
+def setup(app: web.Application) -> None:
+    """Register every API route and `GET /openapi.json` describing the whole app."""
+    add_routes(app, [*ROUTES, document_route([*ROUTES, *ELSEWHERE])])

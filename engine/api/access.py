@@ -1,0 +1,49 @@
+"""Who may touch which session (the table in `engine.api`'s docstring).
+
+Order of the checks, everywhere: the role (403, says nothing about any object),
+then the object's academy (404, as if it did not exist), then ownership within
+the academy (403: a teacher's other sessions, a student off the roster).
+"""
+
+from __future__ import annotations
+
+from engine.api.http import bad_field
+from engine.auth import Principal
+from rules.errors import Forbidden, NotFound
+from store.schema import Session
+from store.uow import UnitOfWork
+
+
+async def visible_session(
+    uow: UnitOfWork, principal: Principal, session_id: int, *, for_update: bool = False
+) -> Session:
+    """The session if it exists in the caller's academy, else 404."""
+    session = await uow.sessions.get(session_id, for_update=for_update)
+    if session is None or (not principal.is_service and session.academy_id != principal.academy_id):
+        raise NotFound(f"no such session {session_id}")
+    return session
+
+
+def check_own_teaching(principal: Principal, session: Session) -> None:
+    """A teacher acts only on the sessions it teaches."""
+    if principal.role == "teacher" and session.teacher_id != principal.user_id:
+        raise Forbidden("a teacher may only act on its own sessions")
+
+
+async def check_reader(uow: UnitOfWork, principal: Principal, session: Session) -> list[int]:
+    """May the caller read this session? Answers its roster, which every reader needs."""
+    check_own_teaching(principal, session)
+    roster = await uow.sessions.roster(session.id)
+    if principal.role == "student" and principal.user_id not in roster:
+        raise Forbidden("a student may only see sessions it is on the roster of")
+    return roster
+
+
+def acting_user(principal: Principal, named: int | None, field: str) -> int | None:
+    """The person an action is recorded under: the caller itself, or for the
+    platform's service token the user it names in `field` (or nobody)."""
+    if principal.is_service:
+        return named
+    if named is not None and named != principal.user_id:
+        raise bad_field(field, "only the service token may act for another user")
+    return principal.user_id

@@ -1,0 +1,218 @@
+"""Moving a session along: schedule, cancel, complete, and joining its room.
+
+Every status change goes through `store.lifecycle`, so it is recorded in the
+history, counted, and (on completion) charged like any other.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from aiohttp import web
+from livekit import api as livekit
+from sqlalchemy import select
+
+from engine.api.access import acting_user, check_own_teaching, visible_session
+from engine.api.answers import JoinTokenOut, SessionOut
+from engine.api.bodies import CancelIn, JoinTokenIn, ScheduleIn
+from engine.api.http import database, now, path_id, read_body, respond
+from engine.api.shapes import session_shape
+from engine.auth import authenticate
+from engine.keys import SETTINGS
+from engine.openapi import Route
+from rules.errors import Conflict, Forbidden
+from rules.lifecycle import LifecycleEvent, Status, apply, display_for
+from rules.settings import resolve_settings
+from store.attendance import settings_of
+from store.lifecycle import finish_session, transition
+from store.schema import User
+
+
+async def schedule_session(request: web.Request) -> web.Response:
+    principal = authenticate(request)
+    principal.require_roles("admin", "teacher")
+    session_id = path_id(request)
+    body = await read_body(request, ScheduleIn)
+    moment = now(request)
+    async with database(request).uow() as uow:
+        session = await visible_session(uow, principal, session_id, for_update=True)
+        check_own_teaching(principal, session)
+        apply(Status(session.status), LifecycleEvent.SCHEDULE)  # 409 before anything else
+        starts_at = body.scheduled_at
+        ends_at = starts_at + timedelta(minutes=session.duration_minutes)
+        # Hold the teacher's row so two sessions cannot be scheduled into one slot at once.
+        await uow.session.execute(
+            select(User.id).where(User.id == session.teacher_id).with_for_update()
+        )
+        other = await uow.sessions.teacher_overlap(
+            session.teacher_id, starts_at, ends_at, exclude_id=session.id
+        )
+        if other is not None:
+            raise Conflict(
+                f"the teacher already has session {other.session_code} "
+                f"from {_iso(other.scheduled_at)} to {_iso(other.ends_at)}",
+                details={
+                    "current_status": session.status,
+                    "conflicting_session_id": other.id,
+                    "conflicting_session_code": other.session_code,
+                },
+            )
+        academy = await uow.academies.get(session.academy_id)
+        session.scheduled_at, session.ends_at = starts_at, ends_at
+        rules = academy.rules if academy else {}
+        session.settings = resolve_settings(rules, session.type).to_dict()
+        await transition(
+            uow,
+            session,
+            LifecycleEvent.SCHEDULE,
+            at=moment,
+            actor=principal.actor,
+            details={"scheduled_at": _iso(starts_at)},
+        )
+        shape = await session_shape(uow, session, now=moment)
+        await uow.commit()
+    return respond(shape)
+
+
+async def cancel_session(request: web.Request) -> web.Response:
+    principal = authenticate(request)
+    principal.require_roles("admin", "teacher")
+    session_id = path_id(request)
+    body = await read_body(request, CancelIn)
+    cancelled_by = acting_user(principal, body.cancelled_by, "cancelled_by")
+    moment = now(request)
+    async with database(request).uow() as uow:
+        session = await visible_session(uow, principal, session_id, for_update=True)
+        check_own_teaching(principal, session)
+        await transition(
+            uow,
+            session,
+            LifecycleEvent.CANCEL,
+            at=moment,
+            actor=principal.actor,
+            details={"reason": body.reason, "cancelled_by": cancelled_by},
+        )
+        session.cancellation_reason = body.reason
+        session.cancelled_by = cancelled_by
+        session.cancelled_at = moment
+        if session.meeting_room_name:
+            uow.rooms.enqueue(
+                "delete_room", session.meeting_room_name, now=moment, session_id=session.id
+            )
+        shape = await session_shape(uow, session, now=moment)
+        await uow.commit()
+    return respond(shape)
+
+
+async def complete_session(request: web.Request) -> web.Response:
+    principal = authenticate(request)
+    principal.require_roles("teacher")
+    session_id = path_id(request)
+    moment = now(request)
+    async with database(request).uow() as uow:
+        session = await visible_session(uow, principal, session_id, for_update=True)
+        check_own_teaching(principal, session)
+        await finish_session(uow, session, at=moment, actor=principal.actor)
+        shape = await session_shape(uow, session, now=moment)
+        await uow.commit()
+    return respond(shape)
+
+
+async def join_token(request: web.Request) -> web.Response:
+    principal = authenticate(request)
+    session_id = path_id(request)
+    body = await read_body(request, JoinTokenIn)
+    if principal.role in ("teacher", "student") and body.user_id != principal.user_id:
+        raise Forbidden("a teacher or student may only ask for its own join token")
+    moment = now(request)
+    async with database(request).uow() as uow:
+        session = await visible_session(uow, principal, session_id)
+        roster = await uow.sessions.roster(session.id)
+        if body.user_id != session.teacher_id and body.user_id not in roster:
+            raise Forbidden(f"user {body.user_id} is neither the teacher nor on the roster")
+        settings = await settings_of(uow, session)
+        display = display_for(
+            Status(session.status),
+            now=moment,
+            ends_at=session.ends_at,
+            buffer_minutes=settings.buffer_minutes,
+        )
+        if not display.can_join or session.ends_at is None:
+            raise Conflict(
+                f"the session cannot be joined now (it is {session.status!r})",
+                details={"current_status": session.status, "can_join": False},
+            )
+        user = await uow.users.get(body.user_id)
+        # Valid until joining is no longer allowed (E + buffer).
+        closes_at = session.ends_at + timedelta(minutes=settings.buffer_minutes)
+        room, name = session.session_code, user.name if user else str(body.user_id)
+    app_settings = request.app[SETTINGS]
+    token = (
+        livekit.AccessToken(app_settings.livekit_api_key, app_settings.livekit_api_secret)
+        .with_identity(str(body.user_id))
+        .with_name(name)
+        .with_grants(livekit.VideoGrants(room_join=True, room=room))
+        .with_ttl(max(closes_at - moment, timedelta(seconds=1)))
+        .to_jwt()
+    )
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    return respond(
+        JoinTokenOut(
+            token=token,
+            url=app_settings.public_url or app_settings.livekit_url,
+            room=room,
+            identity=str(body.user_id),
+            expires_at=datetime.fromtimestamp(expires, UTC),
+        )
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+ROUTES = (
+    Route(
+        "POST",
+        "/v1/sessions/{id}/schedule",
+        "Schedule an UNSCHEDULED session",
+        schedule_session,
+        body=ScheduleIn,
+        answer=SessionOut,
+        errors=(403, 409),
+        description="Freezes the academy's rule settings for this session. 409 when the "
+        "session is not UNSCHEDULED or the teacher has another non-cancelled session "
+        "overlapping.",
+    ),
+    Route(
+        "POST",
+        "/v1/sessions/{id}/cancel",
+        "Cancel a session (while `can_cancel`)",
+        cancel_session,
+        body=CancelIn,
+        answer=SessionOut,
+        errors=(403, 409),
+        description="Records reason, who and when; closes the room if one was created; "
+        "never charges.",
+    ),
+    Route(
+        "POST",
+        "/v1/sessions/{id}/complete",
+        "End a READY or ONGOING session now (its teacher or the service)",
+        complete_session,
+        answer=SessionOut,
+        errors=(403, 409),
+        description="Closes open intervals, settles verdicts and charges, closes the room; "
+        "an individual session whose student is absent ends ABSENT.",
+    ),
+    Route(
+        "POST",
+        "/v1/sessions/{id}/join-token",
+        "A LiveKit join token for the teacher or a roster student (while `can_join`)",
+        join_token,
+        body=JoinTokenIn,
+        answer=JoinTokenOut,
+        errors=(403, 409),
+    ),
+)

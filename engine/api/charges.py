@@ -1,0 +1,125 @@
+"""`PUT /v1/sessions/{id}/charges/{student_id}`: a charge set by hand (CONTRACT 4.4).
+
+The student's one ledger row is written or updated in place and marked hand-set,
+so the rules never change it again. The row's `reason` is `hand_set`; the person's
+reason is kept in the audit log with the row before and after.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from engine.api.access import visible_session
+from engine.api.answers import UsageRowOut
+from engine.api.bodies import ChargeIn
+from engine.api.http import database, now, path_id, read_body, respond
+from engine.api.shapes import usage_shape
+from engine.auth import authenticate
+from engine.openapi import Route
+from rules.attendance import AttendanceStatus
+from rules.charging import ChargeDecision, ChargeStatus, choose_subscription
+from rules.codes import SessionType, kind_of
+from rules.errors import Conflict, NotFound
+from rules.lifecycle import FINISHED, Status
+from store.attendance import session_attendance
+from store.schema import Session, UsageRow
+from store.uow import UnitOfWork
+
+HAND_SET = "hand_set"
+
+
+def _row_fields(row: UsageRow | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {
+        "status": row.status,
+        "reason": row.reason,
+        "subscription_id": row.subscription_id,
+        "verdict": row.verdict,
+        "hand_set": row.hand_set,
+    }
+
+
+async def _subscription_for(
+    uow: UnitOfWork, session: Session, student_id: int, row: UsageRow | None, *, at: Any
+) -> int | None:
+    """The subscription a counted session goes to: the one it already went to, else
+    the student's active one that ends first (CONTRACT 4.4)."""
+    kind = kind_of(SessionType(session.type))
+    views = await uow.subscriptions.views_for(student_id, session.academy_id, kind, lock=True)
+    kept = row is not None and row.status == ChargeStatus.CHARGED
+    if kept and any(v.id == row.subscription_id for v in views):  # type: ignore[union-attr]
+        return row.subscription_id  # type: ignore[union-attr]
+    chosen = choose_subscription(views, kind=kind, at=session.scheduled_at or at)
+    return chosen.id if chosen else None
+
+
+async def put_charge(request: web.Request) -> web.Response:
+    principal = authenticate(request)
+    principal.require_roles("admin")
+    session_id = path_id(request)
+    student_id = path_id(request, "student_id")
+    body = await read_body(request, ChargeIn)
+    moment = now(request)
+    async with database(request).uow() as uow:
+        session = await visible_session(uow, principal, session_id, for_update=True)
+        if student_id not in await uow.sessions.roster(session.id):
+            raise NotFound(f"student {student_id} is not on the roster of session {session_id}")
+        if session.status == Status.CANCELLED:
+            raise Conflict(
+                "a cancelled session is never charged",
+                details={"current_status": session.status},
+            )
+        row = (await uow.ledger.for_session(session.id)).get(student_id)
+        before = _row_fields(row)
+        verdict = AttendanceStatus.PENDING
+        if Status(session.status) in FINISHED:
+            attendance = await session_attendance(uow, session, now=moment)
+            verdict = attendance.student(student_id).verdict.status
+        subscription_id = None
+        status = ChargeStatus.WAIVED
+        if body.counts:
+            subscription_id = await _subscription_for(uow, session, student_id, row, at=moment)
+            status = ChargeStatus.CHARGED if subscription_id else ChargeStatus.UNBILLED
+        if row is None:
+            decision = ChargeDecision(student_id, status, HAND_SET, subscription_id, verdict)
+            await uow.ledger.charge(session.id, decision, now=moment, hand_set=True)
+            row = (await uow.ledger.for_session(session.id))[student_id]
+        row.status = status.value
+        row.reason = HAND_SET
+        row.subscription_id = subscription_id
+        row.verdict = verdict.value
+        row.hand_set = True
+        row.updated_at = moment
+        uow.audit.record(
+            session.id,
+            student_id=student_id,
+            kind="charge",
+            actor=principal.actor,
+            at=moment,
+            reason=body.reason,
+            before=before,
+            after=_row_fields(row),
+        )
+        shape = usage_shape(row)
+        await uow.commit()
+    return respond(shape)
+
+
+ROUTES = (
+    Route(
+        "PUT",
+        "/v1/sessions/{id}/charges/{student_id}",
+        "Set a student's charge by hand (admin or service)",
+        put_charge,
+        body=ChargeIn,
+        answer=UsageRowOut,
+        errors=(403, 409),
+        tag="attendance",
+        description="`counts: true` charges the student's active subscription that ends "
+        "first (`unbilled` without one), `false` waives. The one ledger row is updated in "
+        "place, marked `hand_set`, and never changed by the rules again. Audited.",
+    ),
+)

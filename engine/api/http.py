@@ -1,0 +1,94 @@
+"""Reading requests and writing answers: the only place JSON meets the models.
+
+body = await read_body(request, ScheduleIn)       # 400 malformed, 422 invalid
+query = read_query(request, SessionQuery)         # 422 naming each bad parameter
+session_id = path_id(request)                     # 404 for ids no row can have
+return respond(shape)                             # a response model as JSON
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, RootModel, ValidationError
+
+from engine.api.types import MAX_ID
+from engine.keys import CLOCK, DATABASE
+from rules.errors import BadRequest, NotFound, ValidationFailed
+from store.db import Database
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def field_errors(exc: ValidationError, *, tagged: bool = False) -> list[dict[str, str]]:
+    """pydantic's errors as `[{field, message}]`, one per bad field.
+
+    `tagged` drops the discriminator tag pydantic puts first in the location of a
+    tagged union's errors (`quran_individual.student_id` -> `student_id`).
+    """
+    details = []
+    for error in exc.errors(include_url=False):
+        loc: Sequence[Any] = error["loc"]
+        if tagged and loc:
+            loc = loc[1:]
+        if error["type"].startswith("union_tag"):
+            loc = ("type",)
+        field = ".".join(str(part) for part in loc) or "body"
+        message = error["msg"].removeprefix("Value error, ")
+        details.append({"field": field, "message": message})
+    return details
+
+
+def invalid(*details: dict[str, str]) -> ValidationFailed:
+    names = ", ".join(d["field"] for d in details)
+    return ValidationFailed(f"invalid values: {names}", details=list(details))
+
+
+def bad_field(field: str, message: str) -> ValidationFailed:
+    return invalid({"field": field, "message": message})
+
+
+async def read_body(request: web.Request, model: type[M]) -> M:
+    """The request body as `model`: 400 when it is not JSON, 422 naming every bad field."""
+    raw = await request.read()
+    if not raw.strip():
+        raise BadRequest("a JSON body is required")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise BadRequest("the body is not valid JSON") from None
+        raise invalid(*field_errors(exc, tagged=issubclass(model, RootModel))) from None
+
+
+def read_query(request: web.Request, model: type[M]) -> M:
+    repeated = sorted({k for k in request.query if len(request.query.getall(k)) > 1})
+    if repeated:
+        raise invalid(*({"field": k, "message": "given more than once"} for k in repeated))
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise invalid(*field_errors(exc)) from None
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    """An integer path parameter; one no row can have is simply not found."""
+    value = int(request.match_info[name])  # the route only matches digits
+    if not 1 <= value <= MAX_ID:
+        raise NotFound(f"no such {name.removesuffix('_id') or 'object'} {value}")
+    return value
+
+
+def respond(shape: BaseModel, *, status: int = 200) -> web.Response:
+    return web.json_response(shape.model_dump(mode="json", by_alias=True), status=status)
+
+
+def database(request: web.Request) -> Database:
+    return request.app[DATABASE]
+
+
+def now(request: web.Request) -> datetime:
+    return request.app[CLOCK]()

@@ -1,0 +1,166 @@
+"""Creating, reading and listing sessions."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from engine.api.access import check_reader, visible_session
+from engine.api.answers import SessionList, SessionOut
+from engine.api.bodies import NewSession, SessionQuery, type_field_names
+from engine.api.http import bad_field, database, now, path_id, read_body, read_query, respond
+from engine.api.listing import Cursor, SessionFilter, find, scope_window
+from engine.api.shapes import session_shape, session_shapes
+from engine.auth import authenticate
+from engine.openapi import Route
+from rules.codes import SessionType, is_individual
+from rules.errors import Forbidden, NotFound
+from store.lifecycle import adopt_orphan_evidence
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+async def create_session(request: web.Request) -> web.Response:
+    principal = authenticate(request)
+    principal.require_roles("admin")
+    body = (await read_body(request, NewSession)).root
+    principal.check_academy(body.academy_id)
+    session_type = SessionType(body.type)
+    students = [body.student_id] if is_individual(session_type) else body.student_ids  # type: ignore[union-attr]
+    roster_field = "student_id" if is_individual(session_type) else "student_ids"
+    extra = {
+        name: getattr(body, name)
+        for name in type_field_names(session_type)
+        if getattr(body, name) is not None
+    }
+    moment = now(request)
+    async with database(request).uow() as uow:
+        if await uow.academies.get(body.academy_id) is None:
+            raise NotFound(f"no such academy {body.academy_id}", details={"field": "academy_id"})
+        users = await uow.users.get_many([body.teacher_id, *students])
+        teacher = users.get(body.teacher_id)
+        if teacher is None or teacher.academy_id != body.academy_id:
+            raise NotFound(
+                f"no such teacher {body.teacher_id} in academy {body.academy_id}",
+                details={"field": "teacher_id"},
+            )
+        if teacher.role != "teacher":
+            raise bad_field("teacher_id", f"user {teacher.id} is a {teacher.role}, not a teacher")
+        unknown = [s for s in students if s not in users or users[s].academy_id != body.academy_id]
+        if unknown:
+            raise NotFound(
+                f"no such student in academy {body.academy_id}: {unknown}",
+                details={"field": roster_field, "ids": unknown},
+            )
+        wrong = [s for s in students if users[s].role != "student"]
+        if wrong:
+            raise bad_field(roster_field, f"not students: {wrong}")
+        session = await uow.sessions.create(
+            academy_id=body.academy_id,
+            session_type=session_type,
+            title=body.title,
+            duration_minutes=body.duration_minutes,
+            teacher_id=body.teacher_id,
+            student_ids=students,
+            now=moment,
+            description=body.description,
+            extra=extra,
+        )
+        await adopt_orphan_evidence(uow, session)
+        shape = await session_shape(uow, session, now=moment)
+        await uow.commit()
+    return respond(shape, status=201)
+
+
+async def get_session(request: web.Request) -> web.Response:
+    principal = authenticate(request)
+    session_id = path_id(request)
+    async with database(request).uow() as uow:
+        session = await visible_session(uow, principal, session_id)
+        await check_reader(uow, principal, session)
+        return respond(await session_shape(uow, session, now=now(request)))
+
+
+async def list_sessions(request: web.Request) -> web.Response:
+    principal = authenticate(request)
+    query = read_query(request, SessionQuery)
+    academy_id, teacher_id, student_id = query.academy_id, query.teacher_id, query.student_id
+    if not principal.is_service:
+        if academy_id not in (None, principal.academy_id):
+            raise NotFound(f"no such academy {academy_id}")
+        academy_id = principal.academy_id
+    if principal.role == "teacher":
+        if teacher_id not in (None, principal.user_id):
+            raise Forbidden("a teacher may only list its own sessions")
+        teacher_id = principal.user_id
+    if principal.role == "student":
+        if student_id not in (None, principal.user_id):
+            raise Forbidden("a student may only list its own sessions")
+        student_id = principal.user_id
+    moment = now(request)
+    async with database(request).uow() as uow:
+        zone = UTC_ZONE
+        if academy_id is not None and (academy := await uow.academies.get(academy_id)):
+            zone = ZoneInfo(academy.timezone)
+        starts_from, starts_before, ended_by = (
+            scope_window(query.scope, now=moment, zone=zone) if query.scope else (None,) * 3
+        )
+        if query.from_ is not None:
+            starts_from = max(filter(None, (starts_from, query.from_)))
+        if query.to is not None:
+            starts_before = min(filter(None, (starts_before, query.to)))
+        page, next_cursor = await find(
+            uow,
+            SessionFilter(
+                academy_id=academy_id,
+                status=query.status.value if query.status else None,
+                teacher_id=teacher_id,
+                student_id=student_id,
+                type=query.type.value if query.type else None,
+                starts_from=starts_from,
+                starts_before=starts_before,
+                ended_by=ended_by,
+                after=Cursor.decode(query.cursor) if query.cursor else None,
+                limit=query.limit,
+            ),
+        )
+        shapes = await session_shapes(uow, page, now=moment)
+    return respond(
+        SessionList(data=shapes, next_cursor=next_cursor.encode() if next_cursor else None)
+    )
+
+
+ROUTES = (
+    Route(
+        "POST",
+        "/v1/sessions",
+        "Create a session (UNSCHEDULED)",
+        create_session,
+        body=NewSession,
+        answer=SessionOut,
+        status=201,
+        errors=(403, 404),
+    ),
+    Route(
+        "GET",
+        "/v1/sessions",
+        "List sessions: filters, scopes in the academy's time zone, cursor paging",
+        list_sessions,
+        query=SessionQuery,
+        answer=SessionList,
+        errors=(403, 404),
+        description="Ordered by `scheduled_at` then `id`, unscheduled sessions last. "
+        "`today` and `this_week` (Monday to Sunday) follow the academy's time zone "
+        "(UTC for a service call without `academy_id`); `upcoming` is `scheduled_at >= now`, "
+        "`past` is `scheduled_at + duration <= now`; `from`/`to` bound `scheduled_at`.",
+    ),
+    Route(
+        "GET",
+        "/v1/sessions/{id}",
+        "A session",
+        get_session,
+        answer=SessionOut,
+        errors=(403,),
+    ),
+)

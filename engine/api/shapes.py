@@ -1,0 +1,296 @@
+"""Store rows and verdicts -> the response models of `engine.api.answers`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from engine.api import answers as a
+from engine.api.bodies import type_field_names
+from rules.codes import SessionType, is_individual
+from rules.lifecycle import Status, display_for
+from rules.settings import SETTING_NAMES, RuleSettings, resolve_settings
+from store.attendance import SessionAttendance, StudentAttendance
+from store.schema import (
+    Academy,
+    Override,
+    Session,
+    StudentReport,
+    Subscription,
+    Transition,
+    UsageRow,
+    User,
+)
+from store.uow import UnitOfWork
+
+RULE_LEVELS = ("default", *(t.value for t in SessionType))
+
+
+def academy_shape(academy: Academy) -> a.AcademyOut:
+    return a.AcademyOut.model_validate(academy, from_attributes=True)
+
+
+def user_shape(user: User) -> a.UserOut:
+    return a.UserOut.model_validate(user, from_attributes=True)
+
+
+def rules_shape(rules: dict[str, Any]) -> a.RulesOut:
+    return a.RulesOut.model_validate(
+        {level: _settings(resolve_settings(rules, level)) for level in RULE_LEVELS}
+    )
+
+
+def _settings(settings: RuleSettings) -> dict[str, Any]:
+    values = settings.to_dict()
+    return {name: values[name] for name in SETTING_NAMES}
+
+
+def usage_shape(row: UsageRow) -> a.UsageRowOut:
+    return a.UsageRowOut.model_validate(row, from_attributes=True)
+
+
+def subscription_shape(sub: Subscription, usage: Sequence[UsageRow]) -> a.SubscriptionOut:
+    used = sum(1 for row in usage if row.status == "charged")
+    return a.SubscriptionOut(
+        id=sub.id,
+        student_id=sub.student_id,
+        academy_id=sub.academy_id,
+        kind=sub.kind,  # type: ignore[arg-type]
+        total_sessions=sub.total_sessions,
+        starts_at=sub.starts_at,
+        ends_at=sub.ends_at,
+        used_sessions=used,
+        remaining_sessions=max(0, sub.total_sessions - used),
+        usage=[usage_shape(row) for row in usage],
+        created_at=sub.created_at,
+        updated_at=sub.updated_at,
+    )
+
+
+# --- sessions -----------------------------------------------------------------------
+
+
+def person(user_id: int, users: dict[int, User]) -> dict[str, Any]:
+    user = users.get(user_id)
+    if user is None:  # cannot happen with the foreign keys; never fail a read over it
+        return {"id": user_id, "name": "", "email": None}
+    return {"id": user.id, "name": user.name, "email": user.email}
+
+
+def status_display(session: Session, settings: RuleSettings, now: datetime) -> dict[str, object]:
+    return display_for(
+        Status(session.status),
+        now=now,
+        ends_at=session.ends_at,
+        buffer_minutes=settings.buffer_minutes,
+    ).as_dict()
+
+
+async def session_shapes(
+    uow: UnitOfWork, sessions: Sequence[Session], *, now: datetime
+) -> list[a.SessionOut]:
+    """Many sessions with three queries, whatever their number."""
+    rosters = await uow.sessions.rosters([s.id for s in sessions])
+    user_ids = {s.teacher_id for s in sessions} | {u for r in rosters.values() for u in r}
+    users = await uow.users.get_many(sorted(user_ids))
+    academy_rules: dict[int, dict[str, Any]] = {}
+    shapes = []
+    for session in sessions:
+        if session.settings:
+            settings = RuleSettings.from_dict(session.settings)
+        else:
+            if session.academy_id not in academy_rules:
+                academy = await uow.academies.get(session.academy_id)
+                academy_rules[session.academy_id] = academy.rules if academy else {}
+            settings = resolve_settings(academy_rules[session.academy_id], session.type)
+        shapes.append(_session(session, rosters[session.id], users, settings, now))
+    return shapes
+
+
+async def session_shape(uow: UnitOfWork, session: Session, *, now: datetime) -> a.SessionOut:
+    return (await session_shapes(uow, [session], now=now))[0]
+
+
+def _session(
+    session: Session,
+    roster: list[int],
+    users: dict[int, User],
+    settings: RuleSettings,
+    now: datetime,
+) -> a.SessionOut:
+    shape: dict[str, Any] = {
+        "id": session.id,
+        "session_code": session.session_code,
+        "academy_id": session.academy_id,
+        "type": session.type,
+        "status": session.status,
+        "status_display": status_display(session, settings, now),
+        "title": session.title,
+        "description": session.description,
+        "scheduled_at": session.scheduled_at,
+        "started_at": session.started_at,
+        "ended_at": session.ended_at,
+        "duration_minutes": session.duration_minutes,
+        "meeting_link": session.meeting_link,
+        "meeting_room_name": session.meeting_room_name,
+        "teacher": person(session.teacher_id, users),
+        "participants_count": len(roster),
+        "subscription_counted": session.subscription_counted,
+        "created_at": session.created_at,
+        "cancellation_reason": session.cancellation_reason,
+        "cancelled_by": session.cancelled_by,
+        "cancelled_at": session.cancelled_at,
+        "is_makeup_session": session.is_makeup_session,
+    }
+    if is_individual(SessionType(session.type)):
+        shape["student"] = person(roster[0], users) if roster else None
+    else:
+        shape["students"] = [person(student_id, users) for student_id in roster]
+    extra = session.extra or {}
+    shape.update({name: extra.get(name) for name in type_field_names(session.type)})
+    return a.SessionOut.model_validate(shape)
+
+
+# --- attendance ---------------------------------------------------------------------
+
+
+def _meeting(user_id: int, m: Any) -> dict[str, Any]:
+    return {
+        "user_id": user_id,
+        "attended_seconds": m.attended_seconds,
+        "attendance_percentage": m.attendance_percentage,
+        "first_join_at": m.first_join_at,
+        "last_leave_at": m.last_leave_at,
+        "join_count": m.join_count,
+        "intervals": [{"joined_at": start, "left_at": end} for start, end in m.intervals],
+    }
+
+
+def charge_shape(row: UsageRow | None) -> a.ChargeOut:
+    if row is None:
+        return a.ChargeOut(status="none", reason=None, subscription_id=None)
+    return a.ChargeOut(
+        status=row.status,  # type: ignore[arg-type]
+        reason=row.reason,
+        subscription_id=row.subscription_id,
+    )
+
+
+def student_attendance_shape(student: StudentAttendance) -> a.StudentAttendanceOut:
+    verdict, report = student.verdict, student.report
+    overridden = report is not None and report.attendance_status is not None
+    return a.StudentAttendanceOut.model_validate(
+        {
+            **_meeting(student.user_id, verdict.meeting),
+            "attendance_status": verdict.status.value,
+            "source": verdict.source.value,
+            "explanation": verdict.explanation,
+            "manually_overridden": overridden,
+            "overridden_by": report.reported_by if overridden and report else None,
+            "charge": charge_shape(student.charge),
+        }
+    )
+
+
+def attendance_shape(
+    attendance: SessionAttendance, *, only_student: int | None = None
+) -> a.AttendanceOut:
+    session = attendance.session
+    return a.AttendanceOut.model_validate(
+        {
+            "session_id": session.id,
+            "status": session.status,
+            "counts_for_teacher": session.counts_for_teacher,
+            "teacher": {
+                **_meeting(attendance.teacher_id, attendance.teacher_meeting),
+                "attendance_status": attendance.teacher_status.value,
+            },
+            "students": [
+                student_attendance_shape(s)
+                for s in attendance.students
+                if only_student is None or s.user_id == only_student
+            ],
+        }
+    )
+
+
+REPORT_COLUMNS = ("attendance_status", "actual_attendance_minutes", "participation_score", "notes")
+
+
+def report_fields(report: StudentReport | None) -> dict[str, Any] | None:
+    """The report as the audit log keeps it: columns and the type's own fields."""
+    if report is None:
+        return None
+    return {
+        **{name: getattr(report, name) for name in REPORT_COLUMNS},
+        **(report.fields or {}),
+        "reported_by": report.reported_by,
+    }
+
+
+def report_shape(
+    report: StudentReport, session: Session, student: StudentAttendance
+) -> a.ReportOut:
+    fields = report.fields or {}
+    return a.ReportOut.model_validate(
+        {
+            "session_id": report.session_id,
+            "student_id": report.student_id,
+            **{name: getattr(report, name) for name in REPORT_COLUMNS},
+            **{
+                name: fields.get(name)
+                for name in (
+                    "papers_memorized_today",
+                    "recitation_quality",
+                    "session_grade",
+                    "learning_outcomes",
+                )
+            },
+            "reported_by": report.reported_by,
+            "created_at": report.created_at,
+            "updated_at": report.updated_at,
+            "session_status": session.status,
+            "verdict": student_attendance_shape(student),
+        }
+    )
+
+
+# --- history ------------------------------------------------------------------------
+
+
+def history_shape(
+    transitions: Iterable[Transition], overrides: Iterable[Override]
+) -> a.HistoryList:
+    """Oldest first; at the same moment an override comes before the transition it
+    caused (a report first, then COMPLETED -> ABSENT)."""
+    entries: list[tuple[tuple[datetime, int, int], a.HistoryEntry]] = []
+    for t in transitions:
+        details = t.details or {}
+        entry = a.HistoryEntry(
+            kind="transition",
+            at=t.at,
+            actor=t.actor,
+            event=t.event,
+            student_id=details.get("student_id"),
+            reason=details.get("reason"),
+            before={"status": t.from_status},
+            after={"status": t.to_status},
+            details=t.details,
+        )
+        entries.append(((t.at, 1, t.id), entry))
+    for o in overrides:
+        entry = a.HistoryEntry(
+            kind=o.kind,  # type: ignore[arg-type]
+            at=o.at,
+            actor=o.actor,
+            event=None,
+            student_id=o.student_id,
+            reason=o.reason,
+            before=o.before,
+            after=o.after,
+            details=None,
+        )
+        entries.append(((o.at, 0, o.id), entry))
+    entries.sort(key=lambda pair: pair[0])
+    return a.HistoryList(data=[entry for _, entry in entries], next_cursor=None)

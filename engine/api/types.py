@@ -1,0 +1,70 @@
+"""Field types shared by request and response models.
+
+Each type says in JSON Schema what it accepts, so the OpenAPI document and the
+validation agree; the few checks JSON Schema cannot say (a real IANA zone, a
+moment that fits in UTC) run as validators and surface as 422s like any other.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Annotated
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field
+
+# Ids are the platform's; BIGINT on PostgreSQL bounds them.
+MAX_ID = 2**63 - 1
+
+# Request bodies: unknown fields are errors, JSON types are not coerced
+# (`true` is no integer, `"5"` no number), NaN and infinities are refused.
+BODY_CONFIG = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+# PostgreSQL text cannot hold NUL; saying so in the schema keeps clients honest.
+_NO_NUL = r"^[^\x00]*$"
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=_NO_NUL)]
+Title = Annotated[str, Field(min_length=1, max_length=300, pattern=_NO_NUL)]
+Email = Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^\x00@\s]+@[^\x00@\s]+$")]
+ShortText = Annotated[str, Field(max_length=2000, pattern=_NO_NUL)]
+LongText = Annotated[str, Field(max_length=10000, pattern=_NO_NUL)]
+Reason = Annotated[str, Field(min_length=1, max_length=2000, pattern=_NO_NUL)]
+
+# Moments the service can do arithmetic on without leaving datetime's range.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _utc_moment(value: datetime) -> datetime:
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be between 1970 and 2200") from None
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError("must be between 1970 and 2200")
+    return moment
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_utc_moment)]
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones() | {"UTC"})
+
+
+def _iana_zone(value: str) -> str:
+    if value not in _zones():
+        raise ValueError("must be an IANA time zone such as 'Africa/Cairo'")
+    return value
+
+
+TimeZone = Annotated[
+    str,
+    Field(min_length=1, max_length=64, pattern=_NO_NUL, examples=["Africa/Cairo"]),
+    AfterValidator(_iana_zone),
+]

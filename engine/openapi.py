@@ -1,0 +1,345 @@
+"""A tiny route registry, and the OpenAPI 3.1 document built from it.
+
+Each endpoint is declared once as a `Route`: method, path, summary, the pydantic
+models of its body, query and answer, its success status and the error statuses it
+can give. `add_routes` registers the handlers with aiohttp; `document` builds
+`/openapi.json` from the very models the handlers validate and answer with, so the
+two cannot drift apart. Endpoints served by other modules (the webhook, sweeps,
+health) are declared here with `handler=None` so the document covers the whole app.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+from pydantic.json_schema import models_json_schema
+
+from engine.api.answers import ErrorBody
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Security = Literal["bearer", "livekit", None]
+
+ERRORS = {
+    400: "Malformed request: the body is not JSON (or not a WebhookEvent)",
+    401: "No valid credential",
+    403: "Outside the caller's rights",
+    404: "No such object, or one of another academy",
+    409: "Conflicts with the current state; `details.current_status` names it",
+    413: "Body over 1 MiB",
+    422: "Valid JSON with invalid values; `details` names every bad field",
+    503: "The database cannot be reached; retry later",
+}
+
+_PARAM = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str  # OpenAPI form: `{id}` placeholders, all of them integer ids
+    summary: str
+    handler: Handler | None = None  # None: served elsewhere, documented here
+    operation_id: str | None = None
+    body: type[BaseModel] | None = None
+    body_media_type: str = "application/json"
+    body_required: bool = True
+    query: type[BaseModel] | None = None
+    answer: type[BaseModel] | None = None
+    answer_media_type: str = "application/json"
+    status: int = 200
+    errors: tuple[int, ...] = ()
+    security: Security = "bearer"
+    database: bool = True
+    tag: str = "sessions"
+    description: str | None = None
+    # Path parameters that are not integer ids: (name, regex), e.g. a secret token.
+    string_params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def path_params(self) -> list[str]:
+        return _PARAM.findall(self.path)
+
+    @property
+    def name(self) -> str:
+        if self.operation_id:
+            return self.operation_id
+        assert self.handler is not None, f"{self.method} {self.path} needs an operation_id"
+        return self.handler.__name__
+
+    def statuses(self) -> list[int]:
+        """Every status the endpoint can answer with, success first."""
+        implied: set[int] = set(self.errors)
+        if self.security:
+            implied.add(401)
+        if self.database:
+            implied.add(503)
+        if self.path_params:
+            implied.add(404)
+        if self.body is not None:
+            implied |= {400, 413, 422}
+        if self.query is not None:
+            implied.add(422)
+        return [self.status, *sorted(implied)]
+
+
+def add_routes(app: web.Application, routes: Iterable[Route]) -> None:
+    for route in routes:
+        if route.handler is not None:
+            app.router.add_route(route.method, _aiohttp_path(route), route.handler)
+
+
+def _aiohttp_path(route: Route) -> str:
+    """`{id}` becomes a digits-only match; a string parameter gets its own pattern."""
+    patterns = dict(route.string_params)
+
+    def placeholder(match: re.Match[str]) -> str:
+        name = match[1]
+        return "{" + name + ":" + patterns.get(name, r"\d+") + "}"
+
+    return _PARAM.sub(placeholder, route.path)
+
+
+# --- endpoints served by other modules ----------------------------------------------
+
+
+class WebhookEventBody(RootModel[dict[str, Any]]):
+    """LiveKit's `WebhookEvent` in protobuf JSON, verified on the raw bytes."""
+
+
+class WebhookAnswer(BaseModel):
+    status: Literal["accepted", "duplicate"]
+
+
+class SweepIn(BaseModel):
+    """Optional; `as_of` only where `HUDUR_ALLOW_AS_OF` is true, else 403."""
+
+    model_config = ConfigDict(extra="forbid")
+    as_of: AwareDatetime | None = None
+
+
+class SweepTransition(BaseModel):
+    """One transition a sweep made."""
+
+    session_id: int
+    session_code: str
+    from_: str = Field(alias="from")
+    to: str
+    at: datetime
+
+
+class SweepAnswer(BaseModel):
+    transitions: list[SweepTransition]
+
+
+class Liveness(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+
+
+ELSEWHERE = (
+    Route(
+        "POST",
+        "/webhooks/livekit",
+        "LiveKit webhook intake",
+        operation_id="livekit_webhook",
+        body=WebhookEventBody,
+        body_media_type="application/webhook+json",
+        answer=WebhookAnswer,
+        security="livekit",
+        tag="webhooks",
+        description="`Authorization: <JWT>` (with or without `Bearer `) signed HS256 with the "
+        "LiveKit API secret, `iss` = API key, claim `sha256` = base64 SHA-256 of the raw "
+        "body. A repeated event id answers `duplicate` and stores nothing new.",
+    ),
+    Route(
+        "POST",
+        "/v1/sweeps",
+        "Run one sweep now (service only)",
+        operation_id="run_sweep",
+        body=SweepIn,
+        body_required=False,
+        answer=SweepAnswer,
+        errors=(403,),
+        tag="operations",
+    ),
+    Route(
+        "GET",
+        "/healthz",
+        "Liveness",
+        operation_id="healthz",
+        answer=Liveness,
+        security=None,
+        database=False,
+        tag="operations",
+    ),
+    Route(
+        "GET",
+        "/readyz",
+        "Readiness: the database is reachable",
+        operation_id="readyz",
+        answer=Readiness,
+        security=None,
+        tag="operations",
+    ),
+)
+
+
+# --- the document -------------------------------------------------------------------
+
+
+def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    required = set(schema.get("required", ()))
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = dict(prop)
+        prop.pop("title", None)
+        # Optional query parameters are simply left out, never sent as null.
+        options = [p for p in prop.pop("anyOf", []) if p != {"type": "null"}]
+        if len(options) == 1:
+            prop = {**options[0], **prop}
+        if prop.get("default") is None:
+            prop.pop("default", None)
+        params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
+    return params
+
+
+def _content(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {media_type: {"schema": schema}}
+
+
+def document(routes: Sequence[Route], *, title: str = "Hudur", version: str = "1") -> dict:
+    """The OpenAPI 3.1 document of `routes`."""
+    models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
+        (ErrorBody, "serialization")
+    ]
+    for route in routes:
+        models += [(m, "validation") for m in (route.body, route.query) if m is not None]
+        if route.answer is not None:
+            models.append((route.answer, "serialization"))
+    refs, defs = models_json_schema(
+        list(dict.fromkeys(models)), ref_template="#/components/schemas/{model}"
+    )
+    schemas = defs.get("$defs", {})
+
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        op: dict[str, Any] = {
+            "operationId": route.name,
+            "summary": route.summary,
+            "tags": [route.tag],
+            "security": [{route.security: []}] if route.security else [],
+        }
+        if route.description:
+            op["description"] = route.description
+        strings = dict(route.string_params)
+        params = [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "pattern": f"^{strings[name]}$"}
+                if name in strings
+                else {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+            }
+            for name in route.path_params
+        ]
+        if route.query is not None:
+            query_name = refs[(route.query, "validation")]["$ref"].rsplit("/", 1)[1]
+            params += _query_parameters(schemas[query_name])
+        if params:
+            op["parameters"] = params
+        if route.body is not None:
+            op["requestBody"] = {
+                "required": route.body_required,
+                "content": _content(route.body_media_type, refs[(route.body, "validation")]),
+            }
+        responses: dict[str, Any] = {}
+        for status in route.statuses():
+            if status >= 400:
+                responses[str(status)] = {"$ref": f"#/components/responses/E{status}"}
+            elif route.answer is not None:
+                responses[str(status)] = {
+                    "description": route.summary,
+                    "content": _content(
+                        route.answer_media_type, refs[(route.answer, "serialization")]
+                    ),
+                }
+            else:
+                responses[str(status)] = {
+                    "description": route.summary,
+                    "content": _content(route.answer_media_type, {"type": "string"}),
+                }
+        op["responses"] = responses
+        paths.setdefault(route.path, {})[route.method.lower()] = op
+
+    error_ref = {"$ref": "#/components/schemas/ErrorBody"}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": title,
+            "version": version,
+            "description": "Sessions and attendance over LiveKit. Errors always answer "
+            '`{"error": {"code", "message", "details"}}`; times are ISO 8601 UTC with `Z`.',
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "responses": {
+                f"E{status}": {
+                    "description": text,
+                    "content": _content("application/json", error_ref),
+                }
+                for status, text in ERRORS.items()
+            },
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "`HUDUR_SERVICE_TOKEN` (the platform), or a user's HS256 "
+                    "JWT with `sub`, `role`, `academy_id`, `exp`.",
+                },
+                "livekit": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "LiveKit's webhook JWT, signed with the API secret.",
+                },
+            },
+        },
+    }
+
+
+class OpenAPIDocument(RootModel[dict[str, Any]]):
+    """An OpenAPI 3.1 document."""
+
+    root: dict[str, Any] = Field(examples=[{"openapi": "3.1.0"}])
+
+
+def document_route(routes: Sequence[Route]) -> Route:
+    """`GET /openapi.json`, answering the document of `routes` and of itself."""
+    built: dict[str, Any] = {}
+
+    async def openapi_json(request: web.Request) -> web.Response:
+        return web.json_response(built)
+
+    route = Route(
+        "GET",
+        "/openapi.json",
+        "This document",
+        handler=openapi_json,
+        answer=OpenAPIDocument,
+        security=None,
+        database=False,
+        tag="operations",
+    )
+    built.update(document([*routes, route]))
+    return route
