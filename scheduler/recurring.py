@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy import select
 
 from rules.codes import SessionType
 from rules.lifecycle import LifecycleEvent, Status
@@ -36,7 +37,7 @@ from rules.settings import resolve_settings
 from scheduler.plan import iso_z
 from store.db import Database
 from store.lifecycle import transition
-from store.schema import Academy, Schedule, Session
+from store.schema import Academy, Schedule, Session, User
 from store.uow import UnitOfWork
 
 log = structlog.get_logger("hudur.recurring")
@@ -156,11 +157,19 @@ async def generate_one(
     slots = await uow.schedules.slots_since(schedule.id, now - COUNT_BACK)
     known = {s.slot_start for s in slots}
     counted = {s.slot_start for s in slots if s.session_id is not None}
+    teacher_held = False
     while True:
         plan = plan_slots(rule, now=now, known=known, counted=counted)
         if not plan.due:
             report.over_limit += len(plan.over_limit)
             return
+        if not teacher_held:
+            # Hold the teacher's row (as scheduling by hand does), so no other session
+            # can take the teacher's time between the overlap check and the insert.
+            await uow.session.execute(
+                select(User.id).where(User.id == schedule.teacher_id).with_for_update()
+            )
+            teacher_held = True
         for start in plan.due:
             known.add(start)
             slot_id = await uow.schedules.claim_slot(schedule.id, start, now=now)

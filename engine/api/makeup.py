@@ -1,0 +1,179 @@
+"""`POST /v1/sessions/{id}/makeup`: a linked make-up session for a cancelled or absent one.
+
+The make-up copies the original's academy, type, title, description, type fields,
+duration, teacher and roster, with `is_makeup_session` true and `makeup_of_id`
+naming the original. It is not a schedule slot, so no monthly limit applies to
+it. Without `scheduled_at` it is UNSCHEDULED (schedule it later with
+`POST /v1/sessions/{id}/schedule`); with one it is SCHEDULED at once, settings
+frozen, after the same teacher-overlap check as scheduling by hand. One original
+has at most one make-up that is not cancelled. Both sessions' histories record it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from engine.api.access import check_own_teaching, visible_session
+from engine.api.answers import SessionOut
+from engine.api.http import bad_field, database, now, path_id, read_body, respond
+from engine.api.shapes import session_shape
+from engine.api.types import BODY_CONFIG, Moment
+from engine.auth import authenticate
+from engine.openapi import Route
+from rules.codes import SessionType
+from rules.errors import Conflict
+from rules.lifecycle import Status
+from rules.settings import resolve_settings
+from store.schema import Session, User
+
+MAKEUP_FOR = (Status.CANCELLED.value, Status.ABSENT.value)
+
+
+class MakeupIn(BaseModel):
+    """Optional: `scheduled_at` schedules the make-up at once; without it (or without a
+    body) it is created UNSCHEDULED."""
+
+    model_config = BODY_CONFIG
+    scheduled_at: Moment | None = None
+
+
+async def _body(request: web.Request) -> MakeupIn:
+    if not (await request.read()).strip():
+        return MakeupIn()
+    return await read_body(request, MakeupIn)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+async def create_makeup(request: web.Request) -> web.Response:
+    principal = authenticate(request)
+    principal.require_roles("admin", "teacher")
+    session_id = path_id(request)
+    body = await _body(request)
+    moment = now(request)
+    if body.scheduled_at is not None and body.scheduled_at <= moment:
+        raise bad_field("scheduled_at", "must be in the future")
+    async with database(request).uow() as uow:
+        original = await visible_session(uow, principal, session_id, for_update=True)
+        check_own_teaching(principal, original)
+        if original.status not in MAKEUP_FOR:
+            raise Conflict(
+                f"only a cancelled or absent session gets a make-up; this one is "
+                f"{original.status!r}",
+                details={"current_status": original.status},
+            )
+        earlier = await uow.session.scalar(
+            select(Session).where(
+                Session.makeup_of_id == original.id,
+                Session.status != Status.CANCELLED.value,
+            )
+        )
+        if earlier is not None:
+            raise Conflict(
+                f"session {original.session_code} already has make-up {earlier.session_code}",
+                details={
+                    "current_status": original.status,
+                    "makeup_session_id": earlier.id,
+                    "makeup_session_code": earlier.session_code,
+                },
+            )
+        fields: dict[str, object] = {"status": Status.UNSCHEDULED.value}
+        if body.scheduled_at is not None:
+            starts_at = body.scheduled_at
+            ends_at = starts_at + timedelta(minutes=original.duration_minutes)
+            await uow.session.execute(
+                select(User.id).where(User.id == original.teacher_id).with_for_update()
+            )
+            other = await uow.sessions.teacher_overlap(
+                original.teacher_id, starts_at, ends_at, exclude_id=None
+            )
+            if other is not None:
+                raise Conflict(
+                    f"the teacher already has session {other.session_code} "
+                    f"from {_iso(other.scheduled_at)} to {_iso(other.ends_at)}",
+                    details={
+                        "current_status": original.status,
+                        "conflicting_session_id": other.id,
+                        "conflicting_session_code": other.session_code,
+                    },
+                )
+            academy = await uow.academies.get(original.academy_id)
+            fields = {
+                "status": Status.SCHEDULED.value,
+                "scheduled_at": starts_at,
+                "ends_at": ends_at,
+                "settings": resolve_settings(
+                    academy.rules if academy else {}, original.type
+                ).to_dict(),
+            }
+        makeup = await uow.sessions.create(
+            academy_id=original.academy_id,
+            session_type=SessionType(original.type),
+            title=original.title,
+            duration_minutes=original.duration_minutes,
+            teacher_id=original.teacher_id,
+            student_ids=await uow.sessions.roster(original.id),
+            now=moment,
+            description=original.description,
+            extra=dict(original.extra or {}),
+            is_makeup_session=True,
+            makeup_of_id=original.id,
+            **fields,
+        )
+        uow.history.record(
+            makeup.id,
+            from_status=None,
+            to_status=makeup.status,
+            event="makeup_created",
+            at=moment,
+            actor=principal.actor,
+            details={
+                "makeup_of_id": original.id,
+                "makeup_of_code": original.session_code,
+                "scheduled_at": _iso(makeup.scheduled_at),
+            },
+        )
+        uow.history.record(
+            original.id,
+            from_status=original.status,
+            to_status=original.status,
+            event="makeup_created",
+            at=moment,
+            actor=principal.actor,
+            details={
+                "makeup_session_id": makeup.id,
+                "makeup_session_code": makeup.session_code,
+                "scheduled_at": _iso(makeup.scheduled_at),
+            },
+        )
+        shape = await session_shape(uow, makeup, now=moment)
+        await uow.commit()
+    return respond(shape, status=201)
+
+
+ROUTES = (
+    Route(
+        "POST",
+        "/v1/sessions/{id}/makeup",
+        "Create a make-up session for a cancelled or absent one",
+        create_makeup,
+        body=MakeupIn,
+        body_required=False,
+        answer=SessionOut,
+        status=201,
+        errors=(403, 409),
+        tag="schedules",
+        description="Admin, the session's teacher, or the service. The body is optional. "
+        "The make-up copies type, title, duration, teacher and roster, has "
+        "`is_makeup_session` true and does not count toward a schedule's monthly limit. "
+        "409 unless the session is CANCELLED or ABSENT, when it already has a make-up "
+        "that is not cancelled, or when `scheduled_at` overlaps another session of the "
+        "teacher.",
+    ),
+)

@@ -1,0 +1,300 @@
+"""`PUT`, `GET` and `DELETE /v1/schedules/{id}`: recurring schedules of circles and courses.
+
+The sweeper generates their sessions (`scheduler.recurring`); these endpoints only
+keep the pattern. A PUT that changes *when* or *for whom* sessions happen (type,
+teacher, roster, weekdays, start time, duration, dates) withdraws the generated
+sessions that have not started yet, so the next sweep generates them again from
+the new pattern; a change of title, monthly limit or days ahead applies to
+sessions generated from then on. DELETE stops generation and cancels the
+not-yet-started generated sessions with the reason "schedule deleted".
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from aiohttp import web
+from pydantic import AfterValidator, BaseModel, Field
+
+from engine.api.http import bad_field, database, invalid, now, path_id, read_body, respond
+from engine.api.types import BODY_CONFIG, Id, Title
+from engine.auth import Principal, authenticate
+from engine.openapi import Route
+from rules.codes import SessionType, is_individual
+from rules.errors import Conflict, NotFound
+from rules.recurrence import WEEKDAYS
+from scheduler.recurring import withdraw_upcoming
+from store.schema import Schedule
+from store.uow import UnitOfWork
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+# What a change of which withdraws the upcoming generated sessions.
+SHAPING_FIELDS = (
+    "type",
+    "teacher_id",
+    "student_ids",
+    "weekdays",
+    "start_time",
+    "duration_minutes",
+    "starts_on",
+    "ends_on",
+)
+DELETED_REASON = "schedule deleted"
+CHANGED_REASON = "schedule changed"
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    if len(set(values)) != len(values):
+        raise ValueError("must not repeat an item")
+    return values
+
+
+class RecurringScheduleIn(BaseModel):
+    """A weekly pattern: `weekdays` at `start_time` in the academy's time zone, from
+    `starts_on` to `ends_on` (inclusive, optional), at most `monthly_session_limit`
+    sessions per calendar month (academy time; null: no limit), generated
+    `generate_days_ahead` days in advance. Any session type; individual ones take
+    exactly one student in `student_ids`."""
+
+    model_config = BODY_CONFIG
+    academy_id: Id
+    type: SessionType
+    title: Title
+    teacher_id: Id
+    student_ids: Annotated[
+        list[Id],
+        Field(min_length=1, max_length=500, json_schema_extra={"uniqueItems": True}),
+        AfterValidator(_distinct),
+    ]
+    weekdays: Annotated[
+        list[Weekday],
+        Field(min_length=1, max_length=7, json_schema_extra={"uniqueItems": True}),
+        AfterValidator(_distinct),
+    ]
+    start_time: str = Field(
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        examples=["18:00"],
+        description="HH:MM, 24-hour, in the academy's time zone",
+    )
+    duration_minutes: int = Field(ge=1, le=1440)
+    starts_on: date
+    ends_on: date | None = None
+    monthly_session_limit: Annotated[int, Field(ge=0, le=1000)] | None = None
+    generate_days_ahead: int = Field(default=14, ge=0, le=366)
+
+
+def _check_consistent(body: RecurringScheduleIn) -> None:
+    """What a single field cannot say: 422 naming each field at fault."""
+    problems = []
+    if body.ends_on is not None and body.ends_on < body.starts_on:
+        problems.append({"field": "ends_on", "message": "must not be before starts_on"})
+    if is_individual(body.type) and len(body.student_ids) != 1:
+        problems.append(
+            {"field": "student_ids", "message": f"a {body.type.value} has exactly one student"}
+        )
+    if problems:
+        raise invalid(*problems)
+
+
+class ScheduleOut(BaseModel):
+    id: int
+    academy_id: int
+    type: SessionType
+    title: str
+    teacher_id: int
+    student_ids: list[int]
+    weekdays: list[Weekday]
+    start_time: str = Field(examples=["18:00"])
+    timezone: str = Field(description="the academy's IANA zone the start time is in")
+    duration_minutes: int
+    starts_on: date
+    ends_on: date | None
+    monthly_session_limit: int | None
+    generate_days_ahead: int
+    active: bool
+    deleted_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def schedule_shape(schedule: Schedule, timezone: str) -> ScheduleOut:
+    days = schedule.weekdays.get("days", [])
+    return ScheduleOut(
+        id=schedule.id,
+        academy_id=schedule.academy_id,
+        type=SessionType(schedule.type),
+        title=schedule.title,
+        teacher_id=schedule.teacher_id,
+        student_ids=list(schedule.student_ids.get("ids", [])),
+        weekdays=sorted(days, key=WEEKDAYS.index),
+        start_time=schedule.start_time,
+        timezone=timezone,
+        duration_minutes=schedule.duration_minutes,
+        starts_on=schedule.starts_on,
+        ends_on=schedule.ends_on,
+        monthly_session_limit=schedule.monthly_session_limit,
+        generate_days_ahead=schedule.generate_days_ahead,
+        active=schedule.active,
+        deleted_at=schedule.deleted_at,
+        created_at=schedule.created_at,
+        updated_at=schedule.updated_at,
+    )
+
+
+def _stored(body: RecurringScheduleIn) -> dict[str, Any]:
+    values = body.model_dump()
+    values["type"] = body.type.value
+    values["student_ids"] = {"ids": list(body.student_ids)}
+    values["weekdays"] = {"days": sorted(set(body.weekdays), key=WEEKDAYS.index)}
+    return values
+
+
+def _shaping(schedule: Schedule) -> tuple[Any, ...]:
+    return tuple(
+        sorted(getattr(schedule, name)["days"], key=WEEKDAYS.index)
+        if name == "weekdays"
+        else getattr(schedule, name)
+        for name in SHAPING_FIELDS
+    )
+
+
+async def _check_people(uow: UnitOfWork, body: RecurringScheduleIn) -> None:
+    """Teacher and students exist in the schedule's academy with those roles."""
+    users = await uow.users.get_many([body.teacher_id, *body.student_ids])
+    teacher = users.get(body.teacher_id)
+    if teacher is None or teacher.academy_id != body.academy_id:
+        raise NotFound(
+            f"no such teacher {body.teacher_id} in academy {body.academy_id}",
+            details={"field": "teacher_id"},
+        )
+    if teacher.role != "teacher":
+        raise bad_field("teacher_id", f"user {teacher.id} is a {teacher.role}, not a teacher")
+    unknown = [
+        s for s in body.student_ids if s not in users or users[s].academy_id != body.academy_id
+    ]
+    if unknown:
+        raise NotFound(
+            f"no such student in academy {body.academy_id}: {unknown}",
+            details={"field": "student_ids", "ids": unknown},
+        )
+    wrong = [s for s in body.student_ids if users[s].role != "student"]
+    if wrong:
+        raise bad_field("student_ids", f"not students: {wrong}")
+
+
+async def _visible(
+    uow: UnitOfWork, principal: Principal, schedule_id: int, *, for_update: bool = False
+) -> Schedule:
+    schedule = await uow.schedules.get(schedule_id, for_update=for_update)
+    if schedule is None or (
+        not principal.is_service and schedule.academy_id != principal.academy_id
+    ):
+        raise NotFound(f"no such schedule {schedule_id}")
+    return schedule
+
+
+async def put_schedule(request: web.Request) -> web.Response:
+    principal = authenticate(request)
+    principal.require_roles("admin")
+    schedule_id = path_id(request)
+    body = await read_body(request, RecurringScheduleIn)
+    _check_consistent(body)
+    principal.check_academy(body.academy_id)
+    moment = now(request)
+    async with database(request).uow() as uow:
+        existing = await uow.schedules.get(schedule_id, for_update=True)
+        if existing is not None:
+            principal.check_academy(existing.academy_id)
+            if existing.academy_id != body.academy_id:
+                raise Conflict(
+                    f"schedule {schedule_id} belongs to another academy; schedules do not move",
+                    details={"field": "academy_id"},
+                )
+        academy = await uow.academies.get(body.academy_id)
+        if academy is None:
+            raise NotFound(f"no such academy {body.academy_id}", details={"field": "academy_id"})
+        await _check_people(uow, body)
+        before = _shaping(existing) if existing is not None and existing.active else None
+        schedule = await uow.schedules.upsert(schedule_id, now=moment, **_stored(body))
+        if before is not None and before != _shaping(schedule):
+            await withdraw_upcoming(
+                uow, schedule, now=moment, actor=principal.actor, reason=CHANGED_REASON
+            )
+        shape = schedule_shape(schedule, academy.timezone)
+        await uow.commit()
+    return respond(shape)
+
+
+async def get_schedule(request: web.Request) -> web.Response:
+    principal = authenticate(request)
+    principal.require_roles("admin")
+    schedule_id = path_id(request)
+    async with database(request).uow() as uow:
+        schedule = await _visible(uow, principal, schedule_id)
+        academy = await uow.academies.get(schedule.academy_id)
+        shape = schedule_shape(schedule, academy.timezone if academy else "UTC")
+    return respond(shape)
+
+
+async def delete_schedule(request: web.Request) -> web.Response:
+    principal = authenticate(request)
+    principal.require_roles("admin")
+    schedule_id = path_id(request)
+    moment = now(request)
+    async with database(request).uow() as uow:
+        schedule = await _visible(uow, principal, schedule_id, for_update=True)
+        if schedule.active:
+            schedule.active = False
+            schedule.deleted_at = moment
+            schedule.updated_at = moment
+            await withdraw_upcoming(
+                uow, schedule, now=moment, actor=principal.actor, reason=DELETED_REASON
+            )
+        academy = await uow.academies.get(schedule.academy_id)
+        shape = schedule_shape(schedule, academy.timezone if academy else "UTC")
+        await uow.commit()
+    return respond(shape)
+
+
+ROUTES = (
+    Route(
+        "PUT",
+        "/v1/schedules/{id}",
+        "Create or replace a recurring schedule",
+        put_schedule,
+        body=RecurringScheduleIn,
+        answer=ScheduleOut,
+        errors=(403, 409),
+        tag="schedules",
+        description="Admin of the academy or the service. The sweeper generates SCHEDULED "
+        "sessions up to `generate_days_ahead` days ahead, at most `monthly_session_limit` "
+        "per calendar month of the academy, each slot once, skipping (and recording) slots "
+        "in which the teacher already has a session. Changing type, teacher, roster, "
+        "weekdays, start time, duration or dates cancels the generated sessions that have "
+        "not started (reason `schedule changed`) and generates them again from the new "
+        "pattern. A PUT of a deleted schedule makes it active again.",
+    ),
+    Route(
+        "GET",
+        "/v1/schedules/{id}",
+        "A recurring schedule",
+        get_schedule,
+        answer=ScheduleOut,
+        errors=(403,),
+        tag="schedules",
+    ),
+    Route(
+        "DELETE",
+        "/v1/schedules/{id}",
+        "Stop a recurring schedule",
+        delete_schedule,
+        answer=ScheduleOut,
+        errors=(403,),
+        tag="schedules",
+        description="Stops generation and cancels the generated sessions that have not "
+        "started yet (SCHEDULED or READY, starting after now) with the reason "
+        "`schedule deleted`. Started and finished sessions stay. Deleting twice is harmless.",
+    ),
+)
