@@ -45,9 +45,12 @@ from engine.api import (
     academies,
     actions,
     attendance,
+    calendar,
     charges,
+    makeup,
     metrics,
     reports,
+    schedules,
     sessions,
     subscriptions,
     users,
@@ -64,6 +67,9 @@ ROUTES: tuple[Route, ...] = (
     *reports.ROUTES,
     *charges.ROUTES,
     *metrics.ROUTES,
+    *schedules.ROUTES,
+    *makeup.ROUTES,
+    *calendar.ROUTES,
 )
 
 
