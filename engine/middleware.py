@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -36,6 +37,14 @@ _HTTP_CODES = {
 }
 
 
+# A calendar feed's address holds its secret token: never write it to the logs.
+_CALENDAR_TOKEN = re.compile(r"^/v1/calendar/[^/]+\.ics$")
+
+
+def loggable_path(path: str) -> str:
+    return "/v1/calendar/<token>.ics" if _CALENDAR_TOKEN.match(path) else path
+
+
 @web.middleware
 async def context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     structlog.contextvars.clear_contextvars()
@@ -52,7 +61,7 @@ async def context_middleware(request: web.Request, handler: Handler) -> web.Stre
         log.info(
             "request",
             method=request.method,
-            path=request.path,
+            path=loggable_path(request.path),
             status=status,
             ms=round((time.perf_counter() - started) * 1000, 2),
         )

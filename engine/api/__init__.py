@@ -21,11 +21,15 @@ academy's object 404; within the academy, someone else's session 403.
 | GET /v1/sessions/{id}/history                  | all     | A     | own     | -          |
 | PUT /v1/sessions/{id}/reports/{student_id}     | all     | A     | own     | -          |
 | PUT /v1/sessions/{id}/charges/{student_id}     | all     | A     | -       | -          |
+| PUT, GET, DELETE /v1/schedules/{id}            | all     | A     | -       | -          |
+| POST /v1/sessions/{id}/makeup                  | all     | A     | own     | -          |
+| POST /v1/users/{id}/calendar-token             | all     | A     | self    | self       |
+| GET /v1/calendar/{token}.ics                   | the token in the address, nothing else |
 | GET /healthz, /readyz, /metrics, /openapi.json | public  |       |         |            |
 
 A: objects of the admin's own academy (for PUT academies and rules: that academy
 itself). own: sessions the teacher teaches (`teacher_id == sub`). on: sessions the
-student is on the roster of. -: 403.
+student is on the roster of. self: only for itself. -: 403.
 * a join token only for the session's teacher or a roster student (else 403), and
 a teacher or student only for itself. ** a student sees only its own verdict.
 

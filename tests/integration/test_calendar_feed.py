@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 from ical.calendar import Calendar as ParsedCalendar
 from ical.calendar_stream import IcsCalendarStream
 from ical.event import EventStatus
+from structlog.testing import capture_logs
 
 from rules.codes import SessionType
 from rules.lifecycle import Status
@@ -242,3 +243,17 @@ class TestFeed:
 
         assert 200 == response.status
         assert (await response.text()).startswith("BEGIN:VCALENDAR")
+
+    async def test_the_token_never_reaches_the_request_log(
+        self, client: TestClient, database: Database
+    ) -> None:
+        """The request summary line shows the feed's path with the token masked."""
+        await seed(database)
+        token = (await token_for(client, 10))["token"]
+
+        with capture_logs() as logs:
+            await client.get(f"/v1/calendar/{token}.ics")
+
+        requests = [entry for entry in logs if entry["event"] == "request"]
+        assert ["/v1/calendar/<token>.ics"] == [entry["path"] for entry in requests]
+        assert not any(token in repr(entry) for entry in logs)
