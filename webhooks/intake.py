@@ -5,8 +5,9 @@ all of it back together (the inbox row included, so LiveKit's retry is taken in
 as new). Locks are always taken in one order, inbox row first, then the session
 row, so concurrent deliveries, the sweeper and `rebuild` cannot deadlock.
 
-    inbox.add (insert-or-ignore on the event id)  -> duplicate: stop here
-    session by room name, row-locked               -> unknown room: kept as an orphan
+    inbox insert-or-ignore on the event id,
+      attached to the session of its room            -> duplicate: stop here
+    that session, row-locked                         -> unknown room: kept as an orphan
     evidence row + recompute the session's intervals
     trigger: first roster join -> ONGOING; a join into a finished session -> removal
 """
@@ -17,11 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import update
+from sqlalchemy import Row, select
 
 from rules.lifecycle import Status
 from store.attendance import settings_of
 from store.lifecycle import recompute_intervals, start_on_join
+from store.repositories.base import insert_ignore
 from store.schema import Evidence, Session, WebhookEvent
 from store.uow import UnitOfWork
 from webhooks.derive import derive_evidence
@@ -45,30 +47,14 @@ class Intake:
 async def take_in(uow: UnitOfWork, event: LiveKitEvent, body: bytes, *, now: datetime) -> Intake:
     """Store `event` (its raw `body` as received) and everything derived from it."""
     evidence = derive_evidence(event)
-    stored = await uow.inbox.add(
-        event_id=event.id,
-        event=event.event,
-        room_name=event.room_name,
-        room_sid=event.room_sid,
-        occurred_at=event.created_at,
-        received_at=now,
-        body=body,
-        session_id=None,
-        state="processed" if evidence is not None else "ignored",
-    )
-    if not stored:
+    stored = await _store_raw(uow, event, body, now=now, derived=evidence is not None)
+    if stored is None:
         return Intake("duplicate")
-    session = None
-    if event.room_name is not None:
-        session = await uow.sessions.by_code(event.room_name, for_update=evidence is not None)
-    if session is not None:
-        await uow.session.execute(
-            update(WebhookEvent)
-            .where(WebhookEvent.event_id == event.id)
-            .values(session_id=session.id)
-        )
     if evidence is None:
-        return Intake("accepted", session_id=session.id if session else None)
+        return Intake("accepted", session_id=stored.session_id)
+    session = None
+    if stored.session_id is not None:
+        session = await uow.sessions.get(stored.session_id, for_update=True)
     evidence.session_id = session.id if session else None
     await uow.evidence.add(evidence)
     if session is None:
@@ -80,6 +66,34 @@ async def take_in(uow: UnitOfWork, event: LiveKitEvent, body: bytes, *, now: dat
     return Intake(
         "accepted", session_id=session.id, evidence=evidence.kind, started=started, removal=removal
     )
+
+
+async def _store_raw(
+    uow: UnitOfWork, event: LiveKitEvent, body: bytes, *, now: datetime, derived: bool
+) -> Row[tuple[int, int | None]] | None:
+    """Insert-or-ignore the raw event, attached in the same statement to the session
+    of its room if there is one (read without a lock); None if the id was stored before."""
+    session_id = (
+        select(Session.id).where(Session.session_code == event.room_name).scalar_subquery()
+        if event.room_name is not None
+        else None
+    )
+    result = await uow.session.execute(
+        insert_ignore(uow.session, WebhookEvent, ["event_id"])
+        .values(
+            event_id=event.id,
+            event=event.event,
+            room_name=event.room_name,
+            room_sid=event.room_sid,
+            occurred_at=event.created_at,
+            received_at=now,
+            body=body,
+            session_id=session_id,
+            state="processed" if derived else "ignored",
+        )
+        .returning(WebhookEvent.id, WebhookEvent.session_id)
+    )
+    return result.first()
 
 
 async def _on_join(

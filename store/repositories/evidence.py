@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules import evidence as ev
@@ -132,20 +132,23 @@ class IntervalRepository:
     async def replace(self, session_id: int, intervals: Iterable[ev.Interval]) -> None:
         """Make the stored intervals of a session exactly `intervals`."""
         await self.session.execute(delete(Interval).where(Interval.session_id == session_id))
-        self.session.add_all(
-            Interval(
-                session_id=session_id,
-                participant_sid=i.sid,
-                identity=i.identity,
-                user_id=i.user_id,
-                room_sid=i.room_sid,
-                joined_at=i.joined_at,
-                left_at=i.left_at,
-                decisive=i.decisive,
-            )
+        rows = [
+            {
+                "session_id": session_id,
+                "participant_sid": i.sid,
+                "identity": i.identity,
+                "user_id": i.user_id,
+                "room_sid": i.room_sid,
+                "joined_at": i.joined_at,
+                "left_at": i.left_at,
+                "decisive": i.decisive,
+            }
             for i in intervals
-        )
-        await self.session.flush()
+        ]
+        if rows:
+            # One executemany instead of an ORM flush of one INSERT per row: this runs
+            # on every webhook.
+            await self.session.execute(insert(Interval), rows)
 
     async def delete_all(self, *, session_id: int | None = None) -> None:
         stmt = delete(Interval)
