@@ -117,9 +117,7 @@ async def generate(database: Database, now: datetime) -> GenerationReport:
     """Create the due sessions of every active schedule as of `now`. Safe to run any
     number of times, concurrently, on any number of replicas."""
     report = GenerationReport()
-    async with database.uow() as uow:
-        schedule_ids = await uow.schedules.active_ids()
-    for schedule_id in schedule_ids:
+    for schedule_id in await _with_due_slots(database, now, report):
         try:
             async with database.uow() as uow:
                 await generate_one(uow, schedule_id, now, report)
@@ -137,6 +135,40 @@ async def generate(database: Database, now: datetime) -> GenerationReport:
             skipped=len(report.skipped),
         )
     return report
+
+
+async def _with_due_slots(database: Database, now: datetime, report: GenerationReport) -> list[int]:
+    """The active schedules that have a slot due, from one unlocked read of every
+    schedule and its recent slots; only those are then locked and generated (where
+    the plan is made again under the lock). An idle tick costs two queries."""
+    async with database.uow() as uow:
+        schedules = await uow.schedules.active()
+        zones = {
+            academy_id: zone
+            for academy_id, zone in await uow.session.execute(select(Academy.id, Academy.timezone))
+        }
+        slots = await uow.schedules.slot_starts_since([s.id for s in schedules], now - COUNT_BACK)
+        uow.session.expunge_all()
+    due = []
+    for schedule in schedules:
+        try:
+            rule = recurrence_of(schedule, zones.get(schedule.academy_id, "UTC"))
+        except ValueError:
+            log.exception("schedule_unreadable", schedule_id=schedule.id)
+            report.failed.append(schedule.id)
+            continue
+        recorded = slots[schedule.id]
+        plan = plan_slots(
+            rule,
+            now=now,
+            known=[start for start, _ in recorded],
+            counted=[start for start, generated in recorded if generated],
+        )
+        if plan.due:
+            due.append(schedule.id)
+        else:
+            report.over_limit += len(plan.over_limit)
+    return due
 
 
 async def generate_one(

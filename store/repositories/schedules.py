@@ -45,11 +45,30 @@ class ScheduleRepository:
         assert schedule is not None
         return schedule
 
-    async def active_ids(self) -> list[int]:
+    async def active(self) -> list[Schedule]:
         rows = await self.session.scalars(
-            select(Schedule.id).where(Schedule.active.is_(True)).order_by(Schedule.id)
+            select(Schedule).where(Schedule.active.is_(True)).order_by(Schedule.id)
         )
         return list(rows)
+
+    async def slot_starts_since(
+        self, schedule_ids: Sequence[int], since: datetime
+    ) -> dict[int, list[tuple[datetime, bool]]]:
+        """Per schedule, its slots from `since` on as (slot_start, generated)."""
+        result: dict[int, list[tuple[datetime, bool]]] = {sid: [] for sid in schedule_ids}
+        if not schedule_ids:
+            return result
+        rows = await self.session.execute(
+            select(ScheduleSlot.schedule_id, ScheduleSlot.slot_start, ScheduleSlot.session_id)
+            .where(
+                ScheduleSlot.schedule_id.in_(list(schedule_ids)),
+                ScheduleSlot.slot_start >= since,
+            )
+            .order_by(ScheduleSlot.schedule_id, ScheduleSlot.slot_start)
+        )
+        for schedule_id, slot_start, session_id in rows:
+            result[schedule_id].append((slot_start, session_id is not None))
+        return result
 
     async def slots_since(self, schedule_id: int, since: datetime) -> list[ScheduleSlot]:
         rows = await self.session.scalars(

@@ -155,6 +155,20 @@ class TestTerm:
 
         assert ([], []) == (report.generated, await generated_sessions(database))
 
+    async def test_an_unreadable_schedule_is_reported_and_skipped(self, database: Database) -> None:
+        """A schedule whose academy zone is no IANA zone is named in `failed`; the
+        generation run itself does not fail."""
+        await given_schedule(database)
+        async with database.uow() as uow:
+            academy = await uow.academies.get(ACADEMY_ID)
+            assert academy is not None
+            academy.timezone = "Mars/Olympus"
+            await uow.commit()
+
+        report = await generate(database, datetime(2025, 8, 30, tzinfo=UTC))
+
+        assert ([SCHEDULE_ID], []) == (report.failed, report.generated)
+
 
 class TestIdempotence:
     async def test_running_again_at_the_same_moment_adds_nothing(self, database: Database) -> None:
