@@ -13,6 +13,7 @@ from aiohttp import web
 from engine.app import create_app
 from engine.logging import configure_logging
 from engine.settings import Settings
+from engine.simulate.runner import SimulationError, simulate, table, teacher_token
 from engine.sweeps import run_sweep
 from rules.errors import NotFound
 from store.db import Database
@@ -79,8 +80,43 @@ def cmd_sweep(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.service_token:
+        print(
+            "hudur: simulate needs HUDUR_SERVICE_TOKEN (make run writes one to .env)",
+            file=sys.stderr,
+        )
+        return 2
+    url = args.url or f"http://{settings.host}:{settings.port}"
+    try:
+        outcomes = asyncio.run(
+            simulate(
+                url,
+                sessions=args.sessions,
+                seed=args.seed,
+                service_token=settings.service_token,
+                api_key=settings.livekit_api_key,
+                api_secret=settings.livekit_api_secret,
+                progress=sys.stderr if sys.stderr.isatty() else None,
+            )
+        )
+    except (SimulationError, OSError) as exc:
+        print(f"hudur: simulation against {url} failed: {exc}", file=sys.stderr)
+        return 1
+    print(table(outcomes))
+    if settings.jwt_secret:
+        lesson = outcomes[0]
+        token = teacher_token(lesson, settings.jwt_secret)
+        print(
+            f"\nOpen {lesson.session_code} as its teacher:\n"
+            f"  {url}/sessions/{lesson.session_id}/attendance?token={token}"
+        )
+    return 0
+
+
 COMMANDS = {
     "serve": cmd_serve,
+    "simulate": cmd_simulate,
     "migrate": cmd_migrate,
     "rebuild": cmd_rebuild,
     "sweep": cmd_sweep,
@@ -100,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_parser.add_argument(
         "--as-of", metavar="TIME", help="sweep as of this ISO 8601 time (default: now)"
     )
+    simulate_parser = sub.add_parser(
+        "simulate", help="play a realistic academy day of signed LiveKit webhooks"
+    )
+    simulate_parser.add_argument("--url", help="the running service (default: HUDUR_HOST:PORT)")
+    simulate_parser.add_argument("--sessions", type=int, default=10, help="lessons in the day")
+    simulate_parser.add_argument("--seed", type=int, default=1, help="the same seed, the same day")
     return parser
 
 

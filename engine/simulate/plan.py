@@ -1,0 +1,142 @@
+"""A realistic academy day, drawn from a seed: who teaches what, and how each
+person behaves in each lesson. Pure data; `timeline` turns it into LiveKit events.
+
+The same seed gives the same day (the academy id aside, which keeps repeated runs
+against one database apart).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+# A fixed day far enough ahead that the service's own wall-clock sweeper never
+# touches it: only the simulator's `as_of` sweeps move these sessions.
+DAY = datetime(2031, 3, 3, tzinfo=UTC)
+FIRST_LESSON_HOUR = 8
+TYPES = (
+    "quran_individual",
+    "quran_circle",
+    "academic_individual",
+    "academic_course",
+    "interactive_course",
+)
+
+
+class Behaviour(StrEnum):
+    """How one student behaves in one lesson, each designed to meet one rule."""
+
+    ON_TIME = "on_time"  # joins at the start, stays: present
+    LATE = "late"  # joins 15 min late, stays: late
+    LEFT_EARLY = "left_early"  # leaves 20 min before the end: left_early
+    PARTIAL = "partial"  # away 15 min in the middle: partial
+    NO_SHOW = "no_show"  # never joins: absent, charged
+    RECONNECT = "reconnect"  # drops for a minute, back with a new sid: present
+    DUPLICATE = "duplicate"  # opens a second tab under the same identity: present
+    LOST_LEFT = "lost_left"  # leaves early but LiveKit never sends the leave
+
+
+@dataclass(frozen=True)
+class Lesson:
+    index: int
+    type: str
+    title: str
+    teacher: int
+    students: tuple[int, ...]
+    behaviours: tuple[Behaviour, ...]
+    starts_at: datetime
+    duration_minutes: int
+    teacher_shows_up: bool = True
+    # A teacher report after the lesson: (student, attendance_status).
+    teacher_report: tuple[int, str] | None = None
+
+    @property
+    def individual(self) -> bool:
+        return self.type.endswith("_individual")
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+
+@dataclass(frozen=True)
+class Day:
+    seed: int
+    academy_id: int
+    teachers: tuple[int, ...]
+    students: tuple[int, ...]
+    lessons: tuple[Lesson, ...] = field(default=())
+
+    @property
+    def starts_at(self) -> datetime:
+        return min(lesson.starts_at for lesson in self.lessons)
+
+    @property
+    def ends_at(self) -> datetime:
+        return max(lesson.ends_at for lesson in self.lessons)
+
+
+def plan_day(*, seed: int, sessions: int, academy_id: int) -> Day:
+    """`sessions` lessons over the five types, with every behaviour, a teacher
+    no-show and a teacher override among them whenever there are enough lessons."""
+    rng = random.Random(seed)
+    base = academy_id * 1000
+    teachers = tuple(base + 1 + t for t in range(max(1, min(5, sessions))))
+    students = tuple(base + 100 + s for s in range(16))
+    behaviours = list(Behaviour)
+    rng.shuffle(behaviours)
+    pool = iter(behaviours * (sessions * 4))  # every behaviour early, then round-robin
+
+    lessons = []
+    slots_of_teacher = dict.fromkeys(teachers, 0)
+    busy: dict[int, set[int]] = {}  # students already in a lesson of that time slot
+    for index in range(sessions):
+        session_type = TYPES[index % len(TYPES)]
+        teacher = teachers[index % len(teachers)]
+        slot = slots_of_teacher[teacher]
+        slots_of_teacher[teacher] += 1
+        duration = rng.choice((45, 60))
+        starts_at = DAY + timedelta(
+            hours=FIRST_LESSON_HOUR + slot * 1.5, minutes=rng.choice((0, 15))
+        )
+        size = 1 if session_type.endswith("_individual") else rng.randint(2, 4)
+        free = [s for s in students if s not in busy.setdefault(slot, set())]
+        roster = tuple(sorted(rng.sample(free, size)))
+        busy[slot].update(roster)
+        lessons.append(
+            Lesson(
+                index=index,
+                type=session_type,
+                title=f"{session_type.replace('_', ' ').title()} #{index + 1}",
+                teacher=teacher,
+                students=roster,
+                behaviours=tuple(next(pool) for _ in roster),
+                starts_at=starts_at,
+                duration_minutes=duration,
+            )
+        )
+    lessons = _with_special_cases(lessons)
+    return Day(
+        seed=seed,
+        academy_id=academy_id,
+        teachers=teachers,
+        students=students,
+        lessons=tuple(lessons),
+    )
+
+
+def _with_special_cases(lessons: list[Lesson]) -> list[Lesson]:
+    """The last individual lesson: the teacher never comes. The one before it: the
+    student never comes, and the teacher reports afterwards that they were late."""
+    individual = [lesson for lesson in lessons if lesson.individual]
+    if individual:
+        last = individual[-1]
+        lessons[last.index] = replace(last, teacher_shows_up=False, behaviours=(Behaviour.ON_TIME,))
+    if len(individual) >= 2:
+        other = individual[-2]
+        lessons[other.index] = replace(
+            other, behaviours=(Behaviour.NO_SHOW,), teacher_report=(other.students[0], "late")
+        )
+    return lessons

@@ -1,0 +1,163 @@
+"""The LiveKit webhooks of a planned day, as LiveKit would send them: protobuf JSON
+from livekit-protocol messages, signed with livekit-api's AccessToken."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf import json_format
+from livekit.api import AccessToken
+from livekit.protocol import models, webhook
+
+from engine.simulate.plan import Behaviour, Lesson
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DEPARTURE_TIMEOUT = timedelta(seconds=20)
+
+
+@dataclass(frozen=True)
+class Webhook:
+    room: str
+    at: datetime
+    event_id: str
+    body: bytes
+
+
+def _seconds(at: datetime) -> int:
+    return (at - EPOCH) // timedelta(seconds=1)
+
+
+class RoomScript:
+    """Writes one room's events in the order LiveKit would send them."""
+
+    def __init__(self, room: str, index: int, starts_at: datetime) -> None:
+        self.room = models.Room(
+            sid=f"RM_sim{index:08d}",
+            name=room,
+            empty_timeout=300,
+            departure_timeout=20,
+            creation_time=_seconds(starts_at),
+        )
+        self.index = index
+        self.events: list[Webhook] = []
+        self._sids = 0
+
+    def _emit(
+        self, kind: str, at: datetime, participant: models.ParticipantInfo | None = None
+    ) -> None:
+        event_id = f"EV_sim{self.index:04d}{len(self.events):04d}"
+        message = webhook.WebhookEvent(event=kind, id=event_id, created_at=_seconds(at))
+        message.room.CopyFrom(self.room)
+        if participant is not None:
+            message.participant.CopyFrom(participant)
+        body = json.dumps(json_format.MessageToDict(message), separators=(",", ":")).encode()
+        self.events.append(Webhook(self.room.name, at, event_id, body))
+
+    def new_sid(self) -> str:
+        self._sids += 1
+        return f"PA_sim{self.index:04d}{self._sids:04d}"
+
+    def started(self, at: datetime) -> None:
+        self._emit("room_started", at)
+
+    def joined(self, sid: str, identity: str, at: datetime) -> None:
+        self._emit("participant_joined", at + timedelta(seconds=1), _participant(sid, identity, at))
+
+    def left(self, sid: str, identity: str, joined: datetime, at: datetime, reason: int) -> None:
+        info = _participant(sid, identity, joined, state=models.ParticipantInfo.State.DISCONNECTED)
+        info.disconnect_reason = reason
+        self._emit("participant_left", at, info)
+
+    def finished(self, at: datetime) -> None:
+        self._emit("room_finished", at)
+
+
+def _participant(
+    sid: str, identity: str, joined: datetime, *, state: int = models.ParticipantInfo.State.ACTIVE
+) -> models.ParticipantInfo:
+    return models.ParticipantInfo(
+        sid=sid,
+        identity=identity,
+        state=state,
+        name=f"User {identity}",
+        joined_at=_seconds(joined),
+        joined_at_ms=(joined - EPOCH) // timedelta(milliseconds=1),
+        version=2,
+    )
+
+
+@dataclass(frozen=True)
+class _Stay:
+    """One connection of one participant; `left` None: its leave is never sent."""
+
+    sid: str
+    identity: str
+    joined: datetime
+    left: datetime | None
+    reason: int
+
+
+def lesson_webhooks(lesson: Lesson, room: str) -> list[Webhook]:
+    """Every webhook of one lesson, in sending order (which is time order)."""
+    S, E = lesson.starts_at, lesson.ends_at
+    m = timedelta(minutes=1)
+    script = RoomScript(room, lesson.index, S)
+    stays: list[_Stay] = []
+    client = models.DisconnectReason.CLIENT_INITIATED
+
+    def stay(identity: str, joined: datetime, left: datetime | None, reason: int = client) -> None:
+        stays.append(_Stay(script.new_sid(), identity, joined, left, reason))
+
+    if lesson.teacher_shows_up:
+        stay(str(lesson.teacher), S - 2 * m, E + m)
+    for student, behaviour in zip(lesson.students, lesson.behaviours, strict=True):
+        identity = f"{student}_Student"
+        match behaviour:
+            case Behaviour.ON_TIME:
+                stay(identity, S + m, E)
+            case Behaviour.LATE:
+                stay(identity, S + 15 * m, E)
+            case Behaviour.LEFT_EARLY:
+                stay(identity, S, E - 20 * m)
+            case Behaviour.PARTIAL:
+                stay(identity, S, S + 10 * m)
+                stay(identity, S + 25 * m, E)
+            case Behaviour.NO_SHOW:
+                pass
+            case Behaviour.RECONNECT:
+                stay(identity, S, S + 20 * m, models.DisconnectReason.CONNECTION_TIMEOUT)
+                stay(identity, S + 21 * m, E)
+            case Behaviour.DUPLICATE:
+                # A second tab under the same identity: LiveKit ends the first
+                # session with DUPLICATE_IDENTITY a moment after the new join.
+                duplicate = models.DisconnectReason.DUPLICATE_IDENTITY
+                stay(identity, S, S + 30 * m + timedelta(seconds=2), duplicate)
+                stay(identity, S + 30 * m, E)
+            case Behaviour.LOST_LEFT:
+                stay(identity, S + m, None)
+
+    script.started(S - 5 * m)
+    moments = [(s.joined, n, s, True) for n, s in enumerate(stays)]
+    moments += [(s.left, n, s, False) for n, s in enumerate(stays) if s.left is not None]
+    for at, _, s, is_join in sorted(moments, key=lambda moment: moment[:2]):
+        if is_join:
+            script.joined(s.sid, s.identity, at)
+        else:
+            script.left(s.sid, s.identity, s.joined, at, s.reason)
+    # A lesson with a lost leave lost its room_finished too: the LiveKit node went down.
+    if all(s.left is not None for s in stays):
+        last = max((s.left for s in stays if s.left is not None), default=S)
+        script.finished(last + DEPARTURE_TIMEOUT)
+    return script.events
+
+
+def authorization(body: bytes, *, api_key: str, api_secret: str) -> str:
+    """The `Authorization` header LiveKit sends: a bare JWT carrying the body's hash."""
+    digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    return (
+        AccessToken(api_key, api_secret).with_sha256(digest).with_ttl(timedelta(minutes=5)).to_jwt()
+    )

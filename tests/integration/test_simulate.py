@@ -1,0 +1,128 @@
+"""`hudur simulate` against a real app: a whole academy day through HTTP and webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from engine.app import create_app
+from engine.cli import main
+from engine.settings import Settings
+from engine.simulate.plan import Behaviour, plan_day
+from engine.simulate.runner import LessonOutcome, simulate, table
+from store.db import Database
+from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET, SERVICE_TOKEN
+from tests.support.clock import ManualClock
+
+# What each behaviour must come out as, by the contract's rules (4.2), with no
+# teacher report: the simulator designs each behaviour to meet exactly one rule.
+EXPECTED = {
+    Behaviour.ON_TIME: ("present", "meeting"),
+    Behaviour.LATE: ("late", "meeting"),
+    Behaviour.LEFT_EARLY: ("left_early", "meeting"),
+    Behaviour.PARTIAL: ("partial", "meeting"),
+    Behaviour.NO_SHOW: ("absent", "none"),
+    Behaviour.RECONNECT: ("present", "meeting"),  # a 60 s gap is within the reconnect gap
+    Behaviour.DUPLICATE: ("present", "meeting"),
+    # No leave and no room_finished ever came, and there is no RoomService to ask:
+    # the interval runs to the session's end.
+    Behaviour.LOST_LEFT: ("present", "meeting"),
+}
+SEED = 3
+SESSIONS = 10
+
+
+@pytest.fixture(name="outcomes")
+async def fixture_outcomes(
+    aiohttp_server: Any, settings: Settings, database: Database, clock: ManualClock
+) -> list[LessonOutcome]:
+    server = await aiohttp_server(create_app(settings, clock=clock, database=database))
+    return await simulate(
+        str(server.make_url("/")),
+        sessions=SESSIONS,
+        seed=SEED,
+        service_token=SERVICE_TOKEN,
+        api_key=LIVEKIT_KEY,
+        api_secret=LIVEKIT_SECRET,
+        academy_id=42,
+        progress=None,
+    )
+
+
+class TestSimulatedDay:
+    async def test_a_simulated_day_ends_as_the_rules_say(
+        self, outcomes: list[LessonOutcome]
+    ) -> None:
+        """One whole day (run once per backend, it takes seconds) checked for:
+        every lesson of all five types completed by the sweeps; each behaviour
+        with the verdict and source its rule gives; a student whose teacher never
+        came waived and everyone else, no-shows included, charged once; the
+        teacher's override turning an individual no-show (ABSENT) into a late
+        student of a COMPLETED session; and a table row per student."""
+        assert SESSIONS == len(outcomes)
+        assert {"completed"} == {o.status for o in outcomes}
+        assert 5 == len({o.lesson.type for o in outcomes})
+        assert all(len(o.students) == len(o.lesson.students) for o in outcomes)
+
+        seen = set()
+        for o in outcomes:
+            if o.lesson.teacher_report is None:
+                for student in o.students:
+                    seen.add(student.behaviour)
+                    expected = EXPECTED[Behaviour(student.behaviour)]
+                    assert expected == (student.verdict, student.source), (o.session_code, student)
+        assert {str(b) for b in Behaviour} == seen
+
+        for o in outcomes:
+            if o.lesson.teacher_shows_up:
+                assert "attended" == o.teacher_status
+                assert {"charged"} == {s.charge for s in o.students}
+            else:
+                assert ("absent", ["waived"]) == (o.teacher_status, [s.charge for s in o.students])
+
+        (reported,) = [o for o in outcomes if o.lesson.teacher_report is not None]
+        (student,) = reported.students
+        assert ("completed", "late", "teacher_report", "charged") == (
+            reported.status,
+            student.verdict,
+            student.source,
+            student.charge,
+        )
+
+        lines = table(outcomes).splitlines()
+        assert "session type status teacher student behaviour verdict source charge" == " ".join(
+            lines[0].split()
+        )
+        assert sum(len(o.students) for o in outcomes) == len(lines) - 2
+
+
+class TestPlan:
+    def test_the_same_seed_plans_the_same_day(self) -> None:
+        """Seed in, day out: nothing else decides it."""
+        assert plan_day(seed=7, sessions=12, academy_id=1) == plan_day(
+            seed=7, sessions=12, academy_id=1
+        )
+        assert plan_day(seed=7, sessions=12, academy_id=1) != plan_day(
+            seed=8, sessions=12, academy_id=1
+        )
+
+    def test_no_teacher_or_student_is_in_two_lessons_at_once(self) -> None:
+        """A plan a real academy could hold: nobody double-booked."""
+        day = plan_day(seed=11, sessions=25, academy_id=1)
+        for a in day.lessons:
+            for b in day.lessons:
+                if a.index < b.index and a.starts_at < b.ends_at and b.starts_at < a.ends_at:
+                    assert a.teacher != b.teacher
+                    assert not set(a.students) & set(b.students)
+
+
+class TestCommand:
+    def test_simulate_without_a_service_token_says_what_is_missing(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The command explains itself instead of failing with a 401 later."""
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.delenv("HUDUR_SERVICE_TOKEN", raising=False)
+        assert 2 == main(["simulate"])
+        assert "HUDUR_SERVICE_TOKEN" in capsys.readouterr().err
