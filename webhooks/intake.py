@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 
 from rules.lifecycle import Status
 from store.attendance import settings_of
@@ -42,6 +42,11 @@ class Intake:
     evidence: str | None = None  # the evidence kind written, if any
     started: bool = False  # moved its session to ONGOING
     removal: bool = False  # flagged the participant for removal from the room
+
+
+class _Stored(NamedTuple):
+    id: int
+    session_id: int | None
 
 
 async def take_in(uow: UnitOfWork, event: LiveKitEvent, body: bytes, *, now: datetime) -> Intake:
@@ -70,7 +75,7 @@ async def take_in(uow: UnitOfWork, event: LiveKitEvent, body: bytes, *, now: dat
 
 async def _store_raw(
     uow: UnitOfWork, event: LiveKitEvent, body: bytes, *, now: datetime, derived: bool
-) -> Row[tuple[int, int | None]] | None:
+) -> _Stored | None:
     """Insert-or-ignore the raw event, attached in the same statement to the session
     of its room if there is one (read without a lock); None if the id was stored before."""
     session_id = (
@@ -93,7 +98,8 @@ async def _store_raw(
         )
         .returning(WebhookEvent.id, WebhookEvent.session_id)
     )
-    return result.first()
+    row = result.first()
+    return None if row is None else _Stored(row[0], row[1])
 
 
 async def _on_join(

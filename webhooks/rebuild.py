@@ -105,11 +105,11 @@ async def rebuild_all(uow: UnitOfWork) -> RebuildReport:
     """Every stored webhook, every session that has or had derived data."""
     if uow.is_postgres:
         await uow.session.execute(text("LOCK TABLE webhook_events IN SHARE MODE"))
-    touched = set(
-        await uow.session.scalars(
-            select(Evidence.session_id).where(Evidence.session_id.is_not(None)).distinct()
-        )
-    )
+    touched: set[int] = {
+        session_id
+        for session_id in await uow.session.scalars(select(Evidence.session_id).distinct())
+        if session_id is not None
+    }
     touched |= set(await uow.session.scalars(select(Interval.session_id).distinct()))
     await uow.session.execute(delete(Evidence).where(Evidence.source == SOURCE))
     report = RebuildReport()

@@ -1,0 +1,380 @@
+"""Webhook ingest benchmark: `hudur serve` on SQLite beside a bare aiohttp handler.
+
+    python -m bench.ingest [--events 960] [--levels 1,4,16,64]
+
+Starts two servers as subprocesses on loopback, each on a random free port:
+
+* `hudur serve` (migrated SQLite in a temp dir, sessions seeded beforehand, the
+  sweeper idle), doing everything a delivery costs: JWT + body hash, parse,
+  insert-or-ignore in the inbox, evidence, interval recompute, start trigger, commit;
+* a bare aiohttp POST handler that reads the body and answers `{"status":"accepted"}`.
+
+One load generator (an aiohttp client in this process) posts the same kind of
+signed, distinct LiveKit events to both, at rising concurrency. Each concurrent
+worker plays its own rooms one event at a time, as LiveKit does (one queue per
+room); a room gets about one lesson's worth of events (joins and leaves of the
+teacher and students, reconnects included) before the worker moves to the next.
+Prints events/s, p50/p99 latency and Hudur's share of the bare handler's rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import platform
+import secrets
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from google.protobuf import json_format
+from livekit.api import AccessToken
+from livekit.protocol import models, webhook
+
+PATH = "/webhooks/livekit"
+EVENTS_PER_ROOM = 20
+LEVELS = (1, 4, 16, 64)
+TEACHER = 5
+STUDENTS = (10, 11, 12)
+WARMUP = 40
+
+
+# --- the bare handler (runs in its own process) ------------------------------
+
+
+async def _bare(request: web.Request) -> web.Response:
+    await request.read()
+    return web.json_response({"status": "accepted"})
+
+
+async def _bare_health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def serve_bare(port: int) -> None:
+    app = web.Application(client_max_size=1024 * 1024)
+    app.router.add_post(PATH, _bare)
+    app.router.add_get("/healthz", _bare_health)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+# --- set-up ----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def seed(url: str, sessions: int, starts_at: datetime) -> list[str]:
+    """Migrate, then one academy, a teacher, students and `sessions` scheduled circles."""
+    from rules.codes import SessionType
+    from rules.lifecycle import Status
+    from rules.settings import RuleSettings
+    from store.db import Database
+
+    database = Database(url)
+    try:
+        await database.migrate()
+        async with database.uow() as uow:
+            now = starts_at - timedelta(hours=1)
+            await uow.academies.upsert(1, now=now, name="Bench", timezone="UTC", locale="en")
+            for user_id, role in [(TEACHER, "teacher")] + [(s, "student") for s in STUDENTS]:
+                await uow.users.upsert(
+                    user_id, now=now, academy_id=1, role=role, name=f"U{user_id}", email=None
+                )
+            codes = []
+            for _ in range(sessions):
+                session = await uow.sessions.create(
+                    academy_id=1,
+                    session_type=SessionType.QURAN_CIRCLE,
+                    title="Bench",
+                    duration_minutes=60,
+                    teacher_id=TEACHER,
+                    student_ids=STUDENTS,
+                    now=now,
+                    status=Status.SCHEDULED.value,
+                    scheduled_at=starts_at,
+                    ends_at=starts_at + timedelta(minutes=60),
+                    settings=RuleSettings().to_dict(),
+                )
+                codes.append(session.session_code)
+            await uow.commit()
+        return codes
+    finally:
+        await database.dispose()
+
+
+async def wait_ready(
+    session: aiohttp.ClientSession, base: str, process: subprocess.Popen[bytes]
+) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server at {base} exited with {process.returncode}")
+        try:
+            async with session.get(base + "/healthz") as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"server at {base} not ready after 30 s")
+
+
+# --- load ---------------------------------------------------------------------------
+
+
+@dataclass
+class Rooms:
+    """Hands out room names, each for one lesson's worth of events."""
+
+    codes: list[str]
+    used: int = 0
+
+    def take(self) -> str:
+        code = self.codes[self.used]
+        self.used += 1
+        return code
+
+
+def lesson(room: str, count: int, start: datetime, tag: str) -> list[bytes]:
+    """`count` distinct events of one lesson in `room`: join/leave pairs of the
+    teacher and students, each reconnect under a new sid."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    people = [str(TEACHER)] + [f"{s}_bench" for s in STUDENTS]
+    bodies = []
+    for n in range(count):
+        person = people[(n // 2) % len(people)]
+        sid = f"PA_{tag}_{n // 2}"
+        joined_at = start + timedelta(seconds=30 * (n // 2))
+        event = webhook.WebhookEvent(id=f"EV_{tag}_{n}", event="participant_joined")
+        event.room.sid = "RM_" + tag
+        event.room.name = room
+        participant = models.ParticipantInfo(
+            sid=sid, identity=person, state=models.ParticipantInfo.State.ACTIVE, version=2
+        )
+        participant.joined_at = int((joined_at - epoch).total_seconds())
+        participant.joined_at_ms = int((joined_at - epoch) / timedelta(milliseconds=1))
+        if n % 2:
+            event.event = "participant_left"
+            participant.state = models.ParticipantInfo.State.DISCONNECTED
+            event.created_at = participant.joined_at + 600
+        else:
+            event.created_at = participant.joined_at + 1
+        event.participant.CopyFrom(participant)
+        data = json_format.MessageToDict(event)
+        bodies.append(json.dumps(data, separators=(",", ":")).encode())
+    return bodies
+
+
+def signed(bodies: list[bytes], key: str, secret: str) -> list[tuple[bytes, str]]:
+    out = []
+    for body in bodies:
+        digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
+        token = AccessToken(key, secret).with_sha256(digest).with_ttl(timedelta(minutes=5))
+        out.append((body, token.to_jwt()))
+    return out
+
+
+@dataclass(frozen=True)
+class Result:
+    target: str
+    concurrency: int
+    events: int
+    seconds: float
+    latencies: list[float]
+    failures: int
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+
+async def run_level(
+    client: aiohttp.ClientSession, base: str, target: str, work: list[list[tuple[bytes, str]]]
+) -> Result:
+    """Each worker posts its own events one at a time; all workers at once."""
+    latencies: list[float] = []
+    failures = 0
+
+    async def worker(events: list[tuple[bytes, str]]) -> None:
+        nonlocal failures
+        for body, token in events:
+            headers = {"Content-Type": "application/webhook+json", "Authorization": token}
+            began = time.perf_counter()
+            async with client.post(base + PATH, data=body, headers=headers) as response:
+                answer = await response.read()
+            latencies.append(time.perf_counter() - began)
+            if response.status != 200 or b"accepted" not in answer:
+                failures += 1
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker(events) for events in work))
+    elapsed = time.perf_counter() - began
+    return Result(target, len(work), len(latencies), elapsed, latencies, failures)
+
+
+def plan(
+    concurrency: int, events: int, rooms: Rooms, start: datetime, level_tag: str
+) -> list[list[bytes]]:
+    """The events of each worker: its rooms, a lesson of events each."""
+    per_worker = max(1, events // concurrency)
+    work = []
+    for w in range(concurrency):
+        bodies: list[bytes] = []
+        while len(bodies) < per_worker:
+            count = min(EVENTS_PER_ROOM, per_worker - len(bodies))
+            room = rooms.take()
+            bodies += lesson(room, count, start, f"{level_tag}w{w}r{rooms.used}")
+        work.append(bodies)
+    return work
+
+
+def rooms_needed(events: int, levels: Sequence[int]) -> int:
+    total = 1  # warm-up
+    for c in levels:
+        per_worker = max(1, events // c)
+        total += c * -(-per_worker // EVENTS_PER_ROOM)
+    return total
+
+
+# --- main ----------------------------------------------------------------------------
+
+
+def bench(events: int, levels: Sequence[int]) -> list[Result]:
+    """Seed, start both servers, load them, stop them."""
+    key = "APIbench" + secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    start = datetime.now(UTC).replace(microsecond=0)
+    with tempfile.TemporaryDirectory(prefix="hudur-bench-") as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'hudur.db'}"
+        codes = asyncio.run(seed(url, rooms_needed(events, levels), start))
+        hudur_port, bare_port = free_port(), free_port()
+        env = {
+            **os.environ,
+            "HUDUR_DATABASE_URL": url,
+            "HUDUR_HOST": "127.0.0.1",
+            "HUDUR_PORT": str(hudur_port),
+            "HUDUR_LIVEKIT_API_KEY": key,
+            "HUDUR_LIVEKIT_API_SECRET": secret,
+            "HUDUR_LOG_FORMAT": "json",
+            "HUDUR_SWEEP_INTERVAL_SECONDS": "3600",
+        }
+        env.pop("HUDUR_LIVEKIT_URL", None)
+        with open(Path(tmp) / "serve.log", "wb") as log:
+            servers = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "engine.cli", "serve"],
+                    env=env,
+                    cwd=tmp,
+                    stdout=log,
+                    stderr=log,
+                ),
+                subprocess.Popen(
+                    [sys.executable, "-m", "bench.ingest", "--bare-port", str(bare_port)],
+                    cwd=Path(__file__).resolve().parent.parent,
+                ),
+            ]
+            targets = {
+                "bare": (f"http://127.0.0.1:{bare_port}", servers[1]),
+                "hudur": (f"http://127.0.0.1:{hudur_port}", servers[0]),
+            }
+            try:
+                return asyncio.run(load(targets, events, levels, codes, start, key, secret))
+            finally:
+                for process in servers:
+                    process.terminate()
+                    try:
+                        process.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+
+
+async def load(
+    targets: dict[str, tuple[str, subprocess.Popen[bytes]]],
+    events: int,
+    levels: Sequence[int],
+    codes: list[str],
+    start: datetime,
+    key: str,
+    secret: str,
+) -> list[Result]:
+    """Warm both up, then each level against each target with the same events."""
+    results = []
+    connector = aiohttp.TCPConnector(limit=max(levels) + 8)
+    async with aiohttp.ClientSession(connector=connector) as client:
+        for base, process in targets.values():
+            await wait_ready(client, base, process)
+        rooms = Rooms(codes)
+        warm = signed(lesson(rooms.take(), WARMUP, start, "warm"), key, secret)
+        for target, (base, _) in targets.items():
+            await run_level(client, base, target, [warm])
+        for level in levels:
+            work = [
+                signed(bodies, key, secret)
+                for bodies in plan(level, events, rooms, start, f"c{level}")
+            ]
+            for target, (base, _) in targets.items():
+                results.append(await run_level(client, base, target, work))
+    return results
+
+
+def report(results: list[Result], events: int) -> str:
+    bare = {r.concurrency: r for r in results if r.target == "bare"}
+    lines = [
+        f"python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"{os.cpu_count()} CPUs, {platform.machine()}; {events} signed distinct events per "
+        f"run, {EVENTS_PER_ROOM} per room",
+        "",
+        "| target | concurrency | events | events/s | p50 ms | p99 ms | failures | vs bare |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        share = "" if r.target == "bare" else f"{r.rate / bare[r.concurrency].rate:.1%}"
+        lines.append(
+            f"| {r.target} | {r.concurrency} | {r.events} | {r.rate:,.0f} | "
+            f"{r.percentile(0.5):.2f} | {r.percentile(0.99):.2f} | {r.failures} | {share} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__)
+    parser.add_argument("--events", type=int, default=960, help="events per run (default 960)")
+    parser.add_argument(
+        "--levels", default=",".join(map(str, LEVELS)), help="concurrency levels (1,4,16,64)"
+    )
+    parser.add_argument("--bare-port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.bare_port:
+        serve_bare(args.bare_port)
+        return 0
+    levels = [int(v) for v in args.levels.split(",")]
+    began = time.perf_counter()
+    results = bench(args.events, levels)
+    print(report(results, args.events))
+    print(f"\n(whole run {time.perf_counter() - began:.0f} s)")
+    return 1 if any(r.failures for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

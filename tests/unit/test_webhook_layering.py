@@ -1,0 +1,39 @@
+"""webhooks/ is wired by the engine and never reaches back into it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+WEBHOOKS_DIR = Path(__file__).resolve().parents[2] / "webhooks"
+SOURCES = sorted(WEBHOOKS_DIR.glob("*.py"))
+
+
+def imported(tree: ast.AST) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(("." * node.level) + node.module)
+    return names
+
+
+class TestLayering:
+    def test_there_are_modules_to_check(self) -> None:
+        """The scan sees the webhook package (guards against a wrong path)."""
+        assert {"endpoint.py", "intake.py", "parse.py", "verify.py"} <= {p.name for p in SOURCES}
+
+    @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+    def test_no_webhook_module_imports_the_engine(self, path: Path) -> None:
+        """Data flows webhook -> store -> rules; the engine constructs the endpoint."""
+        names = imported(ast.parse(path.read_text(encoding="utf-8")))
+        assert set() == {n for n in names if n == "engine" or n.startswith(("engine.", "."))}
+
+    @pytest.mark.parametrize("name", ["parse.py", "verify.py", "derive.py"])
+    def test_verification_parsing_and_derivation_do_no_io(self, name: str) -> None:
+        """The pure steps import neither the database handle nor aiohttp."""
+        names = imported(ast.parse((WEBHOOKS_DIR / name).read_text(encoding="utf-8")))
+        assert set() == {n for n in names if n.startswith(("aiohttp", "store.db", "sqlalchemy"))}
