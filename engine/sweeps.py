@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from aiohttp import web
@@ -67,7 +67,8 @@ async def post_sweeps(request: web.Request) -> web.Response:
             now = parse_time(body["as_of"])
         except ValueError as exc:
             raise ValidationFailed("invalid as_of", details={"as_of": str(exc)}) from exc
-    reports = await tick(request.app[DATABASE], now, rooms=request.app[ROOMS])
+    rooms = cast(RoomGateway, request.app[ROOMS])
+    reports = await tick(request.app[DATABASE], now, rooms=rooms)
     return web.json_response({"transitions": [r.as_dict() for r in reports]})
 
 
@@ -92,11 +93,12 @@ async def run_sweep(settings: Settings, as_of: str | None) -> list[str]:
 
 async def rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     """The LiveKit RoomService gateway; its HTTP session is closed on cleanup."""
-    app[ROOMS] = RoomGateway.from_settings(app[SETTINGS])
-    if not app[ROOMS].enabled:
+    rooms = RoomGateway.from_settings(app[SETTINGS])
+    app[ROOMS] = rooms  # type: ignore[misc]
+    if not rooms.enabled:
         log.warning("livekit_url_unset", message="HUDUR_LIVEKIT_URL unset: room calls skipped")
     yield
-    await app[ROOMS].close()
+    await rooms.close()
 
 
 async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -105,13 +107,14 @@ async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
     if not settings.sweeper_enabled:
         yield
         return
+    rooms = cast(RoomGateway, app[ROOMS])
     sweeper = Sweeper(
         app[DATABASE],
-        app[ROOMS],
+        rooms,
         clock=app[CLOCK],
         interval=settings.sweep_interval_seconds,
     )
-    app[SWEEPER] = sweeper
+    app[SWEEPER] = sweeper  # type: ignore[misc]
     sweeper.start()
     yield
     await sweeper.stop()

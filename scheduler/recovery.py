@@ -115,7 +115,8 @@ async def _known_participants(
             Evidence.session_id.in_(session_ids), Evidence.participant_sid.is_not(None)
         )
     ):
-        result[session_id].setdefault(sid, None)
+        if session_id is not None and sid is not None:
+            result[session_id].setdefault(sid, None)
     for interval in await uow.session.scalars(
         select(Interval).where(Interval.session_id.in_(session_ids), Interval.left_at.is_(None))
     ):

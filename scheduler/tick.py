@@ -16,12 +16,13 @@ SQLite has no row locks: there every write transaction takes the database lock
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import DBAPIError
 
 from rules.lifecycle import LifecycleEvent, Status
@@ -42,6 +43,8 @@ log = structlog.get_logger("hudur.sweeper")
 
 ACTOR = "sweeper"
 DEFAULT_BATCH_SIZE = 200
+# Session transactions a tick runs at once on PostgreSQL (SQLite has one writer: 1).
+POSTGRES_CONCURRENCY = 4
 
 
 async def tick(
@@ -50,6 +53,7 @@ async def tick(
     *,
     rooms: RoomGateway,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    concurrency: int | None = None,
     reconcile: bool = True,
 ) -> list[TransitionReport]:
     """Run one sweep as of `now`; the transitions it made, in order.
@@ -61,12 +65,16 @@ async def tick(
     3. READY/ONGOING -> COMPLETED/ABSENT when due;
     4. pending room operations (create, delete, remove participant)."""
     SWEEPS.inc()
+    if concurrency is None:
+        concurrency = POSTGRES_CONCURRENCY if database.dialect == "postgresql" else 1
     reports: list[TransitionReport] = []
     await generate(database, now)
     if reconcile and rooms.enabled:
         reports += await reconcile_rooms(database, now, rooms=rooms, batch_size=batch_size)
-    reports += await _prepare_due(database, now, rooms=rooms, batch_size=batch_size)
-    reports += await _finish_due(database, now, batch_size=batch_size)
+    reports += await _prepare_due(
+        database, now, rooms=rooms, batch_size=batch_size, concurrency=concurrency
+    )
+    reports += await _finish_due(database, now, batch_size=batch_size, concurrency=concurrency)
     await run_room_operations(database, rooms, now, batch_size=batch_size)
     if reports:
         log.info("sweep", at=plan.iso_z(now), transitions=len(reports))
@@ -74,24 +82,24 @@ async def tick(
 
 
 async def _prepare_due(
-    database: Database, now: datetime, *, rooms: RoomGateway, batch_size: int
+    database: Database, now: datetime, *, rooms: RoomGateway, batch_size: int, concurrency: int
 ) -> list[TransitionReport]:
     async with database.uow() as uow:
         horizon = await _preparation_horizon(uow)
     due_by = now + horizon
     reports: list[TransitionReport] = []
     async for batch in _candidates(database, (Status.SCHEDULED,), due_by, batch_size=batch_size):
-        for candidate in batch:
-            if candidate.settings and not plan.preparation_due(
-                _start(candidate), RuleSettings.from_dict(candidate.settings), now
-            ):
-                continue
-            reports += await _one(database, candidate.id, _prepare, now=now, rooms=rooms)
+        due = [
+            c.id
+            for c in batch
+            if (frozen := _frozen(c)) is None or plan.preparation_due(_start(c), frozen, now)
+        ]
+        reports += await _each(database, due, _prepare, concurrency, now=now, rooms=rooms)
     return reports
 
 
 async def _finish_due(
-    database: Database, now: datetime, *, batch_size: int
+    database: Database, now: datetime, *, batch_size: int, concurrency: int
 ) -> list[TransitionReport]:
     reports: list[TransitionReport] = []
     async for batch in _candidates(
@@ -100,8 +108,7 @@ async def _finish_due(
         maybe_due = [
             c
             for c in batch
-            if not c.settings
-            or plan.may_be_finish_due(_end(c), RuleSettings.from_dict(c.settings), now)
+            if (frozen := _frozen(c)) is None or plan.may_be_finish_due(_end(c), frozen, now)
         ]
         if not maybe_due:
             continue
@@ -109,17 +116,36 @@ async def _finish_due(
         async with database.uow() as uow:
             open_by_session = await _open_intervals(uow, [c.id for c in maybe_due])
             rosters = await uow.sessions.rosters([c.id for c in maybe_due])
+        due = []
         for candidate in maybe_due:
-            if candidate.settings:
-                settings = RuleSettings.from_dict(candidate.settings)
+            frozen = _frozen(candidate)
+            if frozen is not None:
                 busy = plan.occupied(
                     open_by_session.get(candidate.id, ()),
                     {candidate.teacher_id, *rosters[candidate.id]},
                 )
-                if not plan.finish_due(_end(candidate), settings, now, is_occupied=busy):
+                if not plan.finish_due(_end(candidate), frozen, now, is_occupied=busy):
                     continue
-            reports += await _one(database, candidate.id, _finish, now=now)
+            due.append(candidate.id)
+        reports += await _each(database, due, _finish, concurrency, now=now)
     return reports
+
+
+async def _each(
+    database: Database, session_ids: list[int], step: Any, concurrency: int, **kwargs: Any
+) -> list[TransitionReport]:
+    """`step` for each session, up to `concurrency` transactions at once; the reports
+    in the order of `session_ids`."""
+    if concurrency <= 1:
+        return [r for sid in session_ids for r in await _one(database, sid, step, **kwargs)]
+    limit = asyncio.Semaphore(concurrency)
+
+    async def limited(session_id: int) -> list[TransitionReport]:
+        async with limit:
+            return await _one(database, session_id, step, **kwargs)
+
+    done = await asyncio.gather(*(limited(sid) for sid in session_ids))
+    return [r for reports in done for r in reports]
 
 
 async def _one(database: Database, session_id: int, step: Any, **kwargs: Any) -> list[Any]:
@@ -161,9 +187,8 @@ async def _prepare(
     session.meeting_expires_at = plan.meeting_expires_at(end, settings)
     reports = [await _move(uow, session, LifecycleEvent.PREPARE, now)]
     roster = await uow.sessions.roster(session.id)
-    busy = plan.occupied(
-        _as_open(await uow.intervals.for_session(session.id)), {session.teacher_id, *roster}
-    )
+    still_open = (await _open_intervals(uow, [session.id])).get(session.id, [])
+    busy = plan.occupied(still_open, {session.teacher_id, *roster})
     if plan.finish_due(end, settings, now, is_occupied=busy):
         # Too late for anyone to meet: no room is opened just to be closed again.
         reports += await _finish(uow, session, now=now)
@@ -186,9 +211,8 @@ async def _finish(uow: UnitOfWork, session: Session, *, now: datetime) -> list[T
         return []
     settings = await settings_of(uow, session)
     roster = await uow.sessions.roster(session.id)
-    busy = plan.occupied(
-        _as_open(await uow.intervals.for_session(session.id)), {session.teacher_id, *roster}
-    )
+    still_open = (await _open_intervals(uow, [session.id])).get(session.id, [])
+    busy = plan.occupied(still_open, {session.teacher_id, *roster})
     if not plan.finish_due(_end(session), settings, now, is_occupied=busy):
         return []
     before = session.status
@@ -233,22 +257,9 @@ async def _candidates(
     paging, so a session left as it was is not read twice in one tick."""
     after: tuple[datetime, int] | None = None
     while True:
-        stmt = select(Session).where(
-            Session.status.in_([s.value for s in statuses]),
-            Session.scheduled_at <= until,
-        )
-        if ended:
-            stmt = stmt.where(Session.ends_at <= until)
-        if after is not None:
-            stmt = stmt.where(
-                or_(
-                    Session.scheduled_at > after[0],
-                    and_(Session.scheduled_at == after[0], Session.id > after[1]),
-                )
-            )
-        stmt = stmt.order_by(Session.scheduled_at, Session.id).limit(batch_size)
+        stmt = due_statement(statuses, until, after=after, ended=ended, limit=batch_size)
         async with database.uow() as uow:
-            batch = list(await uow.session.scalars(stmt))
+            batch: list[Session] = list(await uow.session.scalars(stmt))
             uow.session.expunge_all()  # plain, detached rows: read after the rollback
         if not batch:
             return
@@ -258,6 +269,31 @@ async def _candidates(
         last = batch[-1]
         assert last.scheduled_at is not None
         after = (last.scheduled_at, last.id)
+
+
+def due_statement(
+    statuses: Sequence[Status],
+    until: datetime,
+    *,
+    after: tuple[datetime, int] | None = None,
+    ended: bool = False,
+    limit: int = DEFAULT_BATCH_SIZE,
+) -> Select[Any]:
+    """One page of candidates: a range scan of ix_sessions_status_scheduled_at."""
+    stmt = select(Session).where(
+        Session.status.in_([s.value for s in statuses]),
+        Session.scheduled_at <= until,
+    )
+    if ended:
+        stmt = stmt.where(Session.ends_at <= until)
+    if after is not None:
+        stmt = stmt.where(
+            or_(
+                Session.scheduled_at > after[0],
+                and_(Session.scheduled_at == after[0], Session.id > after[1]),
+            )
+        )
+    return stmt.order_by(Session.scheduled_at, Session.id).limit(limit)
 
 
 async def _preparation_horizon(uow: UnitOfWork) -> timedelta:
@@ -290,8 +326,15 @@ async def _open_intervals(
     return result
 
 
-def _as_open(rows: Sequence[Interval]) -> list[OpenInterval]:
-    return [OpenInterval(r.user_id, r.decisive, r.left_at) for r in rows]
+def _frozen(session: Session) -> RuleSettings | None:
+    """The settings frozen on a candidate row, for a cheap look before locking; None
+    when there are none (or unreadable ones: the locked step decides and logs)."""
+    if not session.settings:
+        return None
+    try:
+        return RuleSettings.from_dict(session.settings)
+    except ValueError:
+        return None
 
 
 def _start(session: Session) -> datetime:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import pytest
 
 from rules.codes import SessionType, is_individual
-from rules.lifecycle import LifecycleEvent, Status
-from store.lifecycle import transition
+from rules.lifecycle import Status
 from tests.support.factories import TEACHER_ID
 from tests.support.fake_livekit import fixture_livekit  # noqa: F401 (fixture)
 from tests.support.lessons import (  # noqa: F401 (fixtures)
@@ -77,6 +76,7 @@ class TestAHeldLesson:
             state["session"].ended_at,
         )
         assert [
+            ("unscheduled", "scheduled", "service"),
             ("scheduled", "ready", "sweeper"),
             ("ready", "ongoing", "evidence"),
             ("ongoing", "completed", "sweeper"),
@@ -103,7 +103,11 @@ class TestNobodyCame:
         assert dict.fromkeys(roster, "absent") == state["verdicts"]
         assert {s: charged(session_type, s, "absent") for s in roster} == state["charges"]
         assert False is state["session"].counts_for_teacher
-        assert [("scheduled", "ready", "sweeper"), ("ready", final, "sweeper")] == state["history"]
+        assert [
+            ("unscheduled", "scheduled", "service"),
+            ("scheduled", "ready", "sweeper"),
+            ("ready", final, "sweeper"),
+        ] == state["history"]
         assert lesson.code not in lesson.livekit.rooms
 
 
@@ -187,7 +191,11 @@ class TestClosingTime:
         final = "absent" if is_individual(session_type) else "completed"
         assert [("scheduled", "ready"), ("ready", final)] == await lesson.sweep(at(13, 0))
         state = await lesson.state()
-        assert [("scheduled", "ready", "sweeper"), ("ready", final, "sweeper")] == state["history"]
+        assert [
+            ("unscheduled", "scheduled", "service"),
+            ("scheduled", "ready", "sweeper"),
+            ("ready", final, "sweeper"),
+        ] == state["history"]
         assert [] == lesson.livekit.calls_of("CreateRoom")
         assert [lesson.code] == [r.room for r in lesson.livekit.calls_of("DeleteRoom")]
         assert charged(session_type, 10, "absent") == state["charges"][10]
@@ -198,21 +206,76 @@ class TestCancelled:
     async def test_a_cancelled_session_has_its_room_closed_and_is_never_charged(
         self, lesson: Lesson, session_type: SessionType
     ) -> None:
-        """READY -> CANCELLED (as the cancel endpoint records it, with DeleteRoom queued):
-        the next sweep deletes the room and never moves or charges the session."""
+        """READY -> CANCELLED through POST /cancel: the next sweep deletes the room and
+        never moves or charges the session."""
         await lesson.plan(session_type)
         await lesson.sweep(at(9, 45))
-        async with lesson.database.uow() as uow:
-            session = await uow.sessions.get(lesson.session_id, for_update=True)
-            assert session is not None
-            await transition(uow, session, LifecycleEvent.CANCEL, at=at(9, 50), actor="user:5")
-            uow.rooms.enqueue("delete_room", lesson.code, now=at(9, 50), session_id=session.id)
-            await uow.commit()
+        lesson.clock.set(at(9, 50))
+        await lesson.call(
+            "POST", f"/v1/sessions/{lesson.session_id}/cancel", {"reason": "teacher ill"}
+        )
         assert [] == await lesson.sweep(at(9, 50))
         assert lesson.code not in lesson.livekit.rooms
+        assert [lesson.code] == [r.room for r in lesson.livekit.calls_of("DeleteRoom")]
         assert [] == await lesson.sweep(at(12, 0))
         state = await lesson.state()
         assert ({}, "cancelled") == (state["charges"], state["session"].status)
+        assert ("ready", "cancelled", "service") == state["history"][-1]
+
+
+class TestFinishedByHand:
+    @pytest.mark.parametrize("session_type", TYPES)
+    async def test_complete_ends_an_ongoing_session_and_the_sweeper_only_closes_the_room(
+        self, lesson: Lesson, session_type: SessionType
+    ) -> None:
+        """POST /complete during the lesson: ONGOING -> COMPLETED (or ABSENT) at once,
+        charged once; the next sweep deletes the room and changes nothing else."""
+        await lesson.plan(session_type)
+        await lesson.sweep(at(9, 45))
+        await lesson.join(str(TEACHER_ID), at(10, 0))
+        await lesson.join("10_Mohamed", at(10, 0))
+        lesson.clock.set(at(10, 55))
+        done = await lesson.call("POST", f"/v1/sessions/{lesson.session_id}/complete")
+        assert "completed" == done["status"]
+        charges = (await lesson.state())["charges"]
+        assert [] == await lesson.sweep(at(10, 55, 30))
+        assert lesson.code not in lesson.livekit.rooms
+        assert charges == (await lesson.state())["charges"]
+        assert set(roster_of(session_type)) == set(charges)
+
+    @pytest.mark.parametrize(
+        "session_type", [SessionType.QURAN_INDIVIDUAL, SessionType.ACADEMIC_INDIVIDUAL]
+    )
+    async def test_a_report_flips_completed_and_absent_and_charges_stay_single(
+        self, lesson: Lesson, session_type: SessionType
+    ) -> None:
+        """COMPLETED -> ABSENT and back through the teacher's report: one ledger row
+        throughout, re-decided in place."""
+        await lesson.plan(session_type)
+        await lesson.sweep(at(9, 45))
+        await lesson.join(str(TEACHER_ID), at(10, 0))
+        await lesson.join("10_Mohamed", at(10, 0))
+        await lesson.leave(str(TEACHER_ID), at(11, 0))
+        await lesson.leave("10_Mohamed", at(11, 0))
+        assert [("ongoing", "completed")] == await lesson.sweep(at(11, 10))
+        report = f"/v1/sessions/{lesson.session_id}/reports/10"
+        lesson.clock.set(at(11, 30))
+        await lesson.call("PUT", report, {"attendance_status": "absent", "reason": "camera off"})
+        state = await lesson.state()
+        assert ("absent", {10: charged(session_type, 10, "absent")}) == (
+            state["session"].status,
+            state["charges"],
+        )
+        await lesson.call("PUT", report, {"attendance_status": None, "reason": "back to meeting"})
+        state = await lesson.state()
+        assert ("completed", {10: charged(session_type, 10, "present")}) == (
+            state["session"].status,
+            state["charges"],
+        )
+        assert [("completed", "absent"), ("absent", "completed")] == [
+            h[:2] for h in state["history"][-2:]
+        ]
+        assert [] == await lesson.sweep(at(12, 30))
 
 
 class TestJoiningAFinishedSession:

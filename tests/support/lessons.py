@@ -20,7 +20,7 @@ from store.attendance import session_attendance
 from store.db import Database
 from tests.support.auth import auth
 from tests.support.clock import ManualClock
-from tests.support.factories import scheduled_session, seed_world
+from tests.support.factories import TEACHER_ID, seed_world
 from tests.support.fake_livekit import FakeLiveKit, to_hudur
 
 DAY = datetime(2025, 12, 1, tzinfo=UTC)
@@ -31,6 +31,10 @@ KIND_BASE = {"quran": 100, "academic": 200, "interactive": 300}
 
 def at(hours: int, minutes: int = 0, seconds: int = 0) -> datetime:
     return DAY + timedelta(hours=hours, minutes=minutes, seconds=seconds)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def roster_of(session_type: SessionType) -> tuple[int, ...]:
@@ -78,24 +82,40 @@ class Lesson:
         self.people: dict[str, Any] = {}
 
     async def plan(self, session_type: SessionType) -> int:
-        async with self.database.uow() as uow:
-            session = await scheduled_session(
-                uow,
-                now=at(9),
-                starts_at=START,
-                session_type=session_type,
-                students=roster_of(session_type),
-            )
-            await uow.commit()
-            self.session_id, self.code = session.id, session.session_code
-            return session.id
+        """POST /v1/sessions (UNSCHEDULED), then POST .../schedule for 10:00 (SCHEDULED)."""
+        roster = roster_of(session_type)
+        who = {"student_id": roster[0]} if is_individual(session_type) else {"student_ids": roster}
+        created = await self.call(
+            "POST",
+            "/v1/sessions",
+            {
+                "academy_id": 1,
+                "type": session_type.value,
+                "title": "Lesson",
+                "duration_minutes": 60,
+                "teacher_id": TEACHER_ID,
+                **who,
+            },
+            expect=201,
+        )
+        assert "unscheduled" == created["status"]
+        self.session_id, self.code = created["id"], created["session_code"]
+        scheduled = await self.call(
+            "POST", f"/v1/sessions/{self.session_id}/schedule", {"scheduled_at": iso(START)}
+        )
+        assert "scheduled" == scheduled["status"]
+        return self.session_id
+
+    async def call(self, method: str, path: str, body: object = None, *, expect: int = 200) -> Any:
+        """One API call with the service token, at the clock's time; the JSON answer."""
+        response = await self.client.request(method, path, json=body, headers=auth())
+        assert expect == response.status, await response.text()
+        return await response.json()
 
     async def sweep(self, moment: datetime) -> list[tuple[str, str]]:
         """POST /v1/sweeps as of `moment`; this session's (from, to) moves."""
         self.clock.set(moment)
-        response = await self.client.post(
-            "/v1/sweeps", json={"as_of": moment.isoformat().replace("+00:00", "Z")}, headers=auth()
-        )
+        response = await self.client.post("/v1/sweeps", json={"as_of": iso(moment)}, headers=auth())
         assert 200 == response.status, await response.text()
         moves = (await response.json())["transitions"]
         for move in moves:

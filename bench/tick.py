@@ -1,0 +1,275 @@
+"""How long one sweep takes: 10 000 due sessions among 100 000, on SQLite and PostgreSQL.
+
+    .venv/bin/python -m bench.tick [--sessions 100000] [--due 10000]
+    HUDUR_BENCH_POSTGRES_URL=postgresql+asyncpg://hudur:hudur@127.0.0.1:5432/<db> \\
+        .venv/bin/python -m bench.tick
+
+The PostgreSQL database named by HUDUR_BENCH_POSTGRES_URL is WIPED (schema dropped
+and migrated again); without it that half is skipped with a message. SQLite runs in
+a temporary file.
+
+Data, bulk-inserted: of all sessions, `due` are due now (half SCHEDULED starting
+within the preparation window, half READY/ONGOING whose end + buffer has passed, a
+third of those with join/leave evidence); the rest are long finished, cancelled,
+or scheduled days ahead. Every student has a subscription. No LiveKit URL, so room
+operations are marked skipped (their bookkeeping is still measured).
+
+Printed per backend:
+  baseline  a bare indexed SELECT of the due ids (the two queries a tick starts from)
+  tick      one full tick: every due session in its own locked transaction
+  idle      the next tick at the same time, when nothing is due any more (best of 3)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import func, insert, select, text
+
+from rules.lifecycle import Status
+from rules.settings import RuleSettings
+from scheduler.rooms import RoomGateway
+from scheduler.tick import tick
+from store.db import Database
+from store.schema import (
+    Academy,
+    Base,
+    Evidence,
+    Session,
+    SessionStudent,
+    Subscription,
+    User,
+)
+
+NOW = datetime(2025, 12, 1, 12, 0, tzinfo=UTC)
+STUDENTS = 2000
+TEACHERS = 200
+OFFLINE = RoomGateway(None, "bench", "bench-secret-0123456789abcdef0123456789")
+
+
+Rows = list[dict[str, Any]]
+
+
+def _session_rows(total: int, due: int) -> tuple[Rows, Rows, Rows]:
+    stamp = {"created_at": NOW - timedelta(days=90), "updated_at": NOW - timedelta(days=90)}
+    settings = RuleSettings().to_dict()
+    sessions, roster, evidence = [], [], []
+    prepare = due // 2
+    for n in range(1, total + 1):
+        if n <= prepare:  # SCHEDULED, S within the next 15 minutes
+            status, start = Status.SCHEDULED, NOW + timedelta(minutes=n % 15)
+        elif n <= due:  # READY or ONGOING, E + 10 already passed
+            status = Status.ONGOING if n % 3 == 0 else Status.READY
+            start = NOW - timedelta(minutes=75 + n % 60)
+        elif n % 10 == 0:
+            status, start = Status.CANCELLED, NOW - timedelta(days=n % 60, hours=3)
+        elif n % 4 == 0:  # planned, days ahead
+            status, start = Status.SCHEDULED, NOW + timedelta(days=1 + n % 30, hours=n % 10)
+        else:  # long finished
+            status = Status.COMPLETED if n % 7 else Status.ABSENT
+            start = NOW - timedelta(days=1 + n % 60, hours=n % 10)
+        code = f"QSE-1-{n:06d}"
+        circle = n % 10 == 5
+        sessions.append(
+            {
+                "id": n,
+                "session_code": code,
+                "academy_id": 1,
+                "type": "quran_circle" if circle else "quran_individual",
+                "status": status.value,
+                "title": "Hifz",
+                "duration_minutes": 60,
+                "teacher_id": 1 + n % TEACHERS,
+                "scheduled_at": start,
+                "ends_at": start + timedelta(minutes=60),
+                "started_at": start if status is Status.ONGOING else None,
+                "settings": settings,
+                "meeting_room_name": None if status is Status.SCHEDULED else code,
+                "extra": {},
+                "subscription_counted": status in (Status.COMPLETED, Status.ABSENT),
+                "is_makeup_session": False,
+                "revision": 0,
+                **stamp,
+            }
+        )
+        students = [10_000 + (n * 3 + k) % STUDENTS for k in range(3 if circle else 1)]
+        roster += [{"session_id": n, "student_id": s} for s in students]
+        if status is Status.ONGOING:
+            for who in (1 + n % TEACHERS, students[0]):
+                sid = f"PA_{n}_{who}"
+                for kind, at in (("joined", start), ("left", start + timedelta(minutes=60))):
+                    evidence.append(
+                        {
+                            "event_id": f"EV_{kind}_{sid}",
+                            "source": "webhook",
+                            "kind": kind,
+                            "room_name": code,
+                            "room_sid": f"RM_{n}",
+                            "session_id": n,
+                            "participant_sid": sid,
+                            "identity": str(who),
+                            "user_id": who,
+                            "at": at,
+                            "joined_at": start,
+                            "decisive": True,
+                        }
+                    )
+    return sessions, roster, evidence
+
+
+async def _load(database: Database, total: int, due: int) -> None:
+    stamp = {"created_at": NOW, "updated_at": NOW}
+    sessions, roster, evidence = _session_rows(total, due)
+    people = [
+        {"id": t, "academy_id": 1, "role": "teacher", "name": f"T{t}", **stamp}
+        for t in range(1, TEACHERS + 1)
+    ] + [
+        {"id": s, "academy_id": 1, "role": "student", "name": f"S{s}", **stamp}
+        for s in range(10_000, 10_000 + STUDENTS)
+    ]
+    subscriptions = [
+        {
+            "id": s,
+            "student_id": s,
+            "academy_id": 1,
+            "kind": "quran",
+            "total_sessions": 1000,
+            "starts_at": NOW - timedelta(days=120),
+            "ends_at": NOW + timedelta(days=120),
+            **stamp,
+        }
+        for s in range(10_000, 10_000 + STUDENTS)
+    ]
+    async with database.engine.begin() as conn:
+        await conn.execute(
+            insert(Academy), [{"id": 1, "name": "Bench", "timezone": "UTC", "rules": {}, **stamp}]
+        )
+        await conn.execute(insert(User), people)
+        await conn.execute(insert(Subscription), subscriptions)
+        for start in range(0, len(sessions), 10_000):
+            await conn.execute(insert(Session), sessions[start : start + 10_000])
+        for start in range(0, len(roster), 10_000):
+            await conn.execute(insert(SessionStudent), roster[start : start + 10_000])
+        await conn.execute(insert(Evidence), evidence)
+        await conn.execute(text("ANALYZE"))
+
+
+async def _baseline(database: Database) -> tuple[float, int]:
+    """The two due queries of a tick, ids only, without paging or any work."""
+    prepare = select(Session.id).where(
+        Session.status == Status.SCHEDULED.value,
+        Session.scheduled_at <= NOW + timedelta(minutes=15),
+    )
+    finish = select(Session.id).where(
+        Session.status.in_([Status.READY.value, Status.ONGOING.value]),
+        Session.scheduled_at <= NOW,
+        Session.ends_at <= NOW,
+    )
+    started = time.perf_counter()
+    async with database.uow() as uow:
+        found = len(list(await uow.session.scalars(prepare)))
+        found += len(list(await uow.session.scalars(finish)))
+    return time.perf_counter() - started, found
+
+
+async def run(label: str, database: Database, total: int, due: int) -> dict[str, Any]:
+    started = time.perf_counter()
+    await _load(database, total, due)
+    load_s = time.perf_counter() - started
+    async with database.uow() as uow:
+        count = await uow.session.scalar(select(func.count()).select_from(Session))
+    baseline_s, found = await _baseline(database)
+    started = time.perf_counter()
+    reports = await tick(database, NOW, rooms=OFFLINE)
+    tick_s = time.perf_counter() - started
+    idle_s, idle = float("inf"), []
+    for _ in range(3):  # the best of three: nothing is due, so each run is the same work
+        started = time.perf_counter()
+        idle = await tick(database, NOW, rooms=OFFLINE)
+        idle_s = min(idle_s, time.perf_counter() - started)
+    finished = sum(1 for r in reports if r.to_status in ("completed", "absent"))
+    return {
+        "backend": label,
+        "sessions": count,
+        "due": found,
+        "load_s": load_s,
+        "baseline_ms": baseline_s * 1000,
+        "tick_s": tick_s,
+        "transitions": len(reports),
+        "finished": finished,
+        "per_session_ms": tick_s * 1000 / max(found, 1),
+        "idle_ms": idle_s * 1000,
+        "idle_transitions": len(idle),
+    }
+
+
+def _print(result: dict[str, Any]) -> None:
+    print(
+        f"{result['backend']:<10} sessions={result['sessions']:,} due={result['due']:,} "
+        f"(bulk load {result['load_s']:.1f} s)\n"
+        f"  baseline  bare indexed SELECT of the due ids: {result['baseline_ms']:.1f} ms\n"
+        f"  tick      {result['tick_s']:.1f} s for {result['transitions']:,} transitions "
+        f"({result['finished']:,} finished with charges): "
+        f"{result['per_session_ms']:.2f} ms per due session\n"
+        f"  idle      next tick, nothing due: {result['idle_ms']:.1f} ms "
+        f"({result['idle_transitions']} transitions)"
+    )
+
+
+async def _sqlite(total: int, due: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as directory:
+        database = Database(f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}")
+        try:
+            await database.migrate()
+            return await run("sqlite", database, total, due)
+        finally:
+            await database.dispose()
+
+
+async def _postgres(url: str, total: int, due: int) -> dict[str, Any]:
+    database = Database(url)
+    try:
+        async with database.engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await database.migrate()
+        return await run("postgresql", database, total, due)
+    finally:
+        await database.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--due", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    assert Base.metadata.tables  # the schema is imported before migrating
+    print(f"bench.tick: one sweep over {args.due:,} due sessions among {args.sessions:,}")
+    print(f"machine: {os.cpu_count()} CPUs, load average {_load_average()}")
+    _print(asyncio.run(_sqlite(args.sessions, args.due)))
+    url = os.environ.get("HUDUR_BENCH_POSTGRES_URL")
+    if url:
+        _print(asyncio.run(_postgres(url, args.sessions, args.due)))
+    else:
+        print("postgresql skipped: set HUDUR_BENCH_POSTGRES_URL (that database is wiped)")
+    print(f"machine: load average {_load_average()} at the end")
+    return 0
+
+
+def _load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

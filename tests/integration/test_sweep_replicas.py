@@ -1,0 +1,235 @@
+"""Several replicas on one PostgreSQL: concurrent sweeps, concurrent `complete` calls and
+repeated ticks charge every (session, student) pair exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from rules.errors import IllegalTransition
+from rules.lifecycle import Status
+from rules.settings import RuleSettings
+from scheduler.rooms import RoomGateway
+from scheduler.tick import tick
+from store.db import Database
+from store.lifecycle import finish_session
+from store.schema import (
+    Academy,
+    Evidence,
+    RoomOperation,
+    Session,
+    SessionStudent,
+    Subscription,
+    Transition,
+    UsageRow,
+    User,
+)
+from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
+from tests.support.databases import fresh_postgres
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+SESSIONS = 2000
+STUDENTS = 400
+TEACHER = 1
+START = datetime(2025, 12, 1, 10, 0, tzinfo=UTC)
+END = START + timedelta(hours=1)
+SWEEP_AT = END + timedelta(minutes=10)
+OFFLINE = RoomGateway(None, LIVEKIT_KEY, LIVEKIT_SECRET)
+
+
+@pytest.fixture(name="pg")
+async def fixture_pg(postgres_url: str) -> AsyncIterator[Database]:
+    database = await fresh_postgres(postgres_url)
+    yield database
+    await database.dispose()
+
+
+def _roster(n: int) -> list[int]:
+    """Every other session is an individual one; the others are circles of three."""
+    first = 1000 + (n * 3) % STUDENTS
+    size = 1 if n % 2 == 0 else 3
+    return [1000 + (first - 1000 + k) % STUDENTS for k in range(size)]
+
+
+async def _bulk_day(database: Database) -> int:
+    """2 000 sessions due at E + 10, bulk-inserted; a third of them held (teacher and
+    first student joined and left), the rest READY with nobody in. Returns the pairs."""
+    now = START - timedelta(days=1)
+    stamp = {"created_at": now, "updated_at": now}
+    settings = RuleSettings().to_dict()
+    sessions, roster, evidence = [], [], []
+    for n in range(1, SESSIONS + 1):
+        held = n % 3 == 0
+        code = f"{'QSE'}-1-{n:06d}"
+        sessions.append(
+            {
+                "id": n,
+                "session_code": code,
+                "academy_id": 1,
+                "type": "quran_individual" if n % 2 == 0 else "quran_circle",
+                "status": Status.ONGOING.value if held else Status.READY.value,
+                "title": "Hifz",
+                "duration_minutes": 60,
+                "teacher_id": TEACHER,
+                "scheduled_at": START,
+                "ends_at": END,
+                "started_at": START if held else None,
+                "settings": settings,
+                "meeting_room_name": code,
+                "extra": {},
+                "subscription_counted": False,
+                "is_makeup_session": False,
+                "revision": 0,
+                **stamp,
+            }
+        )
+        students = _roster(n)
+        roster += [{"session_id": n, "student_id": s} for s in students]
+        if held:
+            for who in (TEACHER, students[0]):
+                sid = f"PA_{n}_{who}"
+                for kind, at in (("joined", START), ("left", END)):
+                    evidence.append(
+                        {
+                            "event_id": f"EV_{kind}_{sid}",
+                            "source": "webhook",
+                            "kind": kind,
+                            "room_name": code,
+                            "room_sid": f"RM_{n}",
+                            "session_id": n,
+                            "participant_sid": sid,
+                            "identity": str(who),
+                            "user_id": who,
+                            "at": at,
+                            "joined_at": START,
+                            "decisive": True,
+                        }
+                    )
+    people = [{"id": TEACHER, "academy_id": 1, "role": "teacher", "name": "T", **stamp}]
+    people += [
+        {"id": s, "academy_id": 1, "role": "student", "name": f"S{s}", **stamp}
+        for s in range(1000, 1000 + STUDENTS)
+    ]
+    subscriptions = [
+        {
+            "id": 100_000 + s,
+            "student_id": s,
+            "academy_id": 1,
+            "kind": "quran",
+            "total_sessions": 100,
+            "starts_at": START - timedelta(days=30),
+            "ends_at": START + timedelta(days=30),
+            **stamp,
+        }
+        for s in range(1000, 1000 + STUDENTS)
+    ]
+    async with database.engine.begin() as conn:
+        await conn.execute(
+            insert(Academy), [{"id": 1, "name": "A", "timezone": "UTC", "rules": {}, **stamp}]
+        )
+        await conn.execute(insert(User), people)
+        await conn.execute(insert(Subscription), subscriptions)
+        await conn.execute(insert(Session), sessions)
+        await conn.execute(insert(SessionStudent), roster)
+        await conn.execute(insert(Evidence), evidence)
+    return len(roster)
+
+
+async def _sweeps(database: Database, times: int) -> list[Any]:
+    reports = []
+    for _ in range(times):
+        reports += await tick(database, SWEEP_AT, rooms=OFFLINE, batch_size=150)
+    return reports
+
+
+async def _complete_calls(database: Database, ids: list[int]) -> int:
+    """`POST /sessions/{id}/complete` as the API does it: lock, finish, or 409."""
+    finished = 0
+    for session_id in ids:
+        try:
+            async with database.uow() as uow:
+                session = await uow.sessions.get(session_id, for_update=True)
+                assert session is not None
+                await finish_session(uow, session, at=SWEEP_AT, actor="service")
+                await uow.commit()
+                finished += 1
+        except IllegalTransition:
+            pass
+    return finished
+
+
+class TestReplicas:
+    async def test_two_sweeping_replicas_and_complete_calls_charge_every_pair_once(
+        self, pg: Database, postgres_url: str
+    ) -> None:
+        """Two app instances sweep the same 2 000 due sessions at once, three ticks each,
+        while `complete` calls race them: every session finishes once, every
+        (session, student) pair has one ledger row, every subscription's usage equals
+        its student's sessions, and a further tick changes nothing."""
+        pairs = await _bulk_day(pg)
+        replicas = [Database(postgres_url) for _ in range(2)]
+        api = Database(postgres_url)
+        picked = random.Random(7).sample(range(1, SESSIONS + 1), 300)
+        try:
+            first, second, completed = await asyncio.gather(
+                _sweeps(replicas[0], 3),
+                _sweeps(replicas[1], 3),
+                _complete_calls(api, picked),
+            )
+            assert [] == await tick(pg, SWEEP_AT + timedelta(minutes=5), rooms=OFFLINE)
+        finally:
+            for database in (*replicas, api):
+                await database.dispose()
+
+        assert SESSIONS == len(first) + len(second) + completed
+        assert not {r.session_id for r in first} & {r.session_id for r in second}
+        async with pg.uow() as uow:
+            finishing = await uow.session.execute(
+                select(Transition.session_id, func.count())
+                .where(Transition.to_status.in_(["completed", "absent"]))
+                .group_by(Transition.session_id)
+            )
+            assert {1} == {count for _, count in finishing}
+            assert SESSIONS == await uow.session.scalar(
+                select(func.count(func.distinct(Transition.session_id))).where(
+                    Transition.to_status.in_(["completed", "absent"])
+                )
+            )
+            rows = await uow.session.scalar(select(func.count()).select_from(UsageRow))
+            distinct = await uow.session.scalar(
+                select(func.count()).select_from(
+                    select(UsageRow.session_id, UsageRow.student_id).distinct().subquery()
+                )
+            )
+            assert (pairs, pairs) == (rows, distinct)
+            usage = dict(
+                (
+                    await uow.session.execute(
+                        select(UsageRow.subscription_id, func.count())
+                        .where(UsageRow.status == "charged")
+                        .group_by(UsageRow.subscription_id)
+                    )
+                ).all()
+            )
+            on_roster = dict(
+                (
+                    await uow.session.execute(
+                        select(SessionStudent.student_id, func.count()).group_by(
+                            SessionStudent.student_id
+                        )
+                    )
+                ).all()
+            )
+            assert {100_000 + s: n for s, n in on_roster.items()} == usage
+            assert SESSIONS == await uow.session.scalar(
+                select(func.count())
+                .select_from(RoomOperation)
+                .where(RoomOperation.op == "delete_room")
+            )
