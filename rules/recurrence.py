@@ -53,6 +53,12 @@ __all__ = [
     "plan_slots",
 ]
 
+# The span the rule works in: a couple of days clear of datetime's own ends, so no
+# zone's offset can push a local day's slot out of range. Moments outside are
+# clamped (a plan as of year 1 or 9999 is merely empty, never an error).
+EARLIEST = datetime(1, 1, 3, tzinfo=UTC)
+LATEST = datetime(9999, 12, 29, tzinfo=UTC)
+
 # Index = date.weekday(): 0 is Monday.
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -155,6 +161,7 @@ def occurrences(rule: Recurrence, *, after: datetime, until: datetime) -> Iterat
     """Every slot of ``rule`` with ``after < start <= until``, in order (no limit applied)."""
     require_utc("after", after)
     require_utc("until", until)
+    after, until = _clamp(after), _clamp(until)
     zone = rule.tz
     # One day of slack each side: a slot's instant may fall on the neighbouring
     # UTC date, and a gap-shifted one a little later than its wall time.
@@ -169,6 +176,10 @@ def occurrences(rule: Recurrence, *, after: datetime, until: datetime) -> Iterat
             if after < start <= until:
                 yield start
         day += timedelta(days=1)
+
+
+def _clamp(moment: datetime) -> datetime:
+    return min(max(moment, EARLIEST), LATEST)
 
 
 def plan_slots(
@@ -187,7 +198,8 @@ def plan_slots(
     used = Counter(month_of(start, zone) for start in set(counted))
     due: list[datetime] = []
     held: list[datetime] = []
-    horizon = now + timedelta(days=rule.generate_days_ahead)
+    ahead = timedelta(days=rule.generate_days_ahead)
+    horizon = now + ahead if now < LATEST - ahead else LATEST
     for start in occurrences(rule, after=now, until=horizon):
         if start in recorded:
             continue

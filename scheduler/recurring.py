@@ -32,7 +32,13 @@ from sqlalchemy import select
 
 from rules.codes import SessionType
 from rules.lifecycle import LifecycleEvent, Status
-from rules.recurrence import Recurrence, parse_start_time, parse_weekdays, plan_slots
+from rules.recurrence import (
+    EARLIEST,
+    Recurrence,
+    parse_start_time,
+    parse_weekdays,
+    plan_slots,
+)
 from rules.settings import resolve_settings
 from scheduler.plan import iso_z
 from store.db import Database
@@ -44,6 +50,11 @@ log = structlog.get_logger("hudur.recurring")
 
 # Slots are read back this far: enough to count every slot of the current local month.
 COUNT_BACK = timedelta(days=33)
+
+
+def _since(now: datetime) -> datetime:
+    """How far back slots are read (clamped at the start of time)."""
+    return max(now, EARLIEST + COUNT_BACK) - COUNT_BACK
 
 
 def actor_of(schedule_id: int) -> str:
@@ -147,23 +158,23 @@ async def _with_due_slots(database: Database, now: datetime, report: GenerationR
             academy_id: zone
             for academy_id, zone in await uow.session.execute(select(Academy.id, Academy.timezone))
         }
-        slots = await uow.schedules.slot_starts_since([s.id for s in schedules], now - COUNT_BACK)
+        slots = await uow.schedules.slot_starts_since([s.id for s in schedules], _since(now))
         uow.session.expunge_all()
     due = []
     for schedule in schedules:
+        recorded = slots[schedule.id]
         try:
             rule = recurrence_of(schedule, zones.get(schedule.academy_id, "UTC"))
-        except ValueError:
+            plan = plan_slots(
+                rule,
+                now=now,
+                known=[start for start, _ in recorded],
+                counted=[start for start, generated in recorded if generated],
+            )
+        except Exception:
             log.exception("schedule_unreadable", schedule_id=schedule.id)
             report.failed.append(schedule.id)
             continue
-        recorded = slots[schedule.id]
-        plan = plan_slots(
-            rule,
-            now=now,
-            known=[start for start, _ in recorded],
-            counted=[start for start, generated in recorded if generated],
-        )
         if plan.due:
             due.append(schedule.id)
         else:
@@ -186,7 +197,7 @@ async def generate_one(
     roster = list(schedule.student_ids.get("ids", []))
     duration = timedelta(minutes=schedule.duration_minutes)
 
-    slots = await uow.schedules.slots_since(schedule.id, now - COUNT_BACK)
+    slots = await uow.schedules.slots_since(schedule.id, _since(now))
     known = {s.slot_start for s in slots}
     counted = {s.slot_start for s in slots if s.session_id is not None}
     teacher_held = False

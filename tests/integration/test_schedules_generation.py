@@ -169,6 +169,16 @@ class TestTerm:
 
         assert ([SCHEDULE_ID], []) == (report.failed, report.generated)
 
+    async def test_a_tick_at_the_ends_of_time_is_harmless(self, database: Database) -> None:
+        """Generation as of year 1 or year 9999 (a replayed `as_of`) neither fails nor
+        creates anything for this term."""
+        await given_schedule(database)
+
+        early = await generate(database, datetime.min.replace(tzinfo=UTC))
+        late = await generate(database, datetime.max.replace(tzinfo=UTC))
+
+        assert ([], [], [], []) == (early.generated, early.failed, late.generated, late.failed)
+
 
 class TestIdempotence:
     async def test_running_again_at_the_same_moment_adds_nothing(self, database: Database) -> None:

@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rules.recurrence import (
+    EARLIEST,
+    LATEST,
     WEEKDAYS,
     Recurrence,
     WallTime,
@@ -186,6 +188,21 @@ class TestWindow:
         ).due
 
         assert datetime(2025, 6, 3, 3, 30, tzinfo=UTC) == slots[0]
+
+    @pytest.mark.parametrize(
+        "now",
+        [datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)],
+        ids=["year 1", "year 9999"],
+    )
+    def test_the_ends_of_time_are_planned_without_overflow(self, now: datetime) -> None:
+        """A `now` at datetime's limits plans only slots inside the rule's span, rather
+        than overflowing (a zone 14 hours ahead, a year of days ahead)."""
+        far = rule(zone="Pacific/Kiritimati", starts_on=date(1, 1, 1), generate_days_ahead=366)
+
+        plan = plan_slots(far, now=now)
+
+        assert all(EARLIEST <= s <= LATEST and now < s for s in plan.due)
+        assert (now.year == 1) == bool(plan.due)
 
     def test_now_must_be_utc(self) -> None:
         """A naive `now` raises ValueError rather than guessing a zone."""
@@ -402,3 +419,27 @@ class TestProperties:
                 if s not in set(counted)
             ]
         )
+
+    @settings(max_examples=200)
+    @given(
+        rule_=recurrences(),
+        now=st.datetimes(timezones=st.just(UTC)),
+        starts_on=st.dates(),
+    )
+    def test_any_moment_and_any_start_plan_without_error(
+        self, rule_: Recurrence, now: datetime, starts_on: date
+    ) -> None:
+        """From year 1 to 9999, planning never raises and stays inside the rule's span."""
+        moved = Recurrence(
+            weekdays=rule_.weekdays,
+            start_time=rule_.start_time,
+            zone=rule_.zone,
+            starts_on=starts_on,
+            ends_on=None,
+            generate_days_ahead=rule_.generate_days_ahead,
+            monthly_session_limit=rule_.monthly_session_limit,
+        )
+
+        plan = plan_slots(moved, now=now)
+
+        assert all(EARLIEST <= s <= LATEST and now < s for s in plan.due + plan.over_limit)
