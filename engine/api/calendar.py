@@ -134,7 +134,8 @@ def _event(session: Session, url: str) -> Event:
     event.add("sequence", session.revision)
     event.add("summary", session.title)
     event.add("dtstart", session.scheduled_at)
-    event.add("dtend", session.ends_at)
+    if session.ends_at is not None:
+        event.add("dtend", session.ends_at)
     event.add("status", "CANCELLED" if status is Status.CANCELLED else "CONFIRMED")
     event.add("url", url)
     kind = TYPE_NAMES.get(SessionType(session.type), session.type)
