@@ -199,6 +199,11 @@ class Result:
     seconds: float
     latencies: list[float]
     failures: int
+    cpu_seconds: float | None  # user + system time the server process spent
+
+    @property
+    def cpu_ms_per_event(self) -> str:
+        return "" if self.cpu_seconds is None else f"{self.cpu_seconds / self.events * 1000:.2f}"
 
     @property
     def rate(self) -> float:
@@ -209,8 +214,21 @@ class Result:
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def run_level(
-    client: aiohttp.ClientSession, base: str, target: str, work: list[list[tuple[bytes, str]]]
+    client: aiohttp.ClientSession,
+    base: str,
+    target: str,
+    work: list[list[tuple[bytes, str]]],
+    pid: int,
 ) -> Result:
     """Each worker posts its own events one at a time; all workers at once."""
     latencies: list[float] = []
@@ -227,10 +245,13 @@ async def run_level(
             if response.status != 200 or b"accepted" not in answer:
                 failures += 1
 
+    cpu_before = cpu_seconds(pid)
     began = time.perf_counter()
     await asyncio.gather(*(worker(events) for events in work))
     elapsed = time.perf_counter() - began
-    return Result(target, len(work), len(latencies), elapsed, latencies, failures)
+    cpu_after = cpu_seconds(pid)
+    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    return Result(target, len(work), len(latencies), elapsed, latencies, failures, cpu)
 
 
 def plan(
@@ -260,13 +281,13 @@ def rooms_needed(events: int, levels: Sequence[int]) -> int:
 # --- main ----------------------------------------------------------------------------
 
 
-def bench(events: int, levels: Sequence[int]) -> list[Result]:
+def bench(events: int, levels: Sequence[int], database_url: str | None = None) -> list[Result]:
     """Seed, start both servers, load them, stop them."""
     key = "APIbench" + secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
     start = datetime.now(UTC).replace(microsecond=0)
     with tempfile.TemporaryDirectory(prefix="hudur-bench-") as tmp:
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'hudur.db'}"
+        url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'hudur.db'}"
         codes = asyncio.run(seed(url, rooms_needed(events, levels), start))
         hudur_port, bare_port = free_port(), free_port()
         env = {
@@ -325,36 +346,46 @@ async def load(
         for base, process in targets.values():
             await wait_ready(client, base, process)
         rooms = Rooms(codes)
-        warm = signed(lesson(rooms.take(), WARMUP, start, "warm"), key, secret)
-        for target, (base, _) in targets.items():
-            await run_level(client, base, target, [warm])
+        run = secrets.token_hex(3)  # event ids unique across runs on a kept database
+        warm = signed(lesson(rooms.take(), WARMUP, start, f"{run}warm"), key, secret)
+        for target, (base, process) in targets.items():
+            await run_level(client, base, target, [warm], process.pid)
         for level in levels:
             work = [
                 signed(bodies, key, secret)
-                for bodies in plan(level, events, rooms, start, f"c{level}")
+                for bodies in plan(level, events, rooms, start, f"{run}c{level}")
             ]
-            for target, (base, _) in targets.items():
-                results.append(await run_level(client, base, target, work))
+            for target, (base, process) in targets.items():
+                results.append(await run_level(client, base, target, work, process.pid))
     return results
 
 
-def report(results: list[Result], events: int) -> str:
+def report(results: list[Result], events: int, database: str, load: str) -> str:
     bare = {r.concurrency: r for r in results if r.target == "bare"}
     lines = [
-        f"python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
-        f"{os.cpu_count()} CPUs, {platform.machine()}; {events} signed distinct events per "
+        f"python {platform.python_version()}, {database}, {os.cpu_count()} CPUs, "
+        f"{platform.machine()}, load average {load}; {events} signed distinct events per "
         f"run, {EVENTS_PER_ROOM} per room",
         "",
-        "| target | concurrency | events | events/s | p50 ms | p99 ms | failures | vs bare |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| target | concurrency | events | events/s | p50 ms | p99 ms | server CPU ms/event "
+        "| failures | events/s vs bare |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         share = "" if r.target == "bare" else f"{r.rate / bare[r.concurrency].rate:.1%}"
         lines.append(
             f"| {r.target} | {r.concurrency} | {r.events} | {r.rate:,.0f} | "
-            f"{r.percentile(0.5):.2f} | {r.percentile(0.99):.2f} | {r.failures} | {share} |"
+            f"{r.percentile(0.5):.2f} | {r.percentile(0.99):.2f} | {r.cpu_ms_per_event} | "
+            f"{r.failures} | {share} |"
         )
     return "\n".join(lines)
+
+
+def _load() -> str:
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "?"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -363,6 +394,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--levels", default=",".join(map(str, LEVELS)), help="concurrency levels (1,4,16,64)"
     )
+    parser.add_argument(
+        "--database-url",
+        help="run `hudur serve` on this database instead of a fresh SQLite file "
+        "(e.g. a scratch PostgreSQL database; sessions are added to it)",
+    )
     parser.add_argument("--bare-port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare_port:
@@ -370,8 +406,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     levels = [int(v) for v in args.levels.split(",")]
     began = time.perf_counter()
-    results = bench(args.events, levels)
-    print(report(results, args.events))
+    load_before = _load()
+    results = bench(args.events, levels, args.database_url)
+    database = (
+        f"SQLite {sqlite3.sqlite_version} (fresh file)"
+        if args.database_url is None
+        else args.database_url.split("://", 1)[0]
+        + " database "
+        + args.database_url.rsplit("/", 1)[-1]
+    )
+    print(report(results, args.events, database, f"{load_before} -> {_load()}"))
     print(f"\n(whole run {time.perf_counter() - began:.0f} s)")
     return 1 if any(r.failures for r in results) else 0
 

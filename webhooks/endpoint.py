@@ -7,6 +7,7 @@
     WebhookEvent (parse.py)        400
     inbox + evidence (intake.py)   200 accepted | 200 duplicate, after the commit
     the database cannot take it    503  (rolled back; LiveKit retries 5xx)
+    any other refusal after that   500  (rolled back; never a 4xx for a verified event)
 
 Every answer is counted (`hudur_webhook_events_total{outcome, reason}`) and logged
 once, with the event id bound once it is known. The engine constructs one
@@ -94,6 +95,12 @@ class WebhookEndpoint:
             WEBHOOKS.labels("unavailable", "database").inc()
             log.error("webhook_unavailable", event_type=event.event, error=repr(exc)[:500])
             raise Unavailable("the event could not be stored; retry later") from exc
+        except HudurError as exc:
+            # A verified event is never refused with a 4xx (LiveKit drops those for
+            # good): whatever went wrong in here, it is a 500 and will be retried.
+            WEBHOOKS.labels("unavailable", "internal").inc()
+            log.error("webhook_failed", event_type=event.event, error=repr(exc)[:500])
+            raise HudurError("the event could not be processed; retry later") from exc
         kind = event.event if event.event in KNOWN_EVENTS else "other"
         WEBHOOKS.labels(intake.status, kind).inc()
         log.info(

@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from rules.attendance import AttendanceStatus
 from rules.codes import SessionType
+from rules.errors import Conflict
 from rules.lifecycle import Status
 from store.attendance import session_attendance
 from store.db import Database
@@ -35,6 +36,8 @@ from tests.support.livekit import (
     room_finished,
     stored,
 )
+from webhooks import endpoint
+from webhooks.intake import take_in
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 NOW = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
@@ -360,6 +363,29 @@ class TestDurability:
         assert {"inbox": 1, "evidence": 1, "intervals": 1, "transitions": 1} == {
             k: v for k, v in (await stored(database)).items() if k in empty
         }
+
+    async def test_a_refusal_after_verification_is_a_500_never_a_4xx(
+        self, client: TestClient, database: Database, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A domain error raised after everything was written (a bug, say) rolls it
+        all back and answers 500, which LiveKit retries, instead of a final 4xx."""
+        await _session(database)
+
+        async def take_in_then_conflict(*args: Any, **kwargs: Any) -> Any:
+            await take_in(*args, **kwargs)
+            raise Conflict("something clashed")
+
+        monkeypatch.setattr(endpoint, "take_in", take_in_then_conflict)
+        response = await post_webhook(client, joined(ROOM, "PA_1", "10", at(1)))
+        error = await response.json()
+        assert (500, "internal_error") == (response.status, error["error"]["code"])
+        counts = await stored(database)
+        assert (0, 0, 0, 0) == (
+            counts["inbox"],
+            counts["evidence"],
+            counts["intervals"],
+            counts["transitions"],
+        )
 
     async def test_an_unreachable_database_answers_503_and_the_retry_is_accepted(
         self, client: TestClient, database: Database
