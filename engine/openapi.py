@@ -54,6 +54,8 @@ class Route:
     answer_media_type: str = "application/json"
     status: int = 200
     errors: tuple[int, ...] = ()
+    # False: `errors` is the whole list, nothing is implied by body, query or path.
+    implied_errors: bool = True
     security: Security = "bearer"
     database: bool = True
     tag: str = "sessions"
@@ -75,6 +77,8 @@ class Route:
     def statuses(self) -> list[int]:
         """Every status the endpoint can answer with, success first."""
         implied: set[int] = set(self.errors)
+        if not self.implied_errors:
+            return [self.status, *sorted(implied)]
         if self.security:
             implied.add(401)
         if self.database:
@@ -154,6 +158,8 @@ ELSEWHERE = (
         body=WebhookEventBody,
         body_media_type="application/webhook+json",
         answer=WebhookAnswer,
+        errors=(400, 401, 413, 503),
+        implied_errors=False,
         security="livekit",
         tag="webhooks",
         description="`Authorization: <JWT>` (with or without `Bearer `) signed HS256 with the "
@@ -216,7 +222,9 @@ def _content(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {media_type: {"schema": schema}}
 
 
-def document(routes: Sequence[Route], *, title: str = "Hudur", version: str = "1") -> dict:
+def document(
+    routes: Sequence[Route], *, title: str = "Hudur", version: str = "1"
+) -> dict[str, Any]:
     """The OpenAPI 3.1 document of `routes`."""
     models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
         (ErrorBody, "serialization")

@@ -91,4 +91,5 @@ def database(request: web.Request) -> Database:
 
 
 def now(request: web.Request) -> datetime:
-    return request.app[CLOCK]()
+    moment: datetime = request.app[CLOCK]()
+    return moment

@@ -81,7 +81,7 @@ def scope_window(
     return start.astimezone(UTC), end.astimezone(UTC), None
 
 
-def _statement(f: SessionFilter) -> Select[tuple[Session]]:
+def _statement(f: SessionFilter) -> Select[Session]:
     stmt = select(Session)
     if f.academy_id is not None:
         stmt = stmt.where(Session.academy_id == f.academy_id)

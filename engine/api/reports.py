@@ -76,7 +76,7 @@ async def put_report(request: web.Request) -> web.Response:
         body: ReportIn | None = await read_body(request, ReportIn)
         problems: list[dict[str, str]] = []
     except ValidationFailed as exc:
-        body, problems = None, list(exc.details)  # type: ignore[arg-type]
+        body, problems = None, list(exc.details)  # type: ignore[call-overload]
     moment = now(request)
     async with database(request).uow() as uow:
         session = await visible_session(uow, principal, session_id, for_update=True)

@@ -7,12 +7,13 @@ moment that fits in UTC) run as validators and surface as 422s like any other.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict, Field
 
 # Ids are the platform's; BIGINT on PostgreSQL bounds them.
 MAX_ID = 2**63 - 1
@@ -39,6 +40,16 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_text(value: object) -> object:
+    # pydantic would read 1700000000 or "0.5" as a Unix time; the contract speaks ISO 8601.
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO.match(value)):
+        return value
+    raise ValueError("must be an ISO 8601 time such as 2025-12-01T10:00:00Z")
+
+
 def _utc_moment(value: datetime) -> datetime:
     try:
         moment = value.astimezone(UTC)
@@ -49,7 +60,12 @@ def _utc_moment(value: datetime) -> datetime:
     return moment
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_utc_moment)]
+Moment = Annotated[
+    AwareDatetime,
+    Field(strict=False),  # the string is checked above; strict mode would refuse any str
+    BeforeValidator(_iso_text),
+    AfterValidator(_utc_moment),
+]
 
 
 @cache

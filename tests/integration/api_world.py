@@ -22,6 +22,7 @@ from store.db import Database
 from store.lifecycle import recompute_intervals
 from store.schema import (
     Academy,
+    Base,
     Evidence,
     Override,
     RoomOperation,
@@ -35,7 +36,6 @@ from store.schema import (
 )
 from store.uow import UnitOfWork
 from tests.support.auth import auth, user_token
-from tests.support.factories import seed_world
 
 NOW = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
 START = datetime(2025, 12, 1, 10, 0, tzinfo=UTC)  # a Monday, 12:00 in Cairo
@@ -64,7 +64,10 @@ def headers_of(role: str) -> dict[str, str]:
 
 
 def user_id_of(role: str) -> int:
-    return USERS[role][0] if role in USERS else 10
+    """Whom a caller asks a join token for: itself, or for the service and admins the
+    roster student 10."""
+    user_id, kind, _ = USERS.get(role, (10, "service", A))
+    return user_id if kind in ("teacher", "student") else 10
 
 
 @dataclass(frozen=True)
@@ -78,23 +81,47 @@ class Sessions:
 
 async def seed_two_academies(database: Database, now: datetime = NOW) -> Sessions:
     async with database.uow() as uow:
-        await seed_world(uow, now)
-        await uow.academies.upsert(B, now=now, name="Iqra", timezone="Asia/Riyadh", locale="en")
-        for uid, kind, academy in USERS.values():
-            if await uow.users.get(uid) is None:
-                await uow.users.upsert(
-                    uid, now=now, academy_id=academy, role=kind, name=f"User {uid}", email=None
-                )
-        await uow.subscriptions.upsert(
-            220,
-            now=now,
-            student_id=20,
-            academy_id=B,
-            kind="quran",
-            total_sessions=4,
-            starts_at=now - timedelta(days=30),
-            ends_at=now + timedelta(days=30),
+        # The same people as tests.support.factories.seed_world, plus the others above,
+        # added in one flush: the matrix test seeds this world dozens of times.
+        stamps: dict[str, Any] = {"created_at": now, "updated_at": now}
+        uow.session.add_all(
+            [
+                Academy(
+                    id=A, name="Noor", timezone="Africa/Cairo", locale="ar", rules={}, **stamps
+                ),
+                Academy(id=B, name="Iqra", timezone="Asia/Riyadh", locale="en", rules={}, **stamps),
+            ]
         )
+        await uow.session.flush()
+        people = {
+            **{uid: (kind, academy, f"User {uid}", None) for uid, kind, academy in USERS.values()},
+            5: ("teacher", A, "Ahmed", "t@example.org"),
+            **{sid: ("student", A, f"Student {sid}", None) for sid in (10, 11, 12)},
+        }
+        uow.session.add_all(
+            User(id=uid, role=kind, academy_id=academy, name=name, email=email, **stamps)
+            for uid, (kind, academy, name, email) in people.items()
+        )
+        await uow.session.flush()
+        uow.session.add_all(
+            Subscription(
+                id=sub_id,
+                student_id=student_id,
+                academy_id=academy,
+                kind="quran",
+                total_sessions=total,
+                starts_at=now - timedelta(days=30),
+                ends_at=now + timedelta(days=30),
+                **stamps,
+            )
+            for sub_id, student_id, academy, total in (
+                (110, 10, A, 8),
+                (111, 11, A, 8),
+                (112, 12, A, 8),
+                (220, 20, B, 4),
+            )
+        )
+        await uow.session.flush()
         sessions = Sessions(
             unscheduled=(await make_session(uow, status=Status.UNSCHEDULED)).id,
             scheduled=(await make_session(uow, starts_at=START)).id,
@@ -190,6 +217,14 @@ async def presence(
                 )
             )
         await recompute_intervals(uow, session_id)
+        await uow.commit()
+
+
+async def wipe(database: Database) -> None:
+    """Empty every table, for a test that seeds its world again."""
+    async with database.uow() as uow:
+        for table in reversed(Base.metadata.sorted_tables):
+            await uow.session.execute(table.delete())
         await uow.commit()
 
 
