@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from rules.evidence import parse_identity
 from rules.lifecycle import Status
+from scheduler.due import candidates
 from scheduler.plan import TransitionReport
 from scheduler.rooms import RoomGateway
 from store.db import Database
@@ -50,25 +51,12 @@ async def reconcile_rooms(
 ) -> list[TransitionReport]:
     """Repair every READY/ONGOING session whose room disagrees with its evidence."""
     reports: list[TransitionReport] = []
-    last_id = 0
-    while True:
+    async for sessions in candidates(
+        database, (Status.READY, Status.ONGOING), None, batch_size=batch_size
+    ):
         async with database.uow() as uow:
-            sessions = list(
-                await uow.session.scalars(
-                    select(Session)
-                    .where(
-                        Session.status.in_([Status.READY.value, Status.ONGOING.value]),
-                        Session.scheduled_at.is_not(None),
-                        Session.id > last_id,
-                    )
-                    .order_by(Session.id)
-                    .limit(batch_size)
-                )
-            )
             known = await _known_participants(uow, [s.id for s in sessions])
             uow.session.expunge_all()  # plain, detached rows: read after the rollback
-        if not sessions:
-            return reports
         listed = await _list_all(rooms, sessions)
         for session in sessions:
             participants = listed.get(session.id)
@@ -79,9 +67,7 @@ async def reconcile_rooms(
                 reports += await _repair(
                     database, session.id, _room(session), gone, new, rooms=rooms, now=now
                 )
-        if len(sessions) < batch_size:
-            return reports
-        last_id = sessions[-1].id
+    return reports
 
 
 async def _list_all(rooms: RoomGateway, sessions: Sequence[Session]) -> dict[int, list[Any]]:

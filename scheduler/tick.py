@@ -17,17 +17,18 @@ SQLite has no row locks: there every write transaction takes the database lock
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from rules.lifecycle import LifecycleEvent, Status
 from rules.settings import RuleSettings, resolve_settings
 from scheduler import plan
+from scheduler.due import DEFAULT_BATCH_SIZE, candidates, due_statement
 from scheduler.metrics import SWEEPS
 from scheduler.plan import OpenInterval, TransitionReport
 from scheduler.recovery import reconcile_rooms
@@ -42,7 +43,7 @@ from store.uow import UnitOfWork
 log = structlog.get_logger("hudur.sweeper")
 
 ACTOR = "sweeper"
-DEFAULT_BATCH_SIZE = 200
+__all__ = ["DEFAULT_BATCH_SIZE", "due_statement", "tick"]
 # Session transactions a tick runs at once on PostgreSQL (SQLite has one writer: 1).
 POSTGRES_CONCURRENCY = 4
 
@@ -88,7 +89,7 @@ async def _prepare_due(
         horizon = await _preparation_horizon(uow)
     due_by = now + horizon
     reports: list[TransitionReport] = []
-    async for batch in _candidates(database, (Status.SCHEDULED,), due_by, batch_size=batch_size):
+    async for batch in candidates(database, (Status.SCHEDULED,), due_by, batch_size=batch_size):
         due = [
             c.id
             for c in batch
@@ -102,7 +103,7 @@ async def _finish_due(
     database: Database, now: datetime, *, batch_size: int, concurrency: int
 ) -> list[TransitionReport]:
     reports: list[TransitionReport] = []
-    async for batch in _candidates(
+    async for batch in candidates(
         database, (Status.READY, Status.ONGOING), now, batch_size=batch_size, ended=True
     ):
         maybe_due = [
@@ -242,58 +243,6 @@ async def _lock(uow: UnitOfWork, session_id: int) -> Session | None:
     )
     session: Session | None = await uow.session.scalar(stmt)
     return session
-
-
-async def _candidates(
-    database: Database,
-    statuses: Sequence[Status],
-    until: datetime,
-    *,
-    batch_size: int,
-    ended: bool = False,
-) -> AsyncIterator[list[Session]]:
-    """Sessions in `statuses` with `scheduled_at <= until` (and `ends_at <= until`
-    when `ended`), page by page on the (status, scheduled_at) index. Keyset
-    paging, so a session left as it was is not read twice in one tick."""
-    after: tuple[datetime, int] | None = None
-    while True:
-        stmt = due_statement(statuses, until, after=after, ended=ended, limit=batch_size)
-        async with database.uow() as uow:
-            batch: list[Session] = list(await uow.session.scalars(stmt))
-            uow.session.expunge_all()  # plain, detached rows: read after the rollback
-        if not batch:
-            return
-        yield batch
-        if len(batch) < batch_size:
-            return
-        last = batch[-1]
-        assert last.scheduled_at is not None
-        after = (last.scheduled_at, last.id)
-
-
-def due_statement(
-    statuses: Sequence[Status],
-    until: datetime,
-    *,
-    after: tuple[datetime, int] | None = None,
-    ended: bool = False,
-    limit: int = DEFAULT_BATCH_SIZE,
-) -> Select[Any]:
-    """One page of candidates: a range scan of ix_sessions_status_scheduled_at."""
-    stmt = select(Session).where(
-        Session.status.in_([s.value for s in statuses]),
-        Session.scheduled_at <= until,
-    )
-    if ended:
-        stmt = stmt.where(Session.ends_at <= until)
-    if after is not None:
-        stmt = stmt.where(
-            or_(
-                Session.scheduled_at > after[0],
-                and_(Session.scheduled_at == after[0], Session.id > after[1]),
-            )
-        )
-    return stmt.order_by(Session.scheduled_at, Session.id).limit(limit)
 
 
 async def _preparation_horizon(uow: UnitOfWork) -> timedelta:

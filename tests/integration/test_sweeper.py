@@ -48,12 +48,20 @@ async def _statuses(database: Database, ids: list[int]) -> list[str]:
 
 
 class TestFindingDueSessions:
-    async def test_the_due_query_is_a_range_scan_of_the_status_index(
-        self, database: Database
+    @pytest.mark.parametrize(
+        "stmt",
+        [
+            due_statement([Status.SCHEDULED], START),
+            due_statement([Status.READY, Status.ONGOING], START, ended=True),
+            due_statement([Status.READY, Status.ONGOING], None, after=(START, 7)),
+        ],
+        ids=["preparation", "finishing", "reconciliation-page"],
+    )
+    async def test_the_due_queries_are_range_scans_of_the_status_index(
+        self, database: Database, stmt: Any
     ) -> None:
         """Candidates come from ix_sessions_status_scheduled_at, so a tick's cost follows
-        the sessions that are due, not every session ever planned."""
-        stmt = due_statement([Status.READY, Status.ONGOING], START, ended=True)
+        the sessions that are due (or running), not every session ever planned."""
         async with database.uow() as uow:
             compiled = stmt.compile(
                 dialect=database.engine.dialect, compile_kwargs={"literal_binds": True}
