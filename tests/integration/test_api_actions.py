@@ -152,6 +152,24 @@ class TestCancel:
             assert [("delete_room", "QSE-1-000003")] == [(o.op, o.room_name) for o in operations]
             assert {} == ledger
 
+    async def test_cancelling_a_live_session_closes_open_intervals(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """Whoever is in the room at the cancellation stops counting there."""
+        ids = await seed_two_academies(database)
+        starts = START + timedelta(hours=2)
+        await presence(database, ids.ready, 10, starts, None)
+        clock.set(starts + timedelta(minutes=20))
+        await call(client, "POST", f"/v1/sessions/{ids.ready}/cancel", json={"reason": "storm"})
+        clock.set(starts + timedelta(minutes=50))
+        _, body = await call(client, "GET", f"/v1/sessions/{ids.ready}/attendance")
+        student = body["students"][0]
+        assert (1200, "2025-12-01T12:20:00Z") == (
+            student["attended_seconds"],
+            student["last_leave_at"],
+        )
+        assert "none" == student["charge"]["status"]
+
     async def test_the_service_may_name_who_cancelled(
         self, client: TestClient, database: Database
     ) -> None:

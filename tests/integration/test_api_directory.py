@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import timedelta
 
 from aiohttp.test_utils import TestClient
@@ -79,6 +81,33 @@ class TestAcademies:
         token = user_token(1, "admin", 3, ttl=timedelta(seconds=-5))
         response = await client.put("/v1/academies/3", json=ACADEMY, headers=auth(token))
         assert 401 == response.status
+
+
+class TestErrorShape:
+    async def test_a_body_over_one_mebibyte_is_413(self, client: TestClient) -> None:
+        """The app's body limit answers in the contract's error shape."""
+        body = io.BytesIO(json.dumps({**ACADEMY, "name": "x" * (1024 * 1024)}).encode())
+        response = await client.put(
+            "/v1/academies/3", data=body, headers={**auth(), "Content-Type": "application/json"}
+        )
+        assert (413, "payload_too_large") == (
+            response.status,
+            (await response.json())["error"]["code"],
+        )
+
+    async def test_an_unsupported_method_is_405_with_allow(self, client: TestClient) -> None:
+        """RFC 9110: a 405 says which methods the resource has."""
+        response = await client.delete("/v1/academies/3/rules", headers=auth())
+        assert (405, "method_not_allowed") == (
+            response.status,
+            (await response.json())["error"]["code"],
+        )
+        assert {"GET", "PUT"} <= {m.strip() for m in response.headers["Allow"].split(",")}
+
+    async def test_a_json_array_is_valid_json_but_not_an_academy(self, client: TestClient) -> None:
+        """Valid JSON of the wrong shape is a 422, not a 400."""
+        status, body = await call(client, "PUT", "/v1/academies/3", json=[ACADEMY])
+        assert (422, ["body"]) == (status, fields_of(body))
 
 
 class TestRules:
