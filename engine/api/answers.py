@@ -150,7 +150,7 @@ class _Session(BaseModel):
 
 
 class _Individual(BaseModel):
-    student: Person
+    student: Person | None = Field(description="the one student (null only for an empty roster)")
 
 
 class _Group(BaseModel):
@@ -276,7 +276,7 @@ class ReportOut(BaseModel):
 class HistoryEntry(BaseModel):
     """A transition (`kind: transition`) or an override (`report`, `charge`)."""
 
-    kind: Literal["transition", "report", "charge"]
+    kind: str = Field(examples=["transition", "report", "charge"])
     at: datetime
     actor: str = Field(examples=["user:5", "service", "sweeper"])
     event: str | None

@@ -281,7 +281,7 @@ def history_shape(
         entries.append(((t.at, 1, t.id), entry))
     for o in overrides:
         entry = a.HistoryEntry(
-            kind=o.kind,  # type: ignore[arg-type]
+            kind=o.kind,
             at=o.at,
             actor=o.actor,
             event=None,

@@ -253,7 +253,7 @@ class TestSubscriptions:
     async def test_put_then_get_answers_usage_and_what_remains(
         self, client: TestClient, database: Database
     ) -> None:
-        """Charged ledger rows use sessions up; waived ones are listed but free."""
+        """Each ledger row charged to the subscription uses one session up and is listed."""
         ids = await seed_two_academies(database)
         status, created = await call(client, "PUT", "/v1/subscriptions/300", json=subscription())
         assert (200, 0, 8, []) == (
