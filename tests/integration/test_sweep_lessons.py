@@ -303,3 +303,42 @@ class TestJoiningAFinishedSession:
             after["charges"],
             after["verdicts"],
         )
+
+
+class TestLiveKitDown:
+    async def test_room_calls_wait_for_livekit_and_no_transition_is_lost_or_repeated(
+        self, lesson: Lesson
+    ) -> None:
+        """LiveKit answering 503 at preparation, then closed at the end: each session
+        moves on time anyway; CreateRoom and DeleteRoom stay pending and a later sweep
+        performs them once LiveKit is back; every transition is recorded once."""
+        await lesson.plan(SessionType.QURAN_INDIVIDUAL)
+        lesson.livekit.fail(503)
+        assert [("scheduled", "ready")] == await lesson.sweep(at(9, 45))
+        assert lesson.code not in lesson.livekit.rooms
+        async with lesson.database.uow() as uow:
+            (create,) = await uow.rooms.for_session(lesson.session_id)
+            assert ("create_room", "pending", 1) == (create.op, create.state, create.attempts)
+        lesson.livekit.recover()
+        assert [] == await lesson.sweep(at(9, 45, 5))  # still backing off
+        assert lesson.code not in lesson.livekit.rooms
+        assert [] == await lesson.sweep(at(9, 46))
+        assert lesson.code in lesson.livekit.rooms
+
+        await lesson.livekit.stop()
+        assert [("ready", "absent")] == await lesson.sweep(at(11, 10))
+        await lesson.livekit.start()
+        assert lesson.code in lesson.livekit.rooms
+        assert [] == await lesson.sweep(at(11, 11))
+        assert lesson.code not in lesson.livekit.rooms
+        state = await lesson.state()
+        assert [
+            ("unscheduled", "scheduled", "service"),
+            ("scheduled", "ready", "sweeper"),
+            ("ready", "absent", "sweeper"),
+        ] == state["history"]
+        async with lesson.database.uow() as uow:
+            ops = await uow.rooms.for_session(lesson.session_id)
+            assert [("create_room", "done"), ("delete_room", "done")] == [
+                (op.op, op.state) for op in ops
+            ]
