@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from engine import cli
 from engine.app import create_app
-from engine.cli import main
 from engine.settings import Settings
 from engine.simulate.plan import Behaviour, plan_day
 from engine.simulate.runner import LessonOutcome, simulate, table
@@ -124,5 +124,7 @@ class TestCommand:
         """The command explains itself instead of failing with a 401 later."""
         monkeypatch.chdir(tmp_path)
         monkeypatch.delenv("HUDUR_SERVICE_TOKEN", raising=False)
-        assert 2 == main(["simulate"])
+        # Keep structlog off pytest's captured stderr, which closes after this test.
+        monkeypatch.setattr(cli, "configure_logging", lambda *args, **kwargs: None)
+        assert 2 == cli.main(["simulate"])
         assert "HUDUR_SERVICE_TOKEN" in capsys.readouterr().err
