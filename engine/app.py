@@ -11,6 +11,7 @@ from aiohttp import web
 from engine import api, health, sweeps
 from engine.keys import CLOCK, DATABASE, SETTINGS, Clock
 from engine.middleware import context_middleware, error_middleware
+from engine.pages import attendance as attendance_page
 from engine.settings import Settings
 from store.db import Database
 from webhooks.endpoint import WebhookEndpoint
@@ -56,4 +57,5 @@ def create_app(
     )
     app.router.add_post("/webhooks/livekit", webhooks.handle)
     api.setup(app)  # every CONTRACT 5 endpoint of engine/api, and GET /openapi.json
+    attendance_page.setup(app)  # the teacher's HTML page, GET/POST /sessions/{id}/attendance
     return app

@@ -57,6 +57,9 @@ async def context_middleware(request: web.Request, handler: Handler) -> web.Stre
         status = response.status
         response.headers["X-Request-Id"] = request_id
         return response
+    except web.HTTPException as exc:  # redirects are raised, and are not failures
+        status = exc.status
+        raise
     finally:
         log.info(
             "request",

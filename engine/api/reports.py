@@ -9,6 +9,7 @@ is left alone). Every report is audited with the report and verdict before and a
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -18,7 +19,7 @@ from engine.api.answers import ReportOut
 from engine.api.bodies import ACADEMIC_REPORT_FIELDS, QURAN_REPORT_FIELDS, ReportIn
 from engine.api.http import database, invalid, now, path_id, read_body, respond
 from engine.api.shapes import charge_shape, report_fields, report_shape
-from engine.auth import authenticate
+from engine.auth import Principal, authenticate
 from engine.openapi import Route
 from rules.attendance import AttendanceStatus
 from rules.codes import SessionType, SubscriptionKind, is_individual, kind_of
@@ -27,6 +28,7 @@ from rules.lifecycle import FINISHED, LifecycleEvent, Status
 from store.attendance import StudentAttendance, session_attendance
 from store.lifecycle import settle_charges, transition
 from store.schema import Session, StudentReport
+from store.uow import UnitOfWork
 
 
 def _type_fields(raw: Any, session_type: str) -> tuple[tuple[str, ...], list[dict[str, str]]]:
@@ -88,57 +90,78 @@ async def put_report(request: web.Request) -> web.Response:
             named = {f["field"] for f in foreign}
             raise invalid(*(p for p in problems if p["field"] not in named), *foreign)
         assert body is not None
-        reported_by = acting_user(principal, body.reported_by, "reported_by")
         fields = {name: getattr(body, name) for name in own if getattr(body, name) is not None}
-        if session.status == Status.CANCELLED:
-            raise Conflict(
-                "a cancelled session takes no reports",
-                details={"current_status": session.status},
-            )
-        before = (await session_attendance(uow, session, now=moment)).student(student_id)
-        before_audit = {"report": None, **_verdict(before)}
-        report = await uow.reports.get(session.id, student_id)
-        before_audit["report"] = report_fields(report)
-        if report is None:
-            report = StudentReport(session_id=session.id, student_id=student_id, created_at=moment)
-            uow.session.add(report)
-        report.attendance_status = body.attendance_status
-        report.actual_attendance_minutes = body.actual_attendance_minutes
-        report.participation_score = body.participation_score
-        report.notes = body.notes
-        report.fields = fields
-        report.reported_by = reported_by
-        report.updated_at = moment
-        await uow.session.flush()
-
-        if Status(session.status) in FINISHED:
-            attendance = await session_attendance(uow, session, now=moment)
-            event = _follow_student(session, attendance.student(student_id).verdict.status)
-            if event is not None:
-                await transition(
-                    uow,
-                    session,
-                    event,
-                    at=moment,
-                    actor=principal.actor,
-                    details={"student_id": student_id, "reason": body.reason},
-                )
-            await settle_charges(uow, session, attendance, at=moment)
-            await uow.session.flush()
-        after = (await session_attendance(uow, session, now=moment)).student(student_id)
-        uow.audit.record(
-            session.id,
-            student_id=student_id,
-            kind="report",
-            actor=principal.actor,
-            at=moment,
-            reason=body.reason,
-            before=before_audit,
-            after={"report": report_fields(report), **_verdict(after)},
+        report, after = await apply_report(
+            uow, principal, session, student_id, body, fields, at=moment
         )
         shape = report_shape(report, session, after)
         await uow.commit()
     return respond(shape)
+
+
+async def apply_report(
+    uow: UnitOfWork,
+    principal: Principal,
+    session: Session,
+    student_id: int,
+    body: ReportIn,
+    fields: dict[str, Any],
+    *,
+    at: datetime,
+) -> tuple[StudentReport, StudentAttendance]:
+    """Replace one student's report and carry out what it changes; the caller holds
+    the session locked and has checked the caller's rights on it. Shared by the API
+    and the attendance page's override form."""
+    if student_id not in await uow.sessions.roster(session.id):
+        raise NotFound(f"student {student_id} is not on the roster of session {session.id}")
+    reported_by = acting_user(principal, body.reported_by, "reported_by")
+    if session.status == Status.CANCELLED:
+        raise Conflict(
+            "a cancelled session takes no reports",
+            details={"current_status": session.status},
+        )
+    before = (await session_attendance(uow, session, now=at)).student(student_id)
+    before_audit = {"report": None, **_verdict(before)}
+    report = await uow.reports.get(session.id, student_id)
+    before_audit["report"] = report_fields(report)
+    if report is None:
+        report = StudentReport(session_id=session.id, student_id=student_id, created_at=at)
+        uow.session.add(report)
+    report.attendance_status = body.attendance_status
+    report.actual_attendance_minutes = body.actual_attendance_minutes
+    report.participation_score = body.participation_score
+    report.notes = body.notes
+    report.fields = fields
+    report.reported_by = reported_by
+    report.updated_at = at
+    await uow.session.flush()
+
+    if Status(session.status) in FINISHED:
+        attendance = await session_attendance(uow, session, now=at)
+        event = _follow_student(session, attendance.student(student_id).verdict.status)
+        if event is not None:
+            await transition(
+                uow,
+                session,
+                event,
+                at=at,
+                actor=principal.actor,
+                details={"student_id": student_id, "reason": body.reason},
+            )
+        await settle_charges(uow, session, attendance, at=at)
+        await uow.session.flush()
+    after = (await session_attendance(uow, session, now=at)).student(student_id)
+    uow.audit.record(
+        session.id,
+        student_id=student_id,
+        kind="report",
+        actor=principal.actor,
+        at=at,
+        reason=body.reason,
+        before=before_audit,
+        after={"report": report_fields(report), **_verdict(after)},
+    )
+    return report, after
 
 
 ROUTES = (

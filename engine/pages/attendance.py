@@ -1,0 +1,129 @@
+"""`GET/POST /sessions/{id}/attendance`: the teacher's attendance page.
+
+Same rights as the API. The token comes in the `Authorization` header, or once as
+`?token=` (a link a teacher can open): it is then kept in an HttpOnly, SameSite=Strict
+cookie and the address is cleaned of it. The override form posts back here and
+goes through the same report logic as `PUT /v1/sessions/{id}/reports/{student_id}`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import jinja2
+from aiohttp import web
+
+from engine.api.access import check_own_teaching, check_reader, visible_session
+from engine.api.bodies import ReportIn
+from engine.api.http import database, invalid, now, path_id
+from engine.api.reports import apply_report
+from engine.api.shapes import report_fields
+from engine.auth import Principal, authenticate, bearer_token
+from engine.pages.view import OVERRIDE_CHOICES, build_page
+from rules.errors import Forbidden, Unauthorized
+from store.attendance import session_attendance
+
+COOKIE = "hudur_token"
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def _principal(request: web.Request) -> Principal:
+    token = bearer_token(request) or request.cookies.get(COOKIE)
+    if token is None:
+        raise Unauthorized("open this page with ?token=<your token> or an Authorization header")
+    return authenticate(request, token)
+
+
+def _may_override(principal: Principal) -> bool:
+    return principal.role in ("service", "admin", "teacher")
+
+
+async def get_page(request: web.Request) -> web.StreamResponse:
+    token = request.query.get("token")
+    if token:
+        authenticate(request, token)  # a bad token is refused before it is stored
+        response = web.HTTPSeeOther(location=request.path)
+        response.set_cookie(
+            COOKIE, token, httponly=True, samesite="Strict", path="/sessions", secure=request.secure
+        )
+        raise response
+    principal = _principal(request)
+    session_id = path_id(request)
+    moment = now(request)
+    async with database(request).uow() as uow:
+        session = await visible_session(uow, principal, session_id)
+        roster = await check_reader(uow, principal, session)
+        attendance = await session_attendance(uow, session, now=moment)
+        academy = await uow.academies.get(session.academy_id)
+        users = await uow.users.get_many([session.teacher_id, *roster])
+        intervals = await uow.intervals.for_session(session.id)
+        # Rendered inside the unit of work: leaving it expires the rows read.
+        page = build_page(
+            attendance,
+            users=users,
+            intervals=intervals,
+            locale=academy.locale if academy else "en",
+            timezone=academy.timezone if academy else "UTC",
+            now=moment,
+            can_override=_may_override(principal),
+            only_student=principal.user_id if principal.role == "student" else None,
+        )
+        template = _templates().get_template("attendance.html")
+        html = template.render(
+            page=page, w=page.words, action=request.path, saved="saved" in request.query
+        )
+    return web.Response(text=html, content_type="text/html")
+
+
+async def post_override(request: web.Request) -> web.StreamResponse:
+    principal = _principal(request)
+    if not _may_override(principal):
+        raise Forbidden("only the teacher or an admin may override a verdict")
+    session_id = path_id(request)
+    form = await request.post()
+    status = str(form.get("attendance_status", ""))
+    reason = str(form.get("reason", "")).strip()
+    problems = []
+    if status and status not in OVERRIDE_CHOICES:
+        problems.append({"field": "attendance_status", "message": f"one of {OVERRIDE_CHOICES}"})
+    if not reason:
+        problems.append({"field": "reason", "message": "an override needs a reason"})
+    student = str(form.get("student_id", ""))
+    if not student.isdigit():
+        problems.append({"field": "student_id", "message": "must be a user id"})
+    if problems:
+        raise invalid(*problems)
+    student_id = int(student)
+    moment = now(request)
+    async with database(request).uow() as uow:
+        session = await visible_session(uow, principal, session_id, for_update=True)
+        check_own_teaching(principal, session)
+        # The form changes the verdict only: the rest of the report stays as it was.
+        current = await uow.reports.get(session.id, student_id)
+        body = ReportIn.model_validate(
+            {
+                **(report_fields(current) or {}),
+                "attendance_status": status or None,
+                "reason": reason,
+                "reported_by": principal.user_id,
+            }
+        )
+        fields = dict(current.fields) if current else {}
+        await apply_report(uow, principal, session, student_id, body, fields, at=moment)
+        await uow.commit()
+    raise web.HTTPSeeOther(location=f"{request.path}?saved=1")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/sessions/{id:\\d+}/attendance", get_page)
+    app.router.add_post("/sessions/{id:\\d+}/attendance", post_override)
