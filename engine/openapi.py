@@ -21,6 +21,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 from pydantic.json_schema import models_json_schema
 
 from engine.api.answers import ErrorBody
+from engine.pages.forms import OverrideForm, PageQuery
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Security = Literal["bearer", "livekit", None]
@@ -176,6 +177,33 @@ ELSEWHERE = (
         answer=SweepAnswer,
         errors=(403,),
         tag="operations",
+    ),
+    Route(
+        "GET",
+        "/sessions/{id}/attendance",
+        "The teacher's attendance page (HTML)",
+        operation_id="attendance_page",
+        query=PageQuery,
+        answer_media_type="text/html",
+        errors=(401, 403, 404),
+        tag="pages",
+        description="Same rights as the API. The token comes in the `Authorization` header, "
+        "in the cookie this page sets, or once as `?token=` (answered with a 303 to the "
+        "clean address and an HttpOnly cookie).",
+    ),
+    Route(
+        "POST",
+        "/sessions/{id}/attendance",
+        "Override one student's verdict from the page's form",
+        operation_id="attendance_page_override",
+        body=OverrideForm,
+        body_media_type="application/x-www-form-urlencoded",
+        status=303,
+        answer_media_type="text/plain",
+        errors=(401, 403, 404, 409, 422),
+        tag="pages",
+        description="The same report logic as `PUT /v1/sessions/{id}/reports/{student_id}`, "
+        "changing only `attendance_status`; answers 303 back to the page.",
     ),
     Route(
         "GET",

@@ -13,15 +13,17 @@ from pathlib import Path
 
 import jinja2
 from aiohttp import web
+from pydantic import ValidationError
 
 from engine.api.access import check_own_teaching, check_reader, visible_session
 from engine.api.bodies import ReportIn
-from engine.api.http import database, invalid, now, path_id
+from engine.api.http import database, field_errors, invalid, now, path_id
 from engine.api.reports import apply_report
 from engine.api.shapes import report_fields
 from engine.auth import Principal, authenticate, bearer_token
-from engine.pages.view import OVERRIDE_CHOICES, build_page
-from rules.errors import Forbidden, Unauthorized
+from engine.pages.forms import OverrideForm
+from engine.pages.view import build_page
+from rules.errors import BadRequest, Forbidden, Unauthorized
 from store.attendance import session_attendance
 
 COOKIE = "hudur_token"
@@ -90,20 +92,15 @@ async def post_override(request: web.Request) -> web.StreamResponse:
     if not _may_override(principal):
         raise Forbidden("only the teacher or an admin may override a verdict")
     session_id = path_id(request)
-    form = await request.post()
-    status = str(form.get("attendance_status", ""))
-    reason = str(form.get("reason", "")).strip()
-    problems = []
-    if status and status not in OVERRIDE_CHOICES:
-        problems.append({"field": "attendance_status", "message": f"one of {OVERRIDE_CHOICES}"})
-    if not reason:
-        problems.append({"field": "reason", "message": "an override needs a reason"})
-    student = str(form.get("student_id", ""))
-    if not student.isdigit():
-        problems.append({"field": "student_id", "message": "must be a user id"})
-    if problems:
-        raise invalid(*problems)
-    student_id = int(student)
+    try:
+        posted = await request.post()
+    except ValueError as exc:  # e.g. multipart without a boundary
+        raise BadRequest(f"the form cannot be read: {exc}") from None
+    try:
+        form = OverrideForm.model_validate(dict(posted))
+    except ValidationError as exc:
+        raise invalid(*field_errors(exc)) from None
+    student_id = form.student_id
     moment = now(request)
     async with database(request).uow() as uow:
         session = await visible_session(uow, principal, session_id, for_update=True)
@@ -113,8 +110,8 @@ async def post_override(request: web.Request) -> web.StreamResponse:
         body = ReportIn.model_validate(
             {
                 **(report_fields(current) or {}),
-                "attendance_status": status or None,
-                "reason": reason,
+                "attendance_status": form.attendance_status or None,
+                "reason": form.reason,
                 "reported_by": principal.user_id,
             }
         )
