@@ -31,7 +31,7 @@ import structlog
 from sqlalchemy import select
 
 from rules.codes import SessionType
-from rules.lifecycle import LifecycleEvent, Status
+from rules.lifecycle import Status
 from rules.recurrence import (
     EARLIEST,
     Recurrence,
@@ -42,7 +42,7 @@ from rules.recurrence import (
 from rules.settings import resolve_settings
 from scheduler.plan import iso_z
 from store.db import Database
-from store.lifecycle import transition
+from store.lifecycle import cancel_session
 from store.schema import Academy, Schedule, Session, User
 from store.uow import UnitOfWork
 
@@ -292,19 +292,13 @@ async def withdraw_upcoming(
     started, and forget their slots and any skipped future slot."""
     sessions = await uow.schedules.upcoming_sessions(schedule.id, now, for_update=True)
     for session in sessions:
-        session.cancellation_reason = reason
-        session.cancelled_at = now
-        await transition(
+        await cancel_session(
             uow,
             session,
-            LifecycleEvent.CANCEL,
             at=now,
             actor=actor,
-            details={"reason": reason, "schedule_id": schedule.id},
+            reason=reason,
+            details={"schedule_id": schedule.id},
         )
-        if session.meeting_room_name:
-            uow.rooms.enqueue(
-                "delete_room", session.meeting_room_name, now=now, session_id=session.id
-            )
     await uow.schedules.forget_slots(schedule.id, after=now, session_ids=[s.id for s in sessions])
     return sessions

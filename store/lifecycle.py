@@ -92,18 +92,7 @@ async def finish_session(
         # Let the table name the refusal (e.g. completing a cancelled session).
         apply(Status(session.status), LifecycleEvent.COMPLETE)
     session.ended_at = at
-    await uow.evidence.add(
-        Evidence(
-            event_id=f"closed:{session.id}",
-            source="system",
-            kind="session_closed",
-            room_name=session.session_code,
-            session_id=session.id,
-            at=at,
-            decisive=True,
-        )
-    )
-    await recompute_intervals(uow, session.id)
+    await _close_presence(uow, session, at=at)
     attendance = await session_attendance(uow, session, now=at, finished=True)
     event = LifecycleEvent.COMPLETE
     if is_individual(SessionType(session.type)) and all(
@@ -116,9 +105,57 @@ async def finish_session(
     )
     session.subscription_counted = True
     await settle_charges(uow, session, attendance, at=at)
+    _close_room(uow, session, at=at)
+    return attendance
+
+
+async def cancel_session(
+    uow: UnitOfWork,
+    session: Session,
+    *,
+    at: datetime,
+    actor: str,
+    reason: str,
+    cancelled_by: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> Transition:
+    """-> CANCELLED: nobody is counted from now on, the room closes, nothing is charged."""
+    row = await transition(
+        uow,
+        session,
+        LifecycleEvent.CANCEL,
+        at=at,
+        actor=actor,
+        details={"reason": reason, **(details or {})},
+    )
+    session.cancellation_reason = reason
+    session.cancelled_by = cancelled_by
+    session.cancelled_at = at
+    await _close_presence(uow, session, at=at)
+    _close_room(uow, session, at=at)
+    return row
+
+
+async def _close_presence(uow: UnitOfWork, session: Session, *, at: datetime) -> None:
+    """Whoever is still in the room is out from `at` on: a synthetic evidence row, so
+    a rebuild from the inbox reaches the same intervals."""
+    await uow.evidence.add(
+        Evidence(
+            event_id=f"closed:{session.id}",
+            source="system",
+            kind="session_closed",
+            room_name=session.session_code,
+            session_id=session.id,
+            at=at,
+            decisive=True,
+        )
+    )
+    await recompute_intervals(uow, session.id)
+
+
+def _close_room(uow: UnitOfWork, session: Session, *, at: datetime) -> None:
     if session.meeting_room_name:
         uow.rooms.enqueue("delete_room", session.meeting_room_name, now=at, session_id=session.id)
-    return attendance
 
 
 async def settle_charges(

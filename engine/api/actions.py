@@ -25,8 +25,9 @@ from rules.errors import Conflict, Forbidden
 from rules.lifecycle import LifecycleEvent, Status, apply, display_for
 from rules.settings import resolve_settings
 from store.attendance import settings_of
-from store.lifecycle import finish_session, recompute_intervals, transition
-from store.schema import Evidence, User
+from store.lifecycle import cancel_session as cancel
+from store.lifecycle import finish_session, transition
+from store.schema import User
 
 
 async def schedule_session(request: web.Request) -> web.Response:
@@ -85,35 +86,15 @@ async def cancel_session(request: web.Request) -> web.Response:
     async with database(request).uow() as uow:
         session = await visible_session(uow, principal, session_id, for_update=True)
         check_own_teaching(principal, session)
-        await transition(
+        await cancel(
             uow,
             session,
-            LifecycleEvent.CANCEL,
             at=moment,
             actor=principal.actor,
-            details={"reason": body.reason, "cancelled_by": cancelled_by},
+            reason=body.reason,
+            cancelled_by=cancelled_by,
+            details={"cancelled_by": cancelled_by},
         )
-        session.cancellation_reason = body.reason
-        session.cancelled_by = cancelled_by
-        session.cancelled_at = moment
-        # Whoever is still in the room is out from now on, as when a session finishes,
-        # so a cancelled session's figures stop growing.
-        await uow.evidence.add(
-            Evidence(
-                event_id=f"closed:{session.id}",
-                source="system",
-                kind="session_closed",
-                room_name=session.session_code,
-                session_id=session.id,
-                at=moment,
-                decisive=True,
-            )
-        )
-        await recompute_intervals(uow, session.id)
-        if session.meeting_room_name:
-            uow.rooms.enqueue(
-                "delete_room", session.meeting_room_name, now=moment, session_id=session.id
-            )
         shape = await session_shape(uow, session, now=moment)
         await uow.commit()
     return respond(shape)
