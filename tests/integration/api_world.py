@@ -36,6 +36,7 @@ from store.schema import (
 )
 from store.uow import UnitOfWork
 from tests.support.auth import auth, user_token
+from tests.support.databases import empty_postgres
 
 NOW = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
 START = datetime(2025, 12, 1, 10, 0, tzinfo=UTC)  # a Monday, 12:00 in Cairo
@@ -222,10 +223,12 @@ async def presence(
 
 async def wipe(database: Database) -> None:
     """Empty every table, for a test that seeds its world again."""
-    async with database.uow() as uow:
-        for table in reversed(Base.metadata.sorted_tables):
-            await uow.session.execute(table.delete())
-        await uow.commit()
+    async with database.engine.begin() as conn:
+        if database.dialect == "postgresql":
+            await empty_postgres(conn)
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                await conn.execute(table.delete())
 
 
 SNAPSHOT_MODELS = (
