@@ -17,10 +17,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.json_schema import models_json_schema
 
 from engine.api.answers import ErrorBody
+from engine.api.types import Moment
 from engine.pages.forms import OverrideForm, PageQuery
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -125,7 +126,7 @@ class SweepIn(BaseModel):
     """Optional; `as_of` only where `HUDUR_ALLOW_AS_OF` is true, else 403."""
 
     model_config = ConfigDict(extra="forbid")
-    as_of: AwareDatetime | None = None
+    as_of: Moment | None = None
 
 
 class SweepTransition(BaseModel):

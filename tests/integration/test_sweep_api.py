@@ -93,8 +93,15 @@ class TestPostSweeps:
         assert "forbidden" == (await response.json())["error"]["code"]
 
     async def test_a_bad_as_of_is_named_in_a_422(self, client: TestClient) -> None:
-        """An as_of without a zone or not a time is invalid: 422 naming the field."""
-        for bad in ("2025-12-01T10:00:00", "tomorrow", 5):
+        """An as_of without a zone, not a time, or at datetime's edges (where the sweep's
+        own arithmetic would overflow) is invalid: 422 naming the field."""
+        for bad in (
+            "2025-12-01T10:00:00",
+            "tomorrow",
+            5,
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59Z",
+        ):
             response = await client.post("/v1/sweeps", json={"as_of": bad}, headers=auth())
             body = await response.json()
             assert (422, "validation_failed") == (response.status, body["error"]["code"])
