@@ -147,6 +147,8 @@ class _Session(BaseModel):
     cancelled_by: int | None
     cancelled_at: datetime | None
     is_makeup_session: bool
+    makeup_of_id: int | None = Field(description="the cancelled or absent session this makes up")
+    schedule_id: int | None = Field(description="the recurring schedule that generated it")
 
 
 class _Individual(BaseModel):

@@ -142,6 +142,8 @@ def _session(
         "cancelled_by": session.cancelled_by,
         "cancelled_at": session.cancelled_at,
         "is_makeup_session": session.is_makeup_session,
+        "makeup_of_id": session.makeup_of_id,
+        "schedule_id": session.schedule_id,
     }
     if is_individual(SessionType(session.type)):
         shape["student"] = person(roster[0], users) if roster else None

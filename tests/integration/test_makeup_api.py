@@ -85,6 +85,7 @@ class TestMakeup:
             "title": "Hifz",
             "duration_minutes": 60,
             "is_makeup_session": True,
+            "makeup_of_id": original,
             "scheduled_at": None,
         }.items() <= makeup.items()
         assert (TEACHER_ID, [10, 11, 12]) == (
