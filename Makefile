@@ -29,6 +29,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy rules
+	$(VENV)/bin/mypy engine webhooks store scheduler
 
 bench: install
 	$(PY) -m bench.ingest

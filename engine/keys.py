@@ -15,7 +15,8 @@ Clock = Callable[[], datetime]
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
-CLOCK = web.AppKey("clock", Callable[[], datetime])  # type: ignore[arg-type]
-# The LiveKit RoomService gateway (scheduler.rooms.RoomGateway), set by the app factory.
-ROOMS = web.AppKey("rooms", Any)  # type: ignore[arg-type]
-SWEEPER = web.AppKey("sweeper", Any)  # type: ignore[arg-type]
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+# The LiveKit RoomService gateway (scheduler.rooms.RoomGateway) and the background
+# sweeper, set in the app's cleanup_ctx (typed loosely: engine.sweeps owns them).
+ROOMS: web.AppKey[Any] = web.AppKey("rooms")
+SWEEPER: web.AppKey[Any] = web.AppKey("sweeper")

@@ -102,7 +102,7 @@ async def run_sweep(settings: Settings, as_of: str | None) -> list[str]:
 async def rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     """The LiveKit RoomService gateway; its HTTP session is closed on cleanup."""
     rooms = RoomGateway.from_settings(app[SETTINGS])
-    app[ROOMS] = rooms  # type: ignore[misc]
+    app[ROOMS] = rooms
     if not rooms.enabled:
         log.warning("livekit_url_unset", message="HUDUR_LIVEKIT_URL unset: room calls skipped")
     yield
@@ -122,7 +122,7 @@ async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
         clock=app[CLOCK],
         interval=settings.sweep_interval_seconds,
     )
-    app[SWEEPER] = sweeper  # type: ignore[misc]
+    app[SWEEPER] = sweeper
     sweeper.start()
     yield
     await sweeper.stop()

@@ -69,7 +69,7 @@ class RoomScript:
 
     def left(self, sid: str, identity: str, joined: datetime, at: datetime, reason: int) -> None:
         info = _participant(sid, identity, joined, state=models.ParticipantInfo.State.DISCONNECTED)
-        info.disconnect_reason = reason
+        info.disconnect_reason = reason  # type: ignore[assignment]  # an enum value, as an int
         self._emit("participant_left", at, info)
 
     def finished(self, at: datetime) -> None:
@@ -82,7 +82,7 @@ def _participant(
     return models.ParticipantInfo(
         sid=sid,
         identity=identity,
-        state=state,
+        state=state,  # type: ignore[arg-type]  # an enum value, as an int
         name=f"User {identity}",
         joined_at=_seconds(joined),
         joined_at_ms=(joined - EPOCH) // timedelta(milliseconds=1),

@@ -159,17 +159,23 @@ class IntervalRepository:
 
 def to_rule_evidence(row: Evidence) -> ev.Evidence:
     """The pure-rules form of a stored evidence row."""
-    base = {"event_id": row.event_id, "at": row.at}
-    if row.kind == "session_closed":
-        return ev.SessionClosed(**base)
     room_sid = row.room_sid or ""
-    if row.kind == "room_finished":
-        return ev.RoomFinished(room_sid=room_sid, **base)
-    who = {"room_sid": room_sid, "sid": row.participant_sid or "", "identity": row.identity or ""}
-    if row.kind == "joined":
-        return ev.ParticipantJoined(decisive=row.decisive, **who, **base)
-    if row.kind == "left":
-        return ev.ParticipantLeft(decisive=row.decisive, joined_at=row.joined_at, **who, **base)
-    if row.kind == "aborted":
-        return ev.ConnectionAborted(decisive=row.decisive, **who, **base)
+    sid, identity = row.participant_sid or "", row.identity or ""
+    match row.kind:
+        case "session_closed":
+            return ev.SessionClosed(event_id=row.event_id, at=row.at)
+        case "room_finished":
+            return ev.RoomFinished(event_id=row.event_id, room_sid=room_sid, at=row.at)
+        case "joined":
+            return ev.ParticipantJoined(
+                row.event_id, room_sid, row.at, sid, identity, decisive=row.decisive
+            )
+        case "left":
+            return ev.ParticipantLeft(
+                row.event_id, room_sid, row.at, sid, identity, row.decisive, row.joined_at
+            )
+        case "aborted":
+            return ev.ConnectionAborted(
+                row.event_id, room_sid, row.at, sid, identity, decisive=row.decisive
+            )
     raise ValueError(f"unknown evidence kind {row.kind!r}")

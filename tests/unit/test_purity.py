@@ -85,9 +85,7 @@ class TestPurity:
         # zoneinfo (stdlib) reads sysconfig, whose generated platform data module
         # (_sysconfigdata_<abi>_<platform>) is stdlib but not in stdlib_module_names.
         loaded = {
-            name.split(".")[0]
-            for name in json.loads(out)
-            if not name.startswith("_sysconfigdata_")
+            name.split(".")[0] for name in json.loads(out) if not name.startswith("_sysconfigdata_")
         }
 
         assert set() == loaded - ALLOWED_ROOTS
