@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,12 @@ from tests.support.databases import (
 hypothesis_settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-hypothesis_settings.load_profile("default")
+# CI explores the same examples every run, so a landing never hangs on a lucky draw;
+# developers' runs keep exploring new ones (and print the seed of any failure).
+hypothesis_settings.register_profile(
+    "ci", parent=hypothesis_settings.get_profile("default"), derandomize=True, print_blob=True
+)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
 @pytest.fixture(scope="session", name="sqlite_template")
