@@ -163,32 +163,23 @@ async def settle_charges(
 ) -> list[ChargeDecision]:
     """Write each student's ledger row once; later verdict changes update the row in
     place (never a second row), and a hand-set row is never touched."""
-    existing = await uow.ledger.for_session(session.id)
     kind = kind_of(SessionType(session.type))
     written = []
     for student in attendance.students:
-        row = existing.get(student.user_id)
+        # The attendance was read in this transaction, ledger rows included.
+        row = student.charge
         if row is not None and row.hand_set:
             continue
+        subscriptions = await uow.subscriptions.views_for(
+            student.user_id, session.academy_id, kind, lock=True
+        )
+        # A row already charged keeps its subscription; otherwise the rule chooses.
         subscription = None
         if row is not None and row.status == ChargeStatus.CHARGED and row.subscription_id:
-            subscription = next(
-                (
-                    s
-                    for s in await uow.subscriptions.views_for(
-                        student.user_id, session.academy_id, kind
-                    )
-                    if s.id == row.subscription_id
-                ),
-                None,
-            )
+            subscription = next((s for s in subscriptions if s.id == row.subscription_id), None)
         if subscription is None:
             subscription = choose_subscription(
-                await uow.subscriptions.views_for(
-                    student.user_id, session.academy_id, kind, lock=True
-                ),
-                kind=kind,
-                at=session.scheduled_at or at,
+                subscriptions, kind=kind, at=session.scheduled_at or at
             )
         decision = decide_charge(
             student_id=student.user_id,
