@@ -14,6 +14,7 @@ depend on the session's type, moments between 1970 and 2200) and are, rightly,
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -118,7 +119,11 @@ def test_every_operation_conforms_to_its_document(live_app: LiveApp) -> None:
         {
             "base-url": live_app.url,
             "headers": {"Authorization": f"Bearer {SERVICE_TOKEN}"},
-            "generation": {"max-examples": MAX_EXAMPLES},
+            # Like Hypothesis (tests/conftest.py): the same examples on every CI run.
+            "generation": {
+                "max-examples": MAX_EXAMPLES,
+                "deterministic": bool(os.environ.get("CI")),
+            },
             "checks": {
                 "positive_data_acceptance": {
                     "expected-statuses": ["2xx", "401", "403", "404", "409", "422"]
