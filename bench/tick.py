@@ -34,22 +34,14 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 
 from rules.lifecycle import Status
-from rules.settings import RuleSettings
 from scheduler.rooms import RoomGateway
 from scheduler.tick import tick
 from store.db import Database
-from store.schema import (
-    Academy,
-    Base,
-    Evidence,
-    Session,
-    SessionStudent,
-    Subscription,
-    User,
-)
+from store.schema import Base, Session
+from tests.support.bulk import Rows, attended_rows, insert_world, session_row
 
 NOW = datetime(2025, 12, 1, 12, 0, tzinfo=UTC)
 STUDENTS = 2000
@@ -57,12 +49,8 @@ TEACHERS = 200
 OFFLINE = RoomGateway(None, "bench", "bench-secret-0123456789abcdef0123456789")
 
 
-Rows = list[dict[str, Any]]
-
-
-def _session_rows(total: int, due: int) -> tuple[Rows, Rows, Rows]:
-    stamp = {"created_at": NOW - timedelta(days=90), "updated_at": NOW - timedelta(days=90)}
-    settings = RuleSettings().to_dict()
+def _world(total: int, due: int) -> tuple[Rows, Rows, Rows]:
+    created = NOW - timedelta(days=90)
     sessions, roster, evidence = [], [], []
     prepare = due // 2
     for n in range(1, total + 1):
@@ -80,88 +68,37 @@ def _session_rows(total: int, due: int) -> tuple[Rows, Rows, Rows]:
             start = NOW - timedelta(days=1 + n % 60, hours=n % 10)
         code = f"QSE-1-{n:06d}"
         circle = n % 10 == 5
+        teacher = 1 + n % TEACHERS
         sessions.append(
-            {
-                "id": n,
-                "session_code": code,
-                "academy_id": 1,
-                "type": "quran_circle" if circle else "quran_individual",
-                "status": status.value,
-                "title": "Hifz",
-                "duration_minutes": 60,
-                "teacher_id": 1 + n % TEACHERS,
-                "scheduled_at": start,
-                "ends_at": start + timedelta(minutes=60),
-                "started_at": start if status is Status.ONGOING else None,
-                "settings": settings,
-                "meeting_room_name": None if status is Status.SCHEDULED else code,
-                "extra": {},
-                "subscription_counted": status in (Status.COMPLETED, Status.ABSENT),
-                "is_makeup_session": False,
-                "revision": 0,
-                **stamp,
-            }
+            session_row(
+                code=code,
+                status=status,
+                start=start,
+                teacher_id=teacher,
+                created=created,
+                session_type="quran_circle" if circle else "quran_individual",
+                session_id=n,
+            )
         )
         students = [10_000 + (n * 3 + k) % STUDENTS for k in range(3 if circle else 1)]
         roster += [{"session_id": n, "student_id": s} for s in students]
         if status is Status.ONGOING:
-            for who in (1 + n % TEACHERS, students[0]):
-                sid = f"PA_{n}_{who}"
-                for kind, at in (("joined", start), ("left", start + timedelta(minutes=60))):
-                    evidence.append(
-                        {
-                            "event_id": f"EV_{kind}_{sid}",
-                            "source": "webhook",
-                            "kind": kind,
-                            "room_name": code,
-                            "room_sid": f"RM_{n}",
-                            "session_id": n,
-                            "participant_sid": sid,
-                            "identity": str(who),
-                            "user_id": who,
-                            "at": at,
-                            "joined_at": start,
-                            "decisive": True,
-                        }
-                    )
+            end = start + timedelta(minutes=60)
+            evidence += attended_rows(n, code, (teacher, students[0]), start, end)
     return sessions, roster, evidence
 
 
 async def _load(database: Database, total: int, due: int) -> None:
-    stamp = {"created_at": NOW, "updated_at": NOW}
-    sessions, roster, evidence = _session_rows(total, due)
-    people = [
-        {"id": t, "academy_id": 1, "role": "teacher", "name": f"T{t}", **stamp}
-        for t in range(1, TEACHERS + 1)
-    ] + [
-        {"id": s, "academy_id": 1, "role": "student", "name": f"S{s}", **stamp}
-        for s in range(10_000, 10_000 + STUDENTS)
-    ]
-    subscriptions = [
-        {
-            "id": s,
-            "student_id": s,
-            "academy_id": 1,
-            "kind": "quran",
-            "total_sessions": 1000,
-            "starts_at": NOW - timedelta(days=120),
-            "ends_at": NOW + timedelta(days=120),
-            **stamp,
-        }
-        for s in range(10_000, 10_000 + STUDENTS)
-    ]
-    async with database.engine.begin() as conn:
-        await conn.execute(
-            insert(Academy), [{"id": 1, "name": "Bench", "timezone": "UTC", "rules": {}, **stamp}]
-        )
-        await conn.execute(insert(User), people)
-        await conn.execute(insert(Subscription), subscriptions)
-        for start in range(0, len(sessions), 10_000):
-            await conn.execute(insert(Session), sessions[start : start + 10_000])
-        for start in range(0, len(roster), 10_000):
-            await conn.execute(insert(SessionStudent), roster[start : start + 10_000])
-        await conn.execute(insert(Evidence), evidence)
-        await conn.execute(text("ANALYZE"))
+    sessions, roster, evidence = _world(total, due)
+    await insert_world(
+        database,
+        created=NOW,
+        teachers=range(1, TEACHERS + 1),
+        students=range(10_000, 10_000 + STUDENTS),
+        sessions=sessions,
+        roster=roster,
+        evidence=evidence,
+    )
 
 
 async def _baseline(database: Database) -> tuple[float, int]:

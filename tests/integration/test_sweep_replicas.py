@@ -10,27 +10,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from rules.errors import IllegalTransition
 from rules.lifecycle import Status
-from rules.settings import RuleSettings
 from scheduler.rooms import RoomGateway
 from scheduler.tick import tick
 from store.db import Database
 from store.lifecycle import finish_session
 from store.schema import (
-    Academy,
-    Evidence,
     RoomOperation,
-    Session,
     SessionStudent,
-    Subscription,
     Transition,
     UsageRow,
-    User,
 )
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
+from tests.support.bulk import attended_rows, insert_world, session_row
 from tests.support.databases import fresh_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -61,84 +56,35 @@ def _roster(n: int) -> list[int]:
 async def _bulk_day(database: Database) -> int:
     """2 000 sessions due at E + 10, bulk-inserted; a third of them held (teacher and
     first student joined and left), the rest READY with nobody in. Returns the pairs."""
-    now = START - timedelta(days=1)
-    stamp = {"created_at": now, "updated_at": now}
-    settings = RuleSettings().to_dict()
     sessions, roster, evidence = [], [], []
     for n in range(1, SESSIONS + 1):
         held = n % 3 == 0
-        code = f"{'QSE'}-1-{n:06d}"
+        code = f"QSE-1-{n:06d}"
         sessions.append(
-            {
-                "id": n,
-                "session_code": code,
-                "academy_id": 1,
-                "type": "quran_individual" if n % 2 == 0 else "quran_circle",
-                "status": Status.ONGOING.value if held else Status.READY.value,
-                "title": "Hifz",
-                "duration_minutes": 60,
-                "teacher_id": TEACHER,
-                "scheduled_at": START,
-                "ends_at": END,
-                "started_at": START if held else None,
-                "settings": settings,
-                "meeting_room_name": code,
-                "extra": {},
-                "subscription_counted": False,
-                "is_makeup_session": False,
-                "revision": 0,
-                **stamp,
-            }
+            session_row(
+                code=code,
+                status=Status.ONGOING if held else Status.READY,
+                start=START,
+                teacher_id=TEACHER,
+                created=START - timedelta(days=1),
+                session_type="quran_individual" if n % 2 == 0 else "quran_circle",
+                session_id=n,
+            )
         )
         students = _roster(n)
         roster += [{"session_id": n, "student_id": s} for s in students]
         if held:
-            for who in (TEACHER, students[0]):
-                sid = f"PA_{n}_{who}"
-                for kind, at in (("joined", START), ("left", END)):
-                    evidence.append(
-                        {
-                            "event_id": f"EV_{kind}_{sid}",
-                            "source": "webhook",
-                            "kind": kind,
-                            "room_name": code,
-                            "room_sid": f"RM_{n}",
-                            "session_id": n,
-                            "participant_sid": sid,
-                            "identity": str(who),
-                            "user_id": who,
-                            "at": at,
-                            "joined_at": START,
-                            "decisive": True,
-                        }
-                    )
-    people = [{"id": TEACHER, "academy_id": 1, "role": "teacher", "name": "T", **stamp}]
-    people += [
-        {"id": s, "academy_id": 1, "role": "student", "name": f"S{s}", **stamp}
-        for s in range(1000, 1000 + STUDENTS)
-    ]
-    subscriptions = [
-        {
-            "id": 100_000 + s,
-            "student_id": s,
-            "academy_id": 1,
-            "kind": "quran",
-            "total_sessions": 100,
-            "starts_at": START - timedelta(days=30),
-            "ends_at": START + timedelta(days=30),
-            **stamp,
-        }
-        for s in range(1000, 1000 + STUDENTS)
-    ]
-    async with database.engine.begin() as conn:
-        await conn.execute(
-            insert(Academy), [{"id": 1, "name": "A", "timezone": "UTC", "rules": {}, **stamp}]
-        )
-        await conn.execute(insert(User), people)
-        await conn.execute(insert(Subscription), subscriptions)
-        await conn.execute(insert(Session), sessions)
-        await conn.execute(insert(SessionStudent), roster)
-        await conn.execute(insert(Evidence), evidence)
+            evidence += attended_rows(n, code, (TEACHER, students[0]), START, END)
+    await insert_world(
+        database,
+        created=START - timedelta(days=1),
+        teachers=[TEACHER],
+        students=range(1000, 1000 + STUDENTS),
+        subscription_id_offset=100_000,
+        sessions=sessions,
+        roster=roster,
+        evidence=evidence,
+    )
     return len(roster)
 
 

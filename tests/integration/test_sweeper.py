@@ -23,8 +23,9 @@ from scheduler.tick import due_statement, tick
 from store.db import Database
 from store.schema import Session
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
+from tests.support.bulk import session_row
 from tests.support.clock import ManualClock
-from tests.support.factories import ACADEMY_ID, TEACHER_ID, scheduled_session, seed_world
+from tests.support.factories import TEACHER_ID, scheduled_session, seed_world
 
 NOW = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
 START = datetime(2025, 12, 1, 10, 0, tzinfo=UTC)
@@ -52,33 +53,30 @@ async def _plan_a_year_of_history(database: Database) -> None:
     """A year of finished lessons and a term of planned ones, with fresh statistics: the
     shape a sweeper's query plan is chosen for in production."""
     await _plan(database, START)
-    statuses = ["completed"] * 8 + ["absent", "cancelled"]
-    rows = []
-    for n in range(3000):
-        at = START - timedelta(hours=3 * (n + 1))
-        rows.append(_history_row(f"HIST-{n}", statuses[n % 10], at))
-    for n in range(200):
-        rows.append(_history_row(f"PLAN-{n}", "scheduled", START + timedelta(hours=3 * (n + 1))))
+    finished = [Status.COMPLETED] * 8 + [Status.ABSENT, Status.CANCELLED]
+    rows = [
+        session_row(
+            code=f"HIST-{n}",
+            status=finished[n % 10],
+            start=START - timedelta(hours=3 * (n + 1)),
+            teacher_id=TEACHER_ID,
+            created=NOW,
+        )
+        for n in range(3000)
+    ] + [
+        session_row(
+            code=f"PLAN-{n}",
+            status=Status.SCHEDULED,
+            start=START + timedelta(hours=3 * (n + 1)),
+            teacher_id=TEACHER_ID,
+            created=NOW,
+        )
+        for n in range(200)
+    ]
     async with database.uow() as uow:
         await uow.session.execute(insert(Session), rows)
         await uow.session.execute(text("ANALYZE sessions"))
         await uow.commit()
-
-
-def _history_row(code: str, status: str, at: datetime) -> dict[str, Any]:
-    return {
-        "session_code": code,
-        "academy_id": ACADEMY_ID,
-        "type": SessionType.QURAN_INDIVIDUAL.value,
-        "status": status,
-        "title": "Hifz",
-        "duration_minutes": 60,
-        "teacher_id": TEACHER_ID,
-        "scheduled_at": at,
-        "ends_at": at + timedelta(hours=1),
-        "created_at": NOW,
-        "updated_at": NOW,
-    }
 
 
 class TestFindingDueSessions:

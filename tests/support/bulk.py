@@ -1,0 +1,138 @@
+"""Bulk-inserted worlds for the sweeper's load tests and `bench/tick.py`: thousands of
+sessions in a few INSERTs, where the units of work of the factories would take minutes.
+
+Everything lives in academy 1, with the contract's default rules frozen per session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, text
+
+from rules.lifecycle import Status
+from rules.settings import RuleSettings
+from store.db import Database
+from store.schema import Academy, Evidence, Session, SessionStudent, Subscription, User
+
+Rows = list[dict[str, Any]]
+
+ACADEMY = 1
+CHUNK = 10_000  # rows per INSERT, under PostgreSQL's 32 767 bind parameters
+_SETTINGS = RuleSettings().to_dict()
+
+
+def session_row(
+    *,
+    code: str,
+    status: Status,
+    start: datetime,
+    teacher_id: int,
+    created: datetime,
+    session_type: str = "quran_individual",
+    session_id: int | None = None,
+) -> dict[str, Any]:
+    """One hour-long session; READY and later ones have their room, ONGOING ones started
+    on time. Without `session_id` the database numbers it."""
+    row: dict[str, Any] = {
+        "session_code": code,
+        "academy_id": ACADEMY,
+        "type": session_type,
+        "status": status.value,
+        "title": "Hifz",
+        "duration_minutes": 60,
+        "teacher_id": teacher_id,
+        "scheduled_at": start,
+        "ends_at": start + timedelta(minutes=60),
+        "started_at": start if status is Status.ONGOING else None,
+        "settings": _SETTINGS,
+        "meeting_room_name": None if status is Status.SCHEDULED else code,
+        "extra": {},
+        "subscription_counted": status in (Status.COMPLETED, Status.ABSENT),
+        "is_makeup_session": False,
+        "revision": 0,
+        "created_at": created,
+        "updated_at": created,
+    }
+    if session_id is not None:
+        row["id"] = session_id
+    return row
+
+
+def attended_rows(
+    session_id: int, code: str, people: Iterable[int], start: datetime, end: datetime
+) -> Rows:
+    """Webhook evidence of each of `people` joining at `start` and leaving at `end`."""
+    rows = []
+    for who in people:
+        sid = f"PA_{session_id}_{who}"
+        for kind, at in (("joined", start), ("left", end)):
+            rows.append(
+                {
+                    "event_id": f"EV_{kind}_{sid}",
+                    "source": "webhook",
+                    "kind": kind,
+                    "room_name": code,
+                    "room_sid": f"RM_{session_id}",
+                    "session_id": session_id,
+                    "participant_sid": sid,
+                    "identity": str(who),
+                    "user_id": who,
+                    "at": at,
+                    "joined_at": start,
+                    "decisive": True,
+                }
+            )
+    return rows
+
+
+async def insert_world(
+    database: Database,
+    *,
+    created: datetime,
+    teachers: Iterable[int],
+    students: Iterable[int],
+    subscription_id_offset: int = 0,
+    sessions: Rows,
+    roster: Rows,
+    evidence: Rows,
+) -> None:
+    """Academy 1, its people, a year-long 1 000-session subscription per student, and the
+    given sessions, roster and evidence, in one transaction with fresh statistics."""
+    stamp = {"created_at": created, "updated_at": created}
+    students = list(students)
+    people = [
+        {"id": t, "academy_id": ACADEMY, "role": "teacher", "name": f"T{t}", **stamp}
+        for t in teachers
+    ] + [
+        {"id": s, "academy_id": ACADEMY, "role": "student", "name": f"S{s}", **stamp}
+        for s in students
+    ]
+    subscriptions = [
+        {
+            "id": subscription_id_offset + s,
+            "student_id": s,
+            "academy_id": ACADEMY,
+            "kind": "quran",
+            "total_sessions": 1000,
+            "starts_at": created - timedelta(days=180),
+            "ends_at": created + timedelta(days=180),
+            **stamp,
+        }
+        for s in students
+    ]
+    academy = {"id": ACADEMY, "name": "Bulk", "timezone": "UTC", "rules": {}, **stamp}
+    async with database.engine.begin() as conn:
+        await conn.execute(insert(Academy), [academy])
+        for table, rows in (
+            (User, people),
+            (Subscription, subscriptions),
+            (Session, sessions),
+            (SessionStudent, roster),
+            (Evidence, evidence),
+        ):
+            for start in range(0, len(rows), CHUNK):
+                await conn.execute(insert(table), rows[start : start + CHUNK])
+        await conn.execute(text("ANALYZE"))
