@@ -17,7 +17,8 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, Field
 
-from engine.api.http import bad_field, database, invalid, now, path_id, read_body, respond
+from engine.api.access import check_people
+from engine.api.http import database, invalid, now, path_id, read_body, respond
 from engine.api.types import BODY_CONFIG, Id, Title
 from engine.auth import Principal, authenticate
 from engine.openapi import Route
@@ -160,30 +161,6 @@ def _shaping(schedule: Schedule) -> tuple[Any, ...]:
     )
 
 
-async def _check_people(uow: UnitOfWork, body: RecurringScheduleIn) -> None:
-    """Teacher and students exist in the schedule's academy with those roles."""
-    users = await uow.users.get_many([body.teacher_id, *body.student_ids])
-    teacher = users.get(body.teacher_id)
-    if teacher is None or teacher.academy_id != body.academy_id:
-        raise NotFound(
-            f"no such teacher {body.teacher_id} in academy {body.academy_id}",
-            details={"field": "teacher_id"},
-        )
-    if teacher.role != "teacher":
-        raise bad_field("teacher_id", f"user {teacher.id} is a {teacher.role}, not a teacher")
-    unknown = [
-        s for s in body.student_ids if s not in users or users[s].academy_id != body.academy_id
-    ]
-    if unknown:
-        raise NotFound(
-            f"no such student in academy {body.academy_id}: {unknown}",
-            details={"field": "student_ids", "ids": unknown},
-        )
-    wrong = [s for s in body.student_ids if users[s].role != "student"]
-    if wrong:
-        raise bad_field("student_ids", f"not students: {wrong}")
-
-
 async def _visible(
     uow: UnitOfWork, principal: Principal, schedule_id: int, *, for_update: bool = False
 ) -> Schedule:
@@ -215,7 +192,13 @@ async def put_schedule(request: web.Request) -> web.Response:
         academy = await uow.academies.get(body.academy_id)
         if academy is None:
             raise NotFound(f"no such academy {body.academy_id}", details={"field": "academy_id"})
-        await _check_people(uow, body)
+        await check_people(
+            uow,
+            body.academy_id,
+            body.teacher_id,
+            list(body.student_ids),
+            roster_field="student_ids",
+        )
         before = _shaping(existing) if existing is not None and existing.active else None
         schedule = await uow.schedules.upsert(schedule_id, now=moment, **_stored(body))
         if before is not None and before != _shaping(schedule):

@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from engine.api.access import check_reader, visible_session
+from engine.api.access import check_people, check_reader, visible_session
 from engine.api.answers import SessionList, SessionOut
 from engine.api.bodies import NewSession, SessionQuery, type_field_names
-from engine.api.http import bad_field, database, now, path_id, read_body, read_query, respond
+from engine.api.http import database, now, path_id, read_body, read_query, respond
 from engine.api.listing import Cursor, SessionFilter, find, scope_window
 from engine.api.shapes import session_shape, session_shapes
 from engine.auth import authenticate
@@ -38,24 +38,9 @@ async def create_session(request: web.Request) -> web.Response:
     async with database(request).uow() as uow:
         if await uow.academies.get(body.academy_id) is None:
             raise NotFound(f"no such academy {body.academy_id}", details={"field": "academy_id"})
-        users = await uow.users.get_many([body.teacher_id, *students])
-        teacher = users.get(body.teacher_id)
-        if teacher is None or teacher.academy_id != body.academy_id:
-            raise NotFound(
-                f"no such teacher {body.teacher_id} in academy {body.academy_id}",
-                details={"field": "teacher_id"},
-            )
-        if teacher.role != "teacher":
-            raise bad_field("teacher_id", f"user {teacher.id} is a {teacher.role}, not a teacher")
-        unknown = [s for s in students if s not in users or users[s].academy_id != body.academy_id]
-        if unknown:
-            raise NotFound(
-                f"no such student in academy {body.academy_id}: {unknown}",
-                details={"field": roster_field, "ids": unknown},
-            )
-        wrong = [s for s in students if users[s].role != "student"]
-        if wrong:
-            raise bad_field(roster_field, f"not students: {wrong}")
+        await check_people(
+            uow, body.academy_id, body.teacher_id, students, roster_field=roster_field
+        )
         session = await uow.sessions.create(
             academy_id=body.academy_id,
             session_type=session_type,
