@@ -11,23 +11,21 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from aiohttp import web
 from livekit import api as livekit
-from sqlalchemy import select
 
 from engine.api.access import acting_user, check_own_teaching, visible_session
 from engine.api.answers import JoinTokenOut, SessionOut
 from engine.api.bodies import CancelIn, JoinTokenIn, ScheduleIn
-from engine.api.http import database, now, path_id, read_body, respond
+from engine.api.http import database, now, path_id, read_body, respond, wire_time
 from engine.api.shapes import session_shape
+from engine.api.slots import claim_slot
 from engine.auth import authenticate
 from engine.keys import SETTINGS
 from engine.openapi import Route
 from rules.errors import Conflict, Forbidden
 from rules.lifecycle import LifecycleEvent, Status, apply, display_for
-from rules.settings import resolve_settings
 from store.attendance import settings_of
 from store.lifecycle import cancel_session as cancel
 from store.lifecycle import finish_session, transition
-from store.schema import User
 
 
 async def schedule_session(request: web.Request) -> web.Response:
@@ -40,36 +38,26 @@ async def schedule_session(request: web.Request) -> web.Response:
         session = await visible_session(uow, principal, session_id, for_update=True)
         check_own_teaching(principal, session)
         apply(Status(session.status), LifecycleEvent.SCHEDULE)  # 409 before anything else
-        starts_at = body.scheduled_at
-        ends_at = starts_at + timedelta(minutes=session.duration_minutes)
-        # Hold the teacher's row so two sessions cannot be scheduled into one slot at once.
-        await uow.session.execute(
-            select(User.id).where(User.id == session.teacher_id).with_for_update()
+        slot = await claim_slot(
+            uow,
+            academy_id=session.academy_id,
+            teacher_id=session.teacher_id,
+            session_type=session.type,
+            starts_at=body.scheduled_at,
+            duration_minutes=session.duration_minutes,
+            exclude_id=session.id,
+            current_status=session.status,
         )
-        other = await uow.sessions.teacher_overlap(
-            session.teacher_id, starts_at, ends_at, exclude_id=session.id
-        )
-        if other is not None:
-            raise Conflict(
-                f"the teacher already has session {other.session_code} "
-                f"from {_iso(other.scheduled_at)} to {_iso(other.ends_at)}",
-                details={
-                    "current_status": session.status,
-                    "conflicting_session_id": other.id,
-                    "conflicting_session_code": other.session_code,
-                },
-            )
-        academy = await uow.academies.get(session.academy_id)
-        session.scheduled_at, session.ends_at = starts_at, ends_at
-        rules = academy.rules if academy else {}
-        session.settings = resolve_settings(rules, session.type).to_dict()
+        session.scheduled_at = slot["scheduled_at"]
+        session.ends_at = slot["ends_at"]
+        session.settings = slot["settings"]
         await transition(
             uow,
             session,
             LifecycleEvent.SCHEDULE,
             at=moment,
             actor=principal.actor,
-            details={"scheduled_at": _iso(starts_at)},
+            details={"scheduled_at": wire_time(body.scheduled_at)},
         )
         shape = await session_shape(uow, session, now=moment)
         await uow.commit()
@@ -161,10 +149,6 @@ async def join_token(request: web.Request) -> web.Response:
             expires_at=datetime.fromtimestamp(expires, UTC),
         )
     )
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
 ROUTES = (

@@ -11,24 +11,22 @@ has at most one make-up that is not cancelled. Both sessions' histories record i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from engine.api.access import check_own_teaching, visible_session
 from engine.api.answers import SessionOut
-from engine.api.http import bad_field, database, now, path_id, read_body, respond
+from engine.api.http import bad_field, database, now, path_id, read_body, respond, wire_time
 from engine.api.shapes import session_shape
+from engine.api.slots import claim_slot
 from engine.api.types import BODY_CONFIG, Moment
 from engine.auth import authenticate
 from engine.openapi import Route
 from rules.codes import SessionType
 from rules.errors import Conflict
 from rules.lifecycle import Status
-from rules.settings import resolve_settings
-from store.schema import Session, User
+from store.schema import Session
 
 MAKEUP_FOR = (Status.CANCELLED.value, Status.ABSENT.value)
 
@@ -45,10 +43,6 @@ async def _body(request: web.Request) -> MakeupIn:
     if not (await request.read()).strip():
         return MakeupIn()
     return await read_body(request, MakeupIn)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
 async def create_makeup(request: web.Request) -> web.Response:
@@ -85,33 +79,17 @@ async def create_makeup(request: web.Request) -> web.Response:
             )
         fields: dict[str, object] = {"status": Status.UNSCHEDULED.value}
         if body.scheduled_at is not None:
-            starts_at = body.scheduled_at
-            ends_at = starts_at + timedelta(minutes=original.duration_minutes)
-            await uow.session.execute(
-                select(User.id).where(User.id == original.teacher_id).with_for_update()
+            slot = await claim_slot(
+                uow,
+                academy_id=original.academy_id,
+                teacher_id=original.teacher_id,
+                session_type=original.type,
+                starts_at=body.scheduled_at,
+                duration_minutes=original.duration_minutes,
+                exclude_id=None,
+                current_status=original.status,
             )
-            other = await uow.sessions.teacher_overlap(
-                original.teacher_id, starts_at, ends_at, exclude_id=None
-            )
-            if other is not None:
-                raise Conflict(
-                    f"the teacher already has session {other.session_code} "
-                    f"from {_iso(other.scheduled_at)} to {_iso(other.ends_at)}",
-                    details={
-                        "current_status": original.status,
-                        "conflicting_session_id": other.id,
-                        "conflicting_session_code": other.session_code,
-                    },
-                )
-            academy = await uow.academies.get(original.academy_id)
-            fields = {
-                "status": Status.SCHEDULED.value,
-                "scheduled_at": starts_at,
-                "ends_at": ends_at,
-                "settings": resolve_settings(
-                    academy.rules if academy else {}, original.type
-                ).to_dict(),
-            }
+            fields = {"status": Status.SCHEDULED.value, **slot}
         makeup = await uow.sessions.create(
             academy_id=original.academy_id,
             session_type=SessionType(original.type),
@@ -136,7 +114,7 @@ async def create_makeup(request: web.Request) -> web.Response:
             details={
                 "makeup_of_id": original.id,
                 "makeup_of_code": original.session_code,
-                "scheduled_at": _iso(makeup.scheduled_at),
+                "scheduled_at": wire_time(makeup.scheduled_at),
             },
         )
         uow.history.record(
@@ -149,7 +127,7 @@ async def create_makeup(request: web.Request) -> web.Response:
             details={
                 "makeup_session_id": makeup.id,
                 "makeup_session_code": makeup.session_code,
-                "scheduled_at": _iso(makeup.scheduled_at),
+                "scheduled_at": wire_time(makeup.scheduled_at),
             },
         )
         shape = await session_shape(uow, makeup, now=moment)

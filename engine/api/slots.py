@@ -1,0 +1,54 @@
+"""Putting a session into its teacher's time: shared by scheduling and make-ups."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, TypedDict
+
+from sqlalchemy import select
+
+from engine.api.http import wire_time
+from rules.errors import Conflict
+from rules.settings import resolve_settings
+from store.schema import User
+from store.uow import UnitOfWork
+
+
+class Slot(TypedDict):
+    scheduled_at: datetime
+    ends_at: datetime
+    settings: dict[str, Any]
+
+
+async def claim_slot(
+    uow: UnitOfWork,
+    *,
+    academy_id: int,
+    teacher_id: int,
+    session_type: str,
+    starts_at: datetime,
+    duration_minutes: int,
+    exclude_id: int | None,
+    current_status: str,
+) -> Slot:
+    """The session's `scheduled_at`, `ends_at` and its academy's rules frozen as
+    `settings`, once the teacher is free then; else 409 naming the session in the way."""
+    ends_at = starts_at + timedelta(minutes=duration_minutes)
+    # Hold the teacher's row so two sessions cannot be scheduled into one slot at once.
+    await uow.session.execute(select(User.id).where(User.id == teacher_id).with_for_update())
+    other = await uow.sessions.teacher_overlap(
+        teacher_id, starts_at, ends_at, exclude_id=exclude_id
+    )
+    if other is not None:
+        raise Conflict(
+            f"the teacher already has session {other.session_code} "
+            f"from {wire_time(other.scheduled_at)} to {wire_time(other.ends_at)}",
+            details={
+                "current_status": current_status,
+                "conflicting_session_id": other.id,
+                "conflicting_session_code": other.session_code,
+            },
+        )
+    academy = await uow.academies.get(academy_id)
+    settings = resolve_settings(academy.rules if academy else {}, session_type)
+    return Slot(scheduled_at=starts_at, ends_at=ends_at, settings=settings.to_dict())
