@@ -50,7 +50,9 @@ def _iso_text(value: object) -> object:
     raise ValueError("must be an ISO 8601 time such as 2025-12-01T10:00:00Z")
 
 
-def _utc_moment(value: datetime) -> datetime:
+def utc_moment(value: datetime) -> datetime:
+    """An aware time as UTC, kept far from datetime's limits (sweeps add and subtract
+    hours and days); ValueError outside 1970-2200."""
     try:
         moment = value.astimezone(UTC)
     except OverflowError:
@@ -64,7 +66,7 @@ Moment = Annotated[
     AwareDatetime,
     Field(strict=False),  # the string is checked above; strict mode would refuse any str
     BeforeValidator(_iso_text),
-    AfterValidator(_utc_moment),
+    AfterValidator(utc_moment),
 ]
 
 
