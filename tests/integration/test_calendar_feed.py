@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 from rules.codes import SessionType
 from rules.lifecycle import Status
 from store.db import Database
-from tests.support.auth import auth, user_token
+from tests.support.auth import auth, call, user_token
 from tests.support.clock import ManualClock
 from tests.support.factories import ACADEMY_ID, TEACHER_ID, scheduled_session, seed_world
 
@@ -29,15 +29,6 @@ OTHER_ACADEMY_ID = 2
 @pytest.fixture(name="at_now", autouse=True)
 def fixture_at_now(clock: ManualClock) -> None:
     clock.set(NOW)
-
-
-async def call(
-    client: TestClient, method: str, path: str, *, token: str | None = None, **kwargs: Any
-) -> tuple[int, Any]:
-    response = await client.request(
-        method, path, headers=auth(token) if token else auth(), **kwargs
-    )
-    return response.status, await response.json()
 
 
 async def seed(database: Database) -> dict[str, int]:

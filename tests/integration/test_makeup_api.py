@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -15,7 +14,7 @@ from scheduler.recurring import generate
 from store.db import Database
 from store.lifecycle import transition
 from store.schema import ScheduleSlot
-from tests.support.auth import auth, user_token
+from tests.support.auth import call, user_token
 from tests.support.clock import ManualClock
 from tests.support.factories import ACADEMY_ID, TEACHER_ID, scheduled_session, seed_world
 
@@ -28,15 +27,6 @@ OTHER_TEACHER_ID = 6
 @pytest.fixture(name="at_now", autouse=True)
 def fixture_at_now(clock: ManualClock) -> None:
     clock.set(NOW)
-
-
-async def call(
-    client: TestClient, method: str, path: str, *, token: str | None = None, **kwargs: Any
-) -> tuple[int, Any]:
-    response = await client.request(
-        method, path, headers=auth(token) if token else auth(), **kwargs
-    )
-    return response.status, await response.json()
 
 
 async def given_session(

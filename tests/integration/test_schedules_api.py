@@ -12,7 +12,7 @@ from rules.lifecycle import LifecycleEvent
 from scheduler.recurring import generate
 from store.db import Database
 from store.lifecycle import transition
-from tests.support.auth import auth, user_token
+from tests.support.auth import call, user_token
 from tests.support.clock import ManualClock
 from tests.support.factories import ACADEMY_ID, TEACHER_ID, scheduled_session, seed_world
 
@@ -44,14 +44,6 @@ def body(**overrides: Any) -> dict[str, Any]:
     }
     values.update(overrides)
     return values
-
-
-async def call(
-    client: TestClient, method: str, path: str, *, token: str | None = None, **kwargs: Any
-) -> tuple[int, Any]:
-    headers = auth(token) if token else auth()
-    response = await client.request(method, path, headers=headers, **kwargs)
-    return response.status, await response.json()
 
 
 def fields_of(answer: dict[str, Any]) -> list[str]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
+from aiohttp.test_utils import TestClient
 
 SERVICE_TOKEN = "service-token-for-tests-0123456789abcdef"
 JWT_SECRET = "jwt-secret-for-tests-0123456789abcdef0123"
@@ -27,3 +29,11 @@ def user_token(
 
 def auth(token: str = SERVICE_TOKEN) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def call(
+    client: TestClient, method: str, path: str, *, token: str | None = None, **kwargs: Any
+) -> tuple[int, Any]:
+    """One JSON request with `token` (the service's by default): status and body."""
+    response = await client.request(method, path, headers=auth(token or SERVICE_TOKEN), **kwargs)
+    return response.status, await response.json()
