@@ -15,7 +15,7 @@ from hypothesis import settings as hypothesis_settings
 from engine.app import create_app
 from engine.settings import Settings
 from store.db import Database
-from tests.support.auth import JWT_SECRET, LIVEKIT_KEY, LIVEKIT_SECRET, SERVICE_TOKEN
+from tests.support.auth import app_settings
 from tests.support.clock import ManualClock
 from tests.support.databases import (
     BACKENDS,
@@ -76,18 +76,7 @@ def fixture_clock() -> ManualClock:
 
 @pytest.fixture(name="settings")
 def fixture_settings(database: Database) -> Settings:
-    """Settings of an app under test: known secrets, the test database, no .env file."""
-    return Settings(
-        _env_file=None,
-        database_url=database.url,
-        service_token=SERVICE_TOKEN,
-        jwt_secret=JWT_SECRET,
-        livekit_api_key=LIVEKIT_KEY,
-        livekit_api_secret=LIVEKIT_SECRET,
-        allow_as_of=True,
-        log_format="json",
-        sweeper_enabled=False,  # tests sweep by calling tick() with the ManualClock's time
-    )
+    return app_settings(database.url)
 
 
 @pytest.fixture(name="client")

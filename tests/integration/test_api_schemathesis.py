@@ -26,10 +26,9 @@ from aiohttp import web
 from schemathesis.engine import Status, events
 
 from engine.app import create_app
-from engine.settings import Settings
 from store.db import Database
 from tests.integration.api_world import seed_two_academies
-from tests.support.auth import JWT_SECRET, LIVEKIT_KEY, LIVEKIT_SECRET, SERVICE_TOKEN
+from tests.support.auth import SERVICE_TOKEN, app_settings
 from tests.support.clock import ManualClock
 from tests.support.databases import sqlite_url
 
@@ -59,17 +58,7 @@ class LiveApp:
     async def _start(self) -> None:
         self.database = Database(self.database_url)
         await seed_two_academies(self.database)
-        settings = Settings(
-            _env_file=None,
-            database_url=self.database_url,
-            service_token=SERVICE_TOKEN,
-            jwt_secret=JWT_SECRET,
-            livekit_api_key=LIVEKIT_KEY,
-            livekit_api_secret=LIVEKIT_SECRET,
-            allow_as_of=True,
-            log_format="json",
-            sweeper_enabled=False,
-        )
+        settings = app_settings(self.database_url)
         app = create_app(settings, clock=ManualClock(), database=self.database)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()

@@ -1,4 +1,5 @@
-"""Credentials of the app under test, and tokens as the platform would sign them."""
+"""Credentials of the app under test, its settings, and tokens as the platform would sign
+them."""
 
 from __future__ import annotations
 
@@ -8,10 +9,27 @@ from typing import Any
 import jwt
 from aiohttp.test_utils import TestClient
 
+from engine.settings import Settings
+
 SERVICE_TOKEN = "service-token-for-tests-0123456789abcdef"
 JWT_SECRET = "jwt-secret-for-tests-0123456789abcdef0123"
 LIVEKIT_KEY = "APItestkey"
 LIVEKIT_SECRET = "livekit-secret-for-tests-0123456789abcdef"
+
+
+def app_settings(database_url: str) -> Settings:
+    """Settings of an app under test: these secrets, the database, no .env file."""
+    return Settings(
+        _env_file=None,
+        database_url=database_url,
+        service_token=SERVICE_TOKEN,
+        jwt_secret=JWT_SECRET,
+        livekit_api_key=LIVEKIT_KEY,
+        livekit_api_secret=LIVEKIT_SECRET,
+        allow_as_of=True,
+        log_format="json",
+        sweeper_enabled=False,  # tests sweep by calling tick() with the ManualClock's time
+    )
 
 
 def user_token(
