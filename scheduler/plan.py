@@ -44,11 +44,10 @@ class TransitionReport:
 
 @dataclass(frozen=True, slots=True)
 class OpenInterval:
-    """What the due rule needs of an interval: whose, decisive, still open."""
+    """What the due rule needs of an interval still open: whose, and whether decisive."""
 
     user_id: int | None
     decisive: bool
-    left_at: datetime | None
 
 
 def iso_z(moment: datetime) -> str:
@@ -57,21 +56,14 @@ def iso_z(moment: datetime) -> str:
     return text
 
 
-def ends_at(scheduled_at: datetime, duration_minutes: int) -> datetime:
-    return scheduled_at + timedelta(minutes=duration_minutes)
-
-
 def preparation_due(scheduled_at: datetime, settings: RuleSettings, now: datetime) -> bool:
     """A scheduled session is made READY from `S - preparation` on."""
     return now >= scheduled_at - timedelta(minutes=settings.preparation_minutes)
 
 
 def occupied(intervals: Iterable[OpenInterval], roster: Collection[int]) -> bool:
-    """Whether a roster user (teacher or student) still has an open decisive interval."""
-    return any(
-        i.left_at is None and i.decisive and i.user_id is not None and i.user_id in roster
-        for i in intervals
-    )
+    """Whether a roster user (teacher or student) is among the open decisive intervals."""
+    return any(i.decisive and i.user_id is not None and i.user_id in roster for i in intervals)
 
 
 def finish_due(end: datetime, settings: RuleSettings, now: datetime, *, is_occupied: bool) -> bool:

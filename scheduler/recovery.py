@@ -142,12 +142,7 @@ async def _repair(
         except Exception:  # the sid only helps a later room_finished close these intervals
             room_sid = None
     async with database.uow() as uow:
-        session = await uow.session.scalar(
-            select(Session)
-            .where(Session.id == session_id)
-            .with_for_update(skip_locked=True)
-            .execution_options(populate_existing=True)
-        )
+        session = await uow.sessions.get(session_id, skip_locked=True)
         if session is None or session.status not in (Status.READY, Status.ONGOING):
             return []
         for interval in gone:

@@ -154,7 +154,7 @@ async def _one(database: Database, session_id: int, step: Any, **kwargs: Any) ->
     that fails is logged and left for the next tick, the others go on."""
     try:
         async with database.uow() as uow:
-            session = await _lock(uow, session_id)
+            session = await uow.sessions.get(session_id, skip_locked=True)
             if session is None:
                 return []
             reports: list[TransitionReport] = await step(uow, session, **kwargs)
@@ -188,11 +188,9 @@ async def _prepare(
     session.meeting_expires_at = plan.meeting_expires_at(end, settings)
     reports = [await _move(uow, session, LifecycleEvent.PREPARE, now)]
     roster = await uow.sessions.roster(session.id)
-    still_open = (await _open_intervals(uow, [session.id])).get(session.id, [])
-    busy = plan.occupied(still_open, {session.teacher_id, *roster})
-    if plan.finish_due(end, settings, now, is_occupied=busy):
+    if await _still_due(uow, session, settings, roster, now):
         # Too late for anyone to meet: no room is opened just to be closed again.
-        reports += await _finish(uow, session, now=now)
+        reports.append(await _close(uow, session, roster, now))
         return reports
     uow.rooms.enqueue(
         "create_room",
@@ -212,13 +210,26 @@ async def _finish(uow: UnitOfWork, session: Session, *, now: datetime) -> list[T
         return []
     settings = await settings_of(uow, session)
     roster = await uow.sessions.roster(session.id)
+    if not await _still_due(uow, session, settings, roster, now):
+        return []
+    return [await _close(uow, session, roster, now)]
+
+
+async def _still_due(
+    uow: UnitOfWork, session: Session, settings: RuleSettings, roster: list[int], now: datetime
+) -> bool:
+    """The finishing rule with the row locked: the room's open intervals read now."""
     still_open = (await _open_intervals(uow, [session.id])).get(session.id, [])
     busy = plan.occupied(still_open, {session.teacher_id, *roster})
-    if not plan.finish_due(_end(session), settings, now, is_occupied=busy):
-        return []
+    return plan.finish_due(_end(session), settings, now, is_occupied=busy)
+
+
+async def _close(
+    uow: UnitOfWork, session: Session, roster: list[int], now: datetime
+) -> TransitionReport:
     before = session.status
-    await finish_session(uow, session, at=now, actor=ACTOR)
-    return [_report(session, before, now)]
+    await finish_session(uow, session, at=now, actor=ACTOR, roster=roster)
+    return _report(session, before, now)
 
 
 async def _move(
@@ -231,18 +242,6 @@ async def _move(
 
 def _report(session: Session, before: str, at: datetime) -> TransitionReport:
     return TransitionReport(session.id, session.session_code, before, session.status, at)
-
-
-async def _lock(uow: UnitOfWork, session_id: int) -> Session | None:
-    """The session row locked for this transaction, or None if another holds it."""
-    stmt = (
-        select(Session)
-        .where(Session.id == session_id)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
-    )
-    session: Session | None = await uow.session.scalar(stmt)
-    return session
 
 
 async def _preparation_horizon(uow: UnitOfWork) -> timedelta:
@@ -271,7 +270,7 @@ async def _open_intervals(
         )
     )
     for session_id, user_id, decisive in rows:
-        result.setdefault(session_id, []).append(OpenInterval(user_id, decisive, None))
+        result.setdefault(session_id, []).append(OpenInterval(user_id, decisive))
     return result
 
 
@@ -292,4 +291,5 @@ def _start(session: Session) -> datetime:
 
 
 def _end(session: Session) -> datetime:
-    return plan.ends_at(_start(session), session.duration_minutes)
+    assert session.ends_at is not None  # set with scheduled_at, always
+    return session.ends_at

@@ -167,12 +167,17 @@ def _source(report_status: AttendanceStatus | None) -> VerdictSource:
 
 
 async def session_attendance(
-    uow: UnitOfWork, session: Session, *, now: datetime, finished: bool | None = None
+    uow: UnitOfWork,
+    session: Session,
+    *,
+    now: datetime,
+    finished: bool | None = None,
+    roster: list[int] | None = None,
 ) -> SessionAttendance:
     return assess(
         session,
         settings=await settings_of(uow, session),
-        roster=await uow.sessions.roster(session.id),
+        roster=await uow.sessions.roster(session.id) if roster is None else roster,
         intervals=await uow.intervals.for_session(session.id),
         reports=await uow.reports.for_session(session.id),
         charges=await uow.ledger.for_session(session.id),

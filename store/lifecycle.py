@@ -15,6 +15,7 @@ from rules.attendance import AttendanceStatus
 from rules.charging import (
     ChargeDecision,
     ChargeStatus,
+    SubscriptionView,
     choose_subscription,
     counts_for_teacher,
     decide_charge,
@@ -24,7 +25,7 @@ from rules.lifecycle import LifecycleEvent, Status, apply
 from store.attendance import SessionAttendance, session_attendance, settings_of
 from store.metrics import CHARGES, TRANSITIONS
 from store.repositories.evidence import to_rule_evidence
-from store.schema import Evidence, Session, Transition
+from store.schema import Evidence, Session, Transition, UsageRow
 from store.uow import UnitOfWork
 
 
@@ -85,15 +86,21 @@ async def start_on_join(
 
 
 async def finish_session(
-    uow: UnitOfWork, session: Session, *, at: datetime, actor: str
+    uow: UnitOfWork,
+    session: Session,
+    *,
+    at: datetime,
+    actor: str,
+    roster: list[int] | None = None,
 ) -> SessionAttendance:
-    """READY/ONGOING -> COMPLETED or ABSENT: close intervals, settle verdicts and charges."""
+    """READY/ONGOING -> COMPLETED or ABSENT: close intervals, settle verdicts and charges.
+    `roster`, when the caller has read it in this transaction, saves reading it again."""
     if session.status not in (Status.READY, Status.ONGOING):
         # Let the table name the refusal (e.g. completing a cancelled session).
         apply(Status(session.status), LifecycleEvent.COMPLETE)
     session.ended_at = at
     await _close_presence(uow, session, at=at)
-    attendance = await session_attendance(uow, session, now=at, finished=True)
+    attendance = await session_attendance(uow, session, now=at, finished=True, roster=roster)
     event = LifecycleEvent.COMPLETE
     if is_individual(SessionType(session.type)) and all(
         s.verdict.status is AttendanceStatus.ABSENT for s in attendance.students
@@ -163,24 +170,13 @@ async def settle_charges(
 ) -> list[ChargeDecision]:
     """Write each student's ledger row once; later verdict changes update the row in
     place (never a second row), and a hand-set row is never touched."""
-    kind = kind_of(SessionType(session.type))
     written = []
     for student in attendance.students:
         # The attendance was read in this transaction, ledger rows included.
         row = student.charge
         if row is not None and row.hand_set:
             continue
-        subscriptions = await uow.subscriptions.views_for(
-            student.user_id, session.academy_id, kind, lock=True
-        )
-        # A row already charged keeps its subscription; otherwise the rule chooses.
-        subscription = None
-        if row is not None and row.status == ChargeStatus.CHARGED and row.subscription_id:
-            subscription = next((s for s in subscriptions if s.id == row.subscription_id), None)
-        if subscription is None:
-            subscription = choose_subscription(
-                subscriptions, kind=kind, at=session.scheduled_at or at
-            )
+        subscription = await subscription_for(uow, session, student.user_id, row, at=at)
         decision = decide_charge(
             student_id=student.user_id,
             verdict=student.verdict.status,
@@ -206,6 +202,21 @@ async def settle_charges(
             row.updated_at = at
             written.append(decision)
     return written
+
+
+async def subscription_for(
+    uow: UnitOfWork, session: Session, student_id: int, row: UsageRow | None, *, at: datetime
+) -> SubscriptionView | None:
+    """The subscription a counted session goes to (CONTRACT 4.4): the one its charged
+    row already names while the student still has it, else the rule's choice. The
+    student's subscriptions are read locked, so usage is counted under the lock."""
+    kind = kind_of(SessionType(session.type))
+    views = await uow.subscriptions.views_for(student_id, session.academy_id, kind, lock=True)
+    if row is not None and row.status == ChargeStatus.CHARGED and row.subscription_id:
+        kept = next((v for v in views if v.id == row.subscription_id), None)
+        if kept is not None:
+            return kept
+    return choose_subscription(views, kind=kind, at=session.scheduled_at or at)
 
 
 def _count_charge(uow: UnitOfWork, status: ChargeStatus) -> None:

@@ -19,13 +19,12 @@ from engine.api.shapes import usage_shape
 from engine.auth import authenticate
 from engine.openapi import Route
 from rules.attendance import AttendanceStatus
-from rules.charging import ChargeDecision, ChargeStatus, choose_subscription
-from rules.codes import SessionType, kind_of
+from rules.charging import ChargeDecision, ChargeStatus
 from rules.errors import Conflict, NotFound
 from rules.lifecycle import FINISHED, Status
 from store.attendance import session_attendance
-from store.schema import Session, UsageRow
-from store.uow import UnitOfWork
+from store.lifecycle import subscription_for
+from store.schema import UsageRow
 
 HAND_SET = "hand_set"
 
@@ -40,20 +39,6 @@ def _row_fields(row: UsageRow | None) -> dict[str, Any] | None:
         "verdict": row.verdict,
         "hand_set": row.hand_set,
     }
-
-
-async def _subscription_for(
-    uow: UnitOfWork, session: Session, student_id: int, row: UsageRow | None, *, at: Any
-) -> int | None:
-    """The subscription a counted session goes to: the one it already went to, else
-    the student's active one that ends first (CONTRACT 4.4)."""
-    kind = kind_of(SessionType(session.type))
-    views = await uow.subscriptions.views_for(student_id, session.academy_id, kind, lock=True)
-    kept = row is not None and row.status == ChargeStatus.CHARGED
-    if kept and any(v.id == row.subscription_id for v in views):  # type: ignore[union-attr]
-        return row.subscription_id  # type: ignore[union-attr]
-    chosen = choose_subscription(views, kind=kind, at=session.scheduled_at or at)
-    return chosen.id if chosen else None
 
 
 async def put_charge(request: web.Request) -> web.Response:
@@ -81,7 +66,8 @@ async def put_charge(request: web.Request) -> web.Response:
         subscription_id = None
         status = ChargeStatus.WAIVED
         if body.counts:
-            subscription_id = await _subscription_for(uow, session, student_id, row, at=moment)
+            subscription = await subscription_for(uow, session, student_id, row, at=moment)
+            subscription_id = subscription.id if subscription else None
             status = ChargeStatus.CHARGED if subscription_id else ChargeStatus.UNBILLED
         if row is None:
             decision = ChargeDecision(student_id, status, HAND_SET, subscription_id, verdict)

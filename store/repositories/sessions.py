@@ -19,10 +19,14 @@ class SessionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, session_id: int, *, for_update: bool = False) -> Session | None:
+    async def get(
+        self, session_id: int, *, for_update: bool = False, skip_locked: bool = False
+    ) -> Session | None:
+        """The session; with `for_update` its row locked for this transaction, and with
+        `skip_locked` as well None while another transaction holds it."""
         stmt = select(Session).where(Session.id == session_id)
-        if for_update:
-            stmt = stmt.with_for_update()
+        if for_update or skip_locked:
+            stmt = stmt.with_for_update(skip_locked=skip_locked)
         return await self.session.scalar(stmt.execution_options(populate_existing=True))
 
     async def by_code(self, code: str, *, for_update: bool = False) -> Session | None:
