@@ -16,21 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, NamedTuple
+from typing import Literal
 
-from sqlalchemy import select
-
-from rules.lifecycle import Status
+from rules.lifecycle import TERMINAL, Status
 from store.attendance import settings_of
 from store.lifecycle import recompute_intervals, start_on_join
-from store.repositories.base import insert_ignore
-from store.schema import Evidence, Session, WebhookEvent
+from store.schema import Evidence, Session
 from store.uow import UnitOfWork
 from webhooks.derive import derive_evidence
 from webhooks.parse import LiveKitEvent
-
-# A join into a session in one of these is recorded and the participant removed.
-CLOSED = frozenset({Status.COMPLETED, Status.ABSENT, Status.CANCELLED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,15 +38,19 @@ class Intake:
     removal: bool = False  # flagged the participant for removal from the room
 
 
-class _Stored(NamedTuple):
-    id: int
-    session_id: int | None
-
-
 async def take_in(uow: UnitOfWork, event: LiveKitEvent, body: bytes, *, now: datetime) -> Intake:
     """Store `event` (its raw `body` as received) and everything derived from it."""
     evidence = derive_evidence(event)
-    stored = await _store_raw(uow, event, body, now=now, derived=evidence is not None)
+    stored = await uow.inbox.add(
+        event_id=event.id,
+        event=event.event,
+        room_name=event.room_name,
+        room_sid=event.room_sid,
+        occurred_at=event.created_at,
+        received_at=now,
+        body=body,
+        state="ignored" if evidence is None else "processed",
+    )
     if stored is None:
         return Intake("duplicate")
     if evidence is None:
@@ -73,41 +71,12 @@ async def take_in(uow: UnitOfWork, event: LiveKitEvent, body: bytes, *, now: dat
     )
 
 
-async def _store_raw(
-    uow: UnitOfWork, event: LiveKitEvent, body: bytes, *, now: datetime, derived: bool
-) -> _Stored | None:
-    """Insert-or-ignore the raw event, attached in the same statement to the session
-    of its room if there is one (read without a lock); None if the id was stored before."""
-    session_id = (
-        select(Session.id).where(Session.session_code == event.room_name).scalar_subquery()
-        if event.room_name is not None
-        else None
-    )
-    result = await uow.session.execute(
-        insert_ignore(uow.session, WebhookEvent, ["event_id"])
-        .values(
-            event_id=event.id,
-            event=event.event,
-            room_name=event.room_name,
-            room_sid=event.room_sid,
-            occurred_at=event.created_at,
-            received_at=now,
-            body=body,
-            session_id=session_id,
-            state="processed" if derived else "ignored",
-        )
-        .returning(WebhookEvent.id, WebhookEvent.session_id)
-    )
-    row = result.first()
-    return None if row is None else _Stored(row[0], row[1])
-
-
 async def _on_join(
     uow: UnitOfWork, session: Session, evidence: Evidence, *, now: datetime
 ) -> tuple[bool, bool]:
     """(started, flagged for removal) for a join into `session` (row-locked)."""
     status = Status(session.status)
-    if status in CLOSED:
+    if status in TERMINAL:  # recorded, and the participant removed from the room
         uow.rooms.enqueue(
             "remove_participant",
             session.session_code,

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy import delete, or_, select, text
 
 from rules.errors import HudurError, NotFound
 from store.db import Database
@@ -81,11 +81,7 @@ async def rebuild_session(uow: UnitOfWork, session_id: int) -> RebuildReport:
     session = await uow.sessions.get(session_id, for_update=True)
     if session is None:
         raise NotFound(f"no session {session_id}")
-    mine = or_(
-        WebhookEvent.session_id == session_id,
-        (WebhookEvent.session_id.is_(None)) & (WebhookEvent.room_name == session.session_code),
-    )
-    await uow.session.execute(update(WebhookEvent).where(mine).values(session_id=session_id))
+    await uow.inbox.attach(session.session_code, session_id)
     await uow.session.execute(
         delete(Evidence).where(
             Evidence.source == SOURCE,
@@ -96,7 +92,7 @@ async def rebuild_session(uow: UnitOfWork, session_id: int) -> RebuildReport:
         )
     )
     report = RebuildReport()
-    await _derive(uow, report, WebhookEvent.session_id == session_id, {})
+    await _derive(uow, report, WebhookEvent.session_id == session_id)
     await _recompute(uow, report, {session_id})
     return report
 
@@ -113,17 +109,16 @@ async def rebuild_all(uow: UnitOfWork) -> RebuildReport:
     touched |= set(await uow.session.scalars(select(Interval.session_id).distinct()))
     await uow.session.execute(delete(Evidence).where(Evidence.source == SOURCE))
     report = RebuildReport()
-    touched |= await _derive(uow, report, None, {})
+    touched |= await _derive(uow, report, None)
     await _recompute(uow, report, touched)
     return report
 
 
-async def _derive(
-    uow: UnitOfWork, report: RebuildReport, where: object, sessions_by_code: dict[str, int | None]
-) -> set[int]:
+async def _derive(uow: UnitOfWork, report: RebuildReport, where: object) -> set[int]:
     """Derive evidence from the inbox rows matching `where`, page by page in id order;
     rows of a room that has a session by now are attached to it (as adoption would)."""
     touched: set[int] = set()
+    sessions_by_code: dict[str, int | None] = {}  # rooms looked up so far
     last_id = 0
     while True:
         stmt = select(WebhookEvent).where(WebhookEvent.id > last_id)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules import evidence as ev
 from store.repositories.base import insert_ignore
-from store.schema import Evidence, Interval, WebhookEvent
+from store.schema import Evidence, Interval, Session, WebhookEvent
+
+
+class StoredEvent(NamedTuple):
+    id: int
+    session_id: int | None
 
 
 class InboxRepository:
@@ -27,11 +33,16 @@ class InboxRepository:
         occurred_at: datetime,
         received_at: datetime,
         body: bytes,
-        session_id: int | None,
         state: str,
-    ) -> bool:
-        """Store a raw event once; False when its id was stored before."""
-        inserted = await self.session.scalar(
+    ) -> StoredEvent | None:
+        """Store a raw event once, attached in the same statement to the session of its
+        room if there is one (read without a lock); None when its id was stored before."""
+        session_id = (
+            select(Session.id).where(Session.session_code == room_name).scalar_subquery()
+            if room_name is not None
+            else None
+        )
+        result = await self.session.execute(
             insert_ignore(self.session, WebhookEvent, ["event_id"])
             .values(
                 event_id=event_id,
@@ -44,18 +55,16 @@ class InboxRepository:
                 session_id=session_id,
                 state=state,
             )
-            .returning(WebhookEvent.id)
+            .returning(WebhookEvent.id, WebhookEvent.session_id)
         )
-        return inserted is not None
+        row = result.first()
+        return None if row is None else StoredEvent(row[0], row[1])
 
     async def all(self, *, room_name: str | None = None) -> list[WebhookEvent]:
         stmt = select(WebhookEvent).order_by(WebhookEvent.id)
         if room_name is not None:
             stmt = stmt.where(WebhookEvent.room_name == room_name)
         return list(await self.session.scalars(stmt))
-
-    async def count(self) -> int:
-        return len(list(await self.session.scalars(select(WebhookEvent.id))))
 
     async def attach(self, room_name: str, session_id: int) -> None:
         await self.session.execute(
@@ -69,19 +78,16 @@ class EvidenceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, row: Evidence) -> bool:
+    async def add(self, row: Evidence) -> None:
         """Store one evidence row once (keyed by its event id)."""
         values = {
             c.key: getattr(row, c.key)
             for c in Evidence.__table__.columns
             if c.key != "id" and getattr(row, c.key) is not None
         }
-        inserted = await self.session.scalar(
-            insert_ignore(self.session, Evidence, ["event_id"])
-            .values(**values)
-            .returning(Evidence.id)
+        await self.session.execute(
+            insert_ignore(self.session, Evidence, ["event_id"]).values(**values)
         )
-        return inserted is not None
 
     async def attach(self, room_name: str, session_id: int) -> None:
         """Give a session the evidence that arrived before it existed."""
@@ -97,12 +103,6 @@ class EvidenceRepository:
         )
         return list(rows)
 
-    async def delete_all(self, *, session_id: int | None = None) -> None:
-        stmt = delete(Evidence)
-        if session_id is not None:
-            stmt = stmt.where(Evidence.session_id == session_id)
-        await self.session.execute(stmt)
-
 
 class IntervalRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -115,19 +115,6 @@ class IntervalRepository:
             .order_by(Interval.joined_at, Interval.participant_sid)
         )
         return list(rows)
-
-    async def for_sessions(self, session_ids: Sequence[int]) -> dict[int, list[Interval]]:
-        result: dict[int, list[Interval]] = {sid: [] for sid in session_ids}
-        if not session_ids:
-            return result
-        rows = await self.session.scalars(
-            select(Interval)
-            .where(Interval.session_id.in_(session_ids))
-            .order_by(Interval.joined_at, Interval.participant_sid)
-        )
-        for row in rows:
-            result[row.session_id].append(row)
-        return result
 
     async def replace(self, session_id: int, intervals: Iterable[ev.Interval]) -> None:
         """Make the stored intervals of a session exactly `intervals`."""
@@ -147,14 +134,9 @@ class IntervalRepository:
         ]
         if rows:
             # One executemany instead of an ORM flush of one INSERT per row: this runs
-            # on every webhook.
-            await self.session.execute(insert(Interval), rows)
-
-    async def delete_all(self, *, session_id: int | None = None) -> None:
-        stmt = delete(Interval)
-        if session_id is not None:
-            stmt = stmt.where(Interval.session_id == session_id)
-        await self.session.execute(stmt)
+            # on every webhook. render_nulls keeps rows with and without a NULL
+            # (left_at, user_id) in the same batch.
+            await self.session.execute(insert(Interval).execution_options(render_nulls=True), rows)
 
 
 def to_rule_evidence(row: Evidence) -> ev.Evidence:

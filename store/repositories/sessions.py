@@ -29,12 +29,6 @@ class SessionRepository:
             stmt = stmt.with_for_update(skip_locked=skip_locked)
         return await self.session.scalar(stmt.execution_options(populate_existing=True))
 
-    async def by_code(self, code: str, *, for_update: bool = False) -> Session | None:
-        stmt = select(Session).where(Session.session_code == code)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return await self.session.scalar(stmt.execution_options(populate_existing=True))
-
     async def next_code(self, session_type: SessionType, academy_id: int) -> str:
         """The next code of the academy and prefix: gap-free, since the counter row
         is locked until this transaction ends and rolls back with it."""
