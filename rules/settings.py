@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
 from typing import Any
 
 __all__ = ["SETTING_NAMES", "RuleSettings", "resolve_settings"]
@@ -40,6 +41,11 @@ class RuleSettings:
         ]
         if problems:
             raise ValueError("invalid rule settings: " + "; ".join(problems))
+
+    def opens_at(self, scheduled_at: datetime) -> datetime:
+        """S - preparation: when a session's room opens, and from when a roster join
+        may start it."""
+        return scheduled_at - timedelta(minutes=self.preparation_minutes)
 
     def to_dict(self) -> dict[str, int | float]:
         return {name: getattr(self, name) for name in _FIELD_NAMES}

@@ -58,7 +58,7 @@ def iso_z(moment: datetime) -> str:
 
 def preparation_due(scheduled_at: datetime, settings: RuleSettings, now: datetime) -> bool:
     """A scheduled session is made READY from `S - preparation` on."""
-    return now >= scheduled_at - timedelta(minutes=settings.preparation_minutes)
+    return now >= settings.opens_at(scheduled_at)
 
 
 def occupied(intervals: Iterable[OpenInterval], roster: Collection[int]) -> bool:

@@ -7,7 +7,7 @@ way. The caller holds the session row locked (`get(..., for_update=True)`).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from rules import evidence as ev
@@ -72,7 +72,7 @@ async def start_on_join(
     if session.status not in (Status.SCHEDULED, Status.READY) or session.scheduled_at is None:
         return None
     settings = await settings_of(uow, session)
-    if joined_at < session.scheduled_at - timedelta(minutes=settings.preparation_minutes):
+    if joined_at < settings.opens_at(session.scheduled_at):
         return None
     session.started_at = joined_at
     return await transition(

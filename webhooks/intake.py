@@ -15,7 +15,7 @@ row, so concurrent deliveries, the sweeper and `rebuild` cannot deadlock.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 from rules.lifecycle import TERMINAL, Status
@@ -111,6 +111,6 @@ async def _start_earlier(uow: UnitOfWork, session: Session, at: datetime, *, now
     if session.scheduled_at is None:
         return
     settings = await settings_of(uow, session)
-    if at >= session.scheduled_at - timedelta(minutes=settings.preparation_minutes):
+    if at >= settings.opens_at(session.scheduled_at):
         session.started_at = at
         session.updated_at = now

@@ -23,6 +23,7 @@ from engine.keys import SETTINGS
 from engine.openapi import Route
 from rules.errors import Conflict, Forbidden
 from rules.lifecycle import LifecycleEvent, Status, apply, display_for
+from scheduler.plan import meeting_expires_at
 from store.attendance import settings_of
 from store.lifecycle import cancel_session as cancel
 from store.lifecycle import finish_session, transition
@@ -128,7 +129,7 @@ async def join_token(request: web.Request) -> web.Response:
             )
         user = await uow.users.get(body.user_id)
         # Valid until joining is no longer allowed (E + buffer).
-        closes_at = session.ends_at + timedelta(minutes=settings.buffer_minutes)
+        closes_at = meeting_expires_at(session.ends_at, settings)
         room, name = session.session_code, user.name if user else str(body.user_id)
     app_settings = request.app[SETTINGS]
     token = (

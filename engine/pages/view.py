@@ -177,10 +177,7 @@ def build_page(
         when = ""
     else:
         settings = attendance.settings
-        first = min(
-            [span[0] - timedelta(minutes=settings.preparation_minutes)]
-            + [i.joined_at for i in intervals]
-        )
+        first = min([settings.opens_at(span[0])] + [i.joined_at for i in intervals])
         last = max(
             [span[1] + timedelta(minutes=settings.buffer_minutes)]
             + [i.left_at or until for i in intervals]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from rules.settings import SETTING_NAMES, RuleSettings, resolve_settings
@@ -80,6 +82,13 @@ class TestRuleSettings:
         """A string where a number belongs is refused."""
         with pytest.raises(ValueError, match="must be a number"):
             RuleSettings(buffer_minutes="10")  # type: ignore[arg-type]
+
+    def test_the_room_opens_the_preparation_time_before_the_start(self) -> None:
+        start = datetime(2025, 12, 1, 10, 0, tzinfo=UTC)
+        assert datetime(2025, 12, 1, 9, 45, tzinfo=UTC) == RuleSettings().opens_at(start)
+        assert datetime(2025, 12, 1, 9, 0, tzinfo=UTC) == RuleSettings(
+            preparation_minutes=60
+        ).opens_at(start)
 
     def test_is_frozen(self) -> None:
         """Settings cannot be changed once made."""
