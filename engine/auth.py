@@ -45,9 +45,13 @@ class Principal:
         if not self.is_service and self.role not in roles:
             raise Forbidden(f"a {self.role} may not do this")
 
+    def sees(self, academy_id: int) -> bool:
+        """Whether objects of `academy_id` exist for this caller (the service sees all)."""
+        return self.is_service or self.academy_id == academy_id
+
     def check_academy(self, academy_id: int) -> None:
         """Another academy's objects do not exist for this caller."""
-        if not self.is_service and self.academy_id != academy_id:
+        if not self.sees(academy_id):
             raise NotFound("not found")
 
 

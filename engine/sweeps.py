@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import structlog
 from aiohttp import web
 
+from engine.api import http
 from engine.api.types import utc_moment
 from engine.auth import authenticate
 from engine.keys import CLOCK, DATABASE, ROOMS, SETTINGS, SWEEPER
@@ -60,7 +61,7 @@ async def post_sweeps(request: web.Request) -> web.Response:
         raise ValidationFailed(
             "unknown fields", details={name: "unknown field" for name in unknown}
         )
-    now = request.app[CLOCK]()
+    now = http.now(request)
     if body.get("as_of") is not None:
         if not request.app[SETTINGS].allow_as_of:
             raise Forbidden("as_of is only accepted where HUDUR_ALLOW_AS_OF is true")
@@ -68,8 +69,7 @@ async def post_sweeps(request: web.Request) -> web.Response:
             now = parse_time(body["as_of"])
         except ValueError as exc:
             raise ValidationFailed("invalid as_of", details={"as_of": str(exc)}) from exc
-    rooms = cast(RoomGateway, request.app[ROOMS])
-    reports = await tick(request.app[DATABASE], now, rooms=rooms)
+    reports = await tick(http.database(request), now, rooms=request.app[ROOMS])
     return web.json_response({"transitions": [r.as_dict() for r in reports]})
 
 
@@ -108,7 +108,7 @@ async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
     if not settings.sweeper_enabled:
         yield
         return
-    rooms = cast(RoomGateway, app[ROOMS])
+    rooms = app[ROOMS]
     sweeper = Sweeper(
         app[DATABASE],
         rooms,

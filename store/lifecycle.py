@@ -226,5 +226,5 @@ def _count_charge(uow: UnitOfWork, status: ChargeStatus) -> None:
 async def adopt_orphan_evidence(uow: UnitOfWork, session: Session) -> None:
     """Attach webhooks that arrived for this room before the session existed."""
     await uow.inbox.attach(session.session_code, session.id)
-    await uow.evidence.attach(session.session_code, session.id)
-    await recompute_intervals(uow, session.id)
+    if await uow.evidence.attach(session.session_code, session.id):
+        await recompute_intervals(uow, session.id)

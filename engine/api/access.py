@@ -19,7 +19,7 @@ async def visible_session(
 ) -> Session:
     """The session if it exists in the caller's academy, else 404."""
     session = await uow.sessions.get(session_id, for_update=for_update)
-    if session is None or (not principal.is_service and session.academy_id != principal.academy_id):
+    if session is None or not principal.sees(session.academy_id):
         raise NotFound(f"no such session {session_id}")
     return session
 

@@ -165,9 +165,7 @@ async def _visible(
     uow: UnitOfWork, principal: Principal, schedule_id: int, *, for_update: bool = False
 ) -> Schedule:
     schedule = await uow.schedules.get(schedule_id, for_update=for_update)
-    if schedule is None or (
-        not principal.is_service and schedule.academy_id != principal.academy_id
-    ):
+    if schedule is None or not principal.sees(schedule.academy_id):
         raise NotFound(f"no such schedule {schedule_id}")
     return schedule
 

@@ -11,7 +11,7 @@ from engine.api.bodies import type_field_names
 from rules.codes import SessionType, is_individual
 from rules.lifecycle import Status, display_for
 from rules.settings import SETTING_NAMES, RuleSettings, resolve_settings
-from store.attendance import SessionAttendance, StudentAttendance
+from store.attendance import SessionAttendance, StudentAttendance, settings_of
 from store.schema import (
     Academy,
     Override,
@@ -94,16 +94,9 @@ async def session_shapes(
     rosters = await uow.sessions.rosters([s.id for s in sessions])
     user_ids = {s.teacher_id for s in sessions} | {u for r in rosters.values() for u in r}
     users = await uow.users.get_many(sorted(user_ids))
-    academy_rules: dict[int, dict[str, Any]] = {}
     shapes = []
     for session in sessions:
-        if session.settings:
-            settings = RuleSettings.from_dict(session.settings)
-        else:
-            if session.academy_id not in academy_rules:
-                academy = await uow.academies.get(session.academy_id)
-                academy_rules[session.academy_id] = academy.rules if academy else {}
-            settings = resolve_settings(academy_rules[session.academy_id], session.type)
+        settings = await settings_of(uow, session)
         shapes.append(_session(session, rosters[session.id], users, settings, now))
     return shapes
 

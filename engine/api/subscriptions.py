@@ -55,7 +55,7 @@ async def get_subscription(request: web.Request) -> web.Response:
     subscription_id = path_id(request)
     async with database(request).uow() as uow:
         sub = await uow.subscriptions.get(subscription_id)
-        if sub is None or (not principal.is_service and sub.academy_id != principal.academy_id):
+        if sub is None or not principal.sees(sub.academy_id):
             raise NotFound(f"no such subscription {subscription_id}")
         usage = await uow.ledger.for_subscription(sub.id)
         return respond(subscription_shape(sub, usage))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules import evidence as ev
@@ -89,13 +89,15 @@ class EvidenceRepository:
             insert_ignore(self.session, Evidence, ["event_id"]).values(**values)
         )
 
-    async def attach(self, room_name: str, session_id: int) -> None:
-        """Give a session the evidence that arrived before it existed."""
-        await self.session.execute(
+    async def attach(self, room_name: str, session_id: int) -> int:
+        """Give a session the evidence that arrived before it existed; how many rows."""
+        result = await self.session.execute(
             update(Evidence)
             .where(Evidence.room_name == room_name, Evidence.session_id.is_(None))
             .values(session_id=session_id)
         )
+        attached: int = cast(CursorResult[Any], result).rowcount
+        return attached
 
     async def for_session(self, session_id: int) -> list[Evidence]:
         rows = await self.session.scalars(
