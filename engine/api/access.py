@@ -39,6 +39,12 @@ async def check_reader(uow: UnitOfWork, principal: Principal, session: Session) 
     return roster
 
 
+def check_on_roster(student_id: int, roster: list[int], session_id: int) -> None:
+    """404 for a student who is not on the session's roster."""
+    if student_id not in roster:
+        raise NotFound(f"student {student_id} is not on the roster of session {session_id}")
+
+
 def acting_user(principal: Principal, named: int | None, field: str) -> int | None:
     """The person an action is recorded under: the caller itself, or for the
     platform's service token the user it names in `field` (or nobody)."""

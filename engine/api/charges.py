@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from engine.api.access import visible_session
+from engine.api.access import check_on_roster, visible_session
 from engine.api.answers import UsageRowOut
 from engine.api.bodies import ChargeIn
 from engine.api.http import database, now, path_id, read_body, respond
@@ -20,7 +20,7 @@ from engine.auth import authenticate
 from engine.openapi import Route
 from rules.attendance import AttendanceStatus
 from rules.charging import ChargeDecision, ChargeStatus
-from rules.errors import Conflict, NotFound
+from rules.errors import Conflict
 from rules.lifecycle import FINISHED, Status
 from store.attendance import session_attendance
 from store.lifecycle import subscription_for
@@ -50,8 +50,7 @@ async def put_charge(request: web.Request) -> web.Response:
     moment = now(request)
     async with database(request).uow() as uow:
         session = await visible_session(uow, principal, session_id, for_update=True)
-        if student_id not in await uow.sessions.roster(session.id):
-            raise NotFound(f"student {student_id} is not on the roster of session {session_id}")
+        check_on_roster(student_id, await uow.sessions.roster(session.id), session.id)
         if session.status == Status.CANCELLED:
             raise Conflict(
                 "a cancelled session is never charged",

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from engine.api.access import acting_user, check_own_teaching, visible_session
+from engine.api.access import acting_user, check_on_roster, check_own_teaching, visible_session
 from engine.api.answers import ReportOut
 from engine.api.bodies import ACADEMIC_REPORT_FIELDS, QURAN_REPORT_FIELDS, ReportIn
 from engine.api.http import database, invalid, now, path_id, read_body, respond
@@ -23,7 +23,7 @@ from engine.auth import Principal, authenticate
 from engine.openapi import Route
 from rules.attendance import AttendanceStatus
 from rules.codes import SessionType, SubscriptionKind, is_individual, kind_of
-from rules.errors import Conflict, NotFound, ValidationFailed
+from rules.errors import Conflict, ValidationFailed
 from rules.lifecycle import FINISHED, LifecycleEvent, Status
 from store.attendance import StudentAttendance, session_attendance
 from store.lifecycle import settle_charges, transition
@@ -83,8 +83,7 @@ async def put_report(request: web.Request) -> web.Response:
     async with database(request).uow() as uow:
         session = await visible_session(uow, principal, session_id, for_update=True)
         check_own_teaching(principal, session)
-        if student_id not in await uow.sessions.roster(session.id):
-            raise NotFound(f"student {student_id} is not on the roster of session {session_id}")
+        check_on_roster(student_id, await uow.sessions.roster(session.id), session.id)
         own, foreign = _type_fields(json.loads(await request.read()), session.type)
         if problems or foreign:
             named = {f["field"] for f in foreign}
@@ -110,10 +109,8 @@ async def apply_report(
     at: datetime,
 ) -> tuple[StudentReport, StudentAttendance]:
     """Replace one student's report and carry out what it changes; the caller holds
-    the session locked and has checked the caller's rights on it. Shared by the API
-    and the attendance page's override form."""
-    if student_id not in await uow.sessions.roster(session.id):
-        raise NotFound(f"student {student_id} is not on the roster of session {session.id}")
+    the session locked and has checked the caller's rights on it and that the student
+    is on its roster. Shared by the API and the attendance page's override form."""
     reported_by = acting_user(principal, body.reported_by, "reported_by")
     if session.status == Status.CANCELLED:
         raise Conflict(
@@ -121,9 +118,8 @@ async def apply_report(
             details={"current_status": session.status},
         )
     before = (await session_attendance(uow, session, now=at)).student(student_id)
-    before_audit = {"report": None, **_verdict(before)}
-    report = await uow.reports.get(session.id, student_id)
-    before_audit["report"] = report_fields(report)
+    report = before.report
+    before_audit = {"report": report_fields(report), **_verdict(before)}
     if report is None:
         report = StudentReport(session_id=session.id, student_id=student_id, created_at=at)
         uow.session.add(report)

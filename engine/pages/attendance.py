@@ -15,7 +15,7 @@ import jinja2
 from aiohttp import web
 from pydantic import ValidationError
 
-from engine.api.access import check_own_teaching, check_reader, visible_session
+from engine.api.access import check_on_roster, check_own_teaching, check_reader, visible_session
 from engine.api.bodies import ReportIn
 from engine.api.http import database, field_errors, invalid, now, path_id
 from engine.api.reports import apply_report
@@ -105,6 +105,7 @@ async def post_override(request: web.Request) -> web.StreamResponse:
     async with database(request).uow() as uow:
         session = await visible_session(uow, principal, session_id, for_update=True)
         check_own_teaching(principal, session)
+        check_on_roster(student_id, await uow.sessions.roster(session.id), session.id)
         # The form changes the verdict only: the rest of the report stays as it was.
         current = await uow.reports.get(session.id, student_id)
         body = ReportIn.model_validate(
