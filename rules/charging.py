@@ -2,7 +2,8 @@
 
 Everything here decides; nothing writes. The ledger's unique (session, student)
 row is what makes a charge happen once under races and retries; ``plan_charges``
-is the same rule in pure form, so the store and the tests agree on it.
+is the same rule in pure form, and ``store.lifecycle.settle_charges`` writes the
+new rows it plans, so the property tests speak of what the store does.
 """
 
 from __future__ import annotations
@@ -119,8 +120,9 @@ def plan_charges(
     """The decisions still to write: one per student, none for a ledger row.
 
     ``already_charged`` holds every student with a ledger row for the session,
-    hand-set or not; a row, once there, is never rewritten by the rules. For a
-    student repeated in the input the first decision wins.
+    hand-set or not; such a student never gets a second row (a changed verdict
+    updates the one row in place). For a student repeated in the input the first
+    decision wins.
     """
     seen = set(already_charged)
     planned = []

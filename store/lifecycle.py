@@ -19,6 +19,7 @@ from rules.charging import (
     choose_subscription,
     counts_for_teacher,
     decide_charge,
+    plan_charges,
 )
 from rules.codes import SessionType, is_individual, kind_of
 from rules.lifecycle import LifecycleEvent, Status, apply
@@ -170,26 +171,34 @@ async def settle_charges(
 ) -> list[ChargeDecision]:
     """Write each student's ledger row once; later verdict changes update the row in
     place (never a second row), and a hand-set row is never touched."""
-    written = []
+    rows: dict[int, UsageRow] = {}  # read in this transaction, with the attendance
+    decisions = []
     for student in attendance.students:
-        # The attendance was read in this transaction, ledger rows included.
         row = student.charge
-        if row is not None and row.hand_set:
-            continue
+        if row is not None:
+            rows[student.user_id] = row
+            if row.hand_set:
+                continue
         subscription = await subscription_for(uow, session, student.user_id, row, at=at)
-        decision = decide_charge(
-            student_id=student.user_id,
-            verdict=student.verdict.status,
-            student_percentage=student.verdict.meeting.attendance_percentage,
-            teacher_percentage=attendance.teacher_meeting.attendance_percentage,
-            subscription=subscription,
-            settings=attendance.settings,
+        decisions.append(
+            decide_charge(
+                student_id=student.user_id,
+                verdict=student.verdict.status,
+                student_percentage=student.verdict.meeting.attendance_percentage,
+                teacher_percentage=attendance.teacher_meeting.attendance_percentage,
+                subscription=subscription,
+                settings=attendance.settings,
+            )
         )
-        if row is None:
-            if await uow.ledger.charge(session.id, decision, now=at):
-                written.append(decision)
-                _count_charge(uow, decision.status)
-        elif (row.status, row.reason, row.subscription_id, row.verdict) != (
+    written = []
+    for decision in plan_charges(decisions, already_charged=rows):
+        # The unique (session, student) key refuses a row another replica wrote first.
+        if await uow.ledger.charge(session.id, decision, now=at):
+            written.append(decision)
+            _count_charge(uow, decision.status)
+    for decision in decisions:
+        row = rows.get(decision.student_id)
+        if row is not None and (row.status, row.reason, row.subscription_id, row.verdict) != (
             decision.status.value,
             decision.reason,
             decision.subscription_id,

@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.api import answers as a
 from engine.api.bodies import type_field_names
+from rules.charging import ChargeStatus, counts_as_usage
 from rules.codes import SessionType, is_individual
 from rules.lifecycle import Status, display_for
 from rules.settings import SETTING_NAMES, RuleSettings, resolve_settings
@@ -51,7 +52,7 @@ def usage_shape(row: UsageRow) -> a.UsageRowOut:
 
 
 def subscription_shape(sub: Subscription, usage: Sequence[UsageRow]) -> a.SubscriptionOut:
-    used = sum(1 for row in usage if row.status == "charged")
+    used = sum(1 for row in usage if counts_as_usage(ChargeStatus(row.status)))
     return a.SubscriptionOut(
         id=sub.id,
         student_id=sub.student_id,

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rules.charging import SubscriptionView
+from rules.charging import ChargeStatus, SubscriptionView
 from rules.codes import SubscriptionKind
 from store.repositories.base import upsert
 from store.schema import Academy, Subscription, UsageRow, User
@@ -74,7 +74,10 @@ class SubscriptionRepository:
         count = await self.session.scalar(
             select(func.count())
             .select_from(UsageRow)
-            .where(UsageRow.subscription_id == subscription_id, UsageRow.status == "charged")
+            .where(
+                UsageRow.subscription_id == subscription_id,
+                UsageRow.status == ChargeStatus.CHARGED.value,
+            )
         )
         return int(count or 0)
 
@@ -97,7 +100,7 @@ class SubscriptionRepository:
             )
         used = (
             select(UsageRow.subscription_id, func.count().label("n"))
-            .where(UsageRow.status == "charged", UsageRow.student_id == student_id)
+            .where(UsageRow.status == ChargeStatus.CHARGED.value, UsageRow.student_id == student_id)
             .group_by(UsageRow.subscription_id)
             .subquery()
         )
