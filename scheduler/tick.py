@@ -162,12 +162,9 @@ async def _one(database: Database, session_id: int, step: Any, **kwargs: Any) ->
             return reports
     except (OSError, ConnectionError):
         raise
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
+    except Exception as exc:
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             raise
-        log.exception("sweep_session_failed", session_id=session_id)
-        return []
-    except Exception:
         log.exception("sweep_session_failed", session_id=session_id)
         return []
 
