@@ -45,7 +45,7 @@ class WebhookVerifier:
 
     def verify(self, authorization: str | None, body: bytes) -> None:
         """Return quietly when `body` is exactly what the holder of the secret signed."""
-        token = _token_of(authorization)
+        token = token_of(authorization)
         try:
             claims = jwt.decode(
                 token,
@@ -70,7 +70,8 @@ class WebhookVerifier:
             raise _unauthorized("hash_mismatch", "the body does not match the signed hash")
 
 
-def _token_of(authorization: str | None) -> str:
+def token_of(authorization: str | None) -> str:
+    """The token of an Authorization header, bare or `Bearer `; 401 when there is none."""
     value = (authorization or "").strip()
     scheme, _, rest = value.partition(" ")
     if scheme.lower() == "bearer":
