@@ -197,9 +197,9 @@ async def generate_one(
     roster = list(schedule.student_ids.get("ids", []))
     duration = timedelta(minutes=schedule.duration_minutes)
 
-    slots = await uow.schedules.slots_since(schedule.id, _since(now))
-    known = {s.slot_start for s in slots}
-    counted = {s.slot_start for s in slots if s.session_id is not None}
+    recorded = (await uow.schedules.slot_starts_since([schedule.id], _since(now)))[schedule.id]
+    known = {start for start, _ in recorded}
+    counted = {start for start, generated in recorded if generated}
     teacher_held = False
     while True:
         plan = plan_slots(rule, now=now, known=known, counted=counted)

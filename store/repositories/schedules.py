@@ -70,14 +70,6 @@ class ScheduleRepository:
             result[schedule_id].append((slot_start, session_id is not None))
         return result
 
-    async def slots_since(self, schedule_id: int, since: datetime) -> list[ScheduleSlot]:
-        rows = await self.session.scalars(
-            select(ScheduleSlot)
-            .where(ScheduleSlot.schedule_id == schedule_id, ScheduleSlot.slot_start >= since)
-            .order_by(ScheduleSlot.slot_start)
-        )
-        return list(rows)
-
     async def claim_slot(
         self, schedule_id: int, slot_start: datetime, *, now: datetime
     ) -> int | None:

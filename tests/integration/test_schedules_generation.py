@@ -313,10 +313,9 @@ class TestWithdraw:
             await uow.commit()
         sessions = await generated_sessions(database)
         async with database.uow() as uow:
-            slots = await uow.schedules.slots_since(SCHEDULE_ID, SEEDED)
-            uow.session.expunge_all()
+            slots = await uow.schedules.slot_starts_since([SCHEDULE_ID], SEEDED)
 
         assert [Status.ONGOING.value, *[Status.CANCELLED.value] * 3] == [s.status for s in sessions]
         assert {"schedule deleted"} == {s.cancellation_reason for s in sessions[1:]}
         assert 3 == len(withdrawn)
-        assert [sessions[0].scheduled_at] == [s.slot_start for s in slots]
+        assert [sessions[0].scheduled_at] == [start for start, _ in slots[SCHEDULE_ID]]
