@@ -85,7 +85,7 @@ async def seed(url: str, sessions: int, starts_at: datetime) -> list[str]:
     from rules.codes import SessionType
     from rules.lifecycle import Status
     from rules.settings import RuleSettings
-    from store.db import Database
+    from store.database import Database
 
     database = Database(url)
     try:

@@ -39,7 +39,7 @@ from sqlalchemy import func, select, text
 from rules.lifecycle import Status
 from scheduler.rooms import RoomGateway
 from scheduler.tick import tick
-from store.db import Database
+from store.database import Database
 from store.schema import Base, Session
 from tests.support.bulk import Rows, attended_rows, insert_world, session_row
 

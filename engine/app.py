@@ -13,7 +13,7 @@ from engine.keys import CLOCK, DATABASE, SETTINGS, Clock
 from engine.middleware import context_middleware, error_middleware
 from engine.pages import attendance as attendance_page
 from engine.settings import Settings
-from store.db import Database
+from store.database import Database
 from webhooks.endpoint import WebhookEndpoint
 
 log = structlog.get_logger("hudur.app")

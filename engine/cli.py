@@ -16,7 +16,7 @@ from engine.settings import Settings
 from engine.simulate.runner import SimulationError, simulate, table, teacher_token
 from engine.sweeps import run_sweep
 from rules.errors import NotFound
-from store.db import Database
+from store.database import Database
 from webhooks.rebuild import RebuildReport, rebuild
 
 log = structlog.get_logger("hudur.cli")

@@ -10,7 +10,7 @@ from aiohttp import web
 from engine.settings import Settings
 from scheduler.loop import Sweeper
 from scheduler.rooms import RoomGateway
-from store.db import Database
+from store.database import Database
 
 Clock = Callable[[], datetime]
 

@@ -25,7 +25,7 @@ from scheduler.loop import Sweeper
 from scheduler.plan import iso_z
 from scheduler.rooms import RoomGateway
 from scheduler.tick import tick
-from store.db import Database
+from store.database import Database
 
 log = structlog.get_logger("hudur.sweeps")
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 
 from rules.lifecycle import Status
-from store.db import Database
+from store.database import Database
 from store.schema import Session
 
 DEFAULT_BATCH_SIZE = 200

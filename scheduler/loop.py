@@ -18,7 +18,7 @@ import structlog
 
 from scheduler.rooms import RoomGateway
 from scheduler.tick import tick
-from store.db import Database
+from store.database import Database
 
 log = structlog.get_logger("hudur.sweeper")
 

@@ -34,7 +34,7 @@ from rules.lifecycle import Status
 from scheduler.due import candidates
 from scheduler.plan import TransitionReport
 from scheduler.rooms import RoomGateway
-from store.db import Database
+from store.database import Database
 from store.lifecycle import recompute_intervals, start_on_join
 from store.schema import Evidence, Interval, Session
 from store.uow import UnitOfWork

@@ -41,7 +41,7 @@ from rules.recurrence import (
 )
 from rules.settings import resolve_settings
 from scheduler.plan import iso_z
-from store.db import Database
+from store.database import Database
 from store.lifecycle import cancel_session
 from store.schema import Academy, Schedule, Session, User
 from store.uow import UnitOfWork
@@ -239,7 +239,7 @@ async def generate_one(
                 schedule_id=schedule.id,
             )
             await uow.schedules.resolve_slot(slot_id, session_id=session.id)
-            uow.history.record(
+            uow.transitions.record(
                 session.id,
                 from_status=None,
                 to_status=Status.SCHEDULED.value,
@@ -267,7 +267,7 @@ async def _skip(
         f"at {iso_z(other.scheduled_at or start)}"
     )
     await uow.schedules.resolve_slot(slot_id, skipped_reason=reason)
-    uow.history.record(
+    uow.transitions.record(
         other.id,
         from_status=other.status,
         to_status=other.status,

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from scheduler.metrics import ROOM_CALLS
 from scheduler.plan import backoff
-from store.db import Database
+from store.database import Database
 from store.schema import RoomOperation
 
 log = structlog.get_logger("hudur.rooms")

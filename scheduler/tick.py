@@ -35,7 +35,7 @@ from scheduler.recovery import reconcile_rooms
 from scheduler.recurring import generate
 from scheduler.rooms import RoomGateway, run_room_operations
 from store.attendance import settings_of
-from store.db import Database
+from store.database import Database
 from store.lifecycle import finish_session, transition
 from store.schema import Academy, Interval, Session
 from store.uow import UnitOfWork

@@ -21,7 +21,7 @@ from rules.attendance import (
 from rules.lifecycle import FINISHED, Status
 from rules.reconciliation import Verdict, VerdictSource, reconcile_student, teacher_verdict
 from rules.settings import RuleSettings, resolve_settings
-from store.schema import Interval, Session, StudentReport, UsageRow
+from store.schema import Charge, Interval, Session, StudentReport
 from store.uow import UnitOfWork
 
 EMPTY = MeetingAttendance(
@@ -39,7 +39,7 @@ class StudentAttendance:
     user_id: int
     verdict: Verdict
     report: StudentReport | None
-    charge: UsageRow | None
+    charge: Charge | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ def assess(
     roster: list[int],
     intervals: list[Interval],
     reports: dict[int, StudentReport],
-    charges: dict[int, UsageRow],
+    charges: dict[int, Charge],
     now: datetime,
     finished: bool | None = None,
 ) -> SessionAttendance:
@@ -180,7 +180,7 @@ async def session_attendance(
         roster=await uow.sessions.roster(session.id) if roster is None else roster,
         intervals=await uow.intervals.for_session(session.id),
         reports=await uow.reports.for_session(session.id),
-        charges=await uow.ledger.for_session(session.id),
+        charges=await uow.charges.for_session(session.id),
         now=now,
         finished=finished,
     )

@@ -1,4 +1,5 @@
-"""Engines, connection set-up and migrations for SQLite and PostgreSQL."""
+"""`Database`, the one long-lived handle on the store (owned by the app's cleanup_ctx),
+and the engines, connection set-up and migrations behind it for SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from store.uow import UnitOfWork
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -88,3 +91,26 @@ async def migrate(engine: AsyncEngine) -> None:
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
+
+
+class Database:
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine: AsyncEngine = create_engine(url, **engine_kwargs)
+        self._maker = sessionmaker(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self._maker, self.dialect)
+
+    async def migrate(self) -> None:
+        await migrate(self.engine)
+
+    async def ping(self) -> None:
+        await ping(self.engine)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

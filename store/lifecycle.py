@@ -26,7 +26,7 @@ from rules.lifecycle import LifecycleEvent, Status, apply
 from store.attendance import SessionAttendance, session_attendance, settings_of
 from store.metrics import CHARGES, TRANSITIONS
 from store.repositories.evidence import to_rule_evidence
-from store.schema import Evidence, Session, Transition, UsageRow
+from store.schema import Charge, Evidence, Session, Transition
 from store.uow import UnitOfWork
 
 
@@ -42,7 +42,7 @@ async def transition(
     """Apply one lifecycle event; raises IllegalTransition and changes nothing if not allowed."""
     old = Status(session.status)
     new = apply(old, event)
-    row = uow.history.record(
+    row = uow.transitions.record(
         session.id,
         from_status=old.value,
         to_status=new.value,
@@ -171,7 +171,7 @@ async def settle_charges(
 ) -> list[ChargeDecision]:
     """Write each student's ledger row once; later verdict changes update the row in
     place (never a second row), and a hand-set row is never touched."""
-    rows: dict[int, UsageRow] = {}  # read in this transaction, with the attendance
+    rows: dict[int, Charge] = {}  # read in this transaction, with the attendance
     decisions = []
     for student in attendance.students:
         row = student.charge
@@ -193,7 +193,7 @@ async def settle_charges(
     written = []
     for decision in plan_charges(decisions, already_charged=rows):
         # The unique (session, student) key refuses a row another replica wrote first.
-        if await uow.ledger.charge(session.id, decision, now=at):
+        if await uow.charges.charge(session.id, decision, now=at):
             written.append(decision)
             _count_charge(uow, decision.status)
     for decision in decisions:
@@ -214,7 +214,7 @@ async def settle_charges(
 
 
 async def subscription_for(
-    uow: UnitOfWork, session: Session, student_id: int, row: UsageRow | None, *, at: datetime
+    uow: UnitOfWork, session: Session, student_id: int, row: Charge | None, *, at: datetime
 ) -> SubscriptionView | None:
     """The subscription a counted session goes to (CONTRACT 4.4): the one its charged
     row already names while the student still has it, else the rule's choice. The

@@ -227,10 +227,10 @@ class StudentReport(Base):
     updated_at: Mapped[datetime]
 
 
-class Override(Base):
+class AuditEntry(Base):
     """The audit log of every hand-made change: reports and hand-set charges."""
 
-    __tablename__ = "overrides"
+    __tablename__ = "audit_entries"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     session_id: Mapped[int] = mapped_column(BigInteger, index=True)
@@ -260,10 +260,10 @@ class Transition(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
-class UsageRow(Base):
-    """The usage ledger: at most one charge per (session, student), ever."""
+class Charge(Base):
+    """A charge: at most one per (session, student), ever."""
 
-    __tablename__ = "usage_ledger"
+    __tablename__ = "charges"
     __table_args__ = (UniqueConstraint("session_id", "student_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -16,16 +16,18 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from store.repositories.audit import AuditRepository
+from store.repositories.charges import ChargeRepository
 from store.repositories.directory import (
     AcademyRepository,
     SubscriptionRepository,
     UserRepository,
 )
 from store.repositories.evidence import EvidenceRepository, InboxRepository, IntervalRepository
-from store.repositories.ledger import AuditRepository, LedgerRepository, ReportRepository
+from store.repositories.reports import ReportRepository
 from store.repositories.rooms import RoomOperationRepository
 from store.repositories.schedules import ScheduleRepository
-from store.repositories.sessions import HistoryRepository, SessionRepository
+from store.repositories.sessions import SessionRepository, TransitionRepository
 
 
 class UnitOfWork:
@@ -44,13 +46,13 @@ class UnitOfWork:
         self.users = UserRepository(session)
         self.subscriptions = SubscriptionRepository(session)
         self.sessions = SessionRepository(session)
-        self.history = HistoryRepository(session)
+        self.transitions = TransitionRepository(session)
         self.inbox = InboxRepository(session)
         self.evidence = EvidenceRepository(session)
         self.intervals = IntervalRepository(session)
         self.reports = ReportRepository(session)
         self.audit = AuditRepository(session)
-        self.ledger = LedgerRepository(session)
+        self.charges = ChargeRepository(session)
         self.rooms = RoomOperationRepository(session)
         self.schedules = ScheduleRepository(session)
         return self

@@ -14,7 +14,7 @@ from hypothesis import settings as hypothesis_settings
 
 from engine.app import create_app
 from engine.settings import Settings
-from store.db import Database
+from store.database import Database
 from tests.support.auth import app_settings
 from tests.support.clock import ManualClock
 from tests.support.databases import (

@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from rules.errors import HudurError, PayloadTooLarge, Unavailable
-from store.db import Database
+from store.database import Database
 from webhooks.intake import take_in
 from webhooks.metrics import WEBHOOKS
 from webhooks.parse import parse_event

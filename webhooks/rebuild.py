@@ -23,7 +23,7 @@ import structlog
 from sqlalchemy import delete, or_, select, text
 
 from rules.errors import HudurError, NotFound
-from store.db import Database
+from store.database import Database
 from store.lifecycle import recompute_intervals
 from store.schema import Evidence, Interval, Session, WebhookEvent
 from store.uow import UnitOfWork

@@ -32,7 +32,7 @@ async def get_history(request: web.Request) -> web.Response:
     async with database(request).uow() as uow:
         session = await visible_session(uow, principal, session_id)
         check_own_teaching(principal, session)
-        transitions = await uow.history.for_session(session.id)
+        transitions = await uow.transitions.for_session(session.id)
         overrides = await uow.audit.for_session(session.id)
         return respond(history_shape(transitions, overrides))
 

@@ -24,12 +24,12 @@ from rules.errors import Conflict
 from rules.lifecycle import FINISHED, Status
 from store.attendance import session_attendance
 from store.lifecycle import subscription_for
-from store.schema import UsageRow
+from store.schema import Charge
 
 HAND_SET = "hand_set"
 
 
-def _row_fields(row: UsageRow | None) -> dict[str, Any] | None:
+def _row_fields(row: Charge | None) -> dict[str, Any] | None:
     if row is None:
         return None
     return {
@@ -56,7 +56,7 @@ async def put_charge(request: web.Request) -> web.Response:
                 "a cancelled session is never charged",
                 details={"current_status": session.status},
             )
-        row = (await uow.ledger.for_session(session.id)).get(student_id)
+        row = (await uow.charges.for_session(session.id)).get(student_id)
         before = _row_fields(row)
         verdict = AttendanceStatus.PENDING
         if Status(session.status) in FINISHED:
@@ -70,8 +70,8 @@ async def put_charge(request: web.Request) -> web.Response:
             status = ChargeStatus.CHARGED if subscription_id else ChargeStatus.UNBILLED
         if row is None:
             decision = ChargeDecision(student_id, status, HAND_SET, subscription_id, verdict)
-            await uow.ledger.charge(session.id, decision, now=moment, hand_set=True)
-            row = (await uow.ledger.for_session(session.id))[student_id]
+            await uow.charges.charge(session.id, decision, now=moment, hand_set=True)
+            row = (await uow.charges.for_session(session.id))[student_id]
         row.status = status.value
         row.reason = HAND_SET
         row.subscription_id = subscription_id

@@ -19,7 +19,7 @@ from engine.api.types import MAX_ID
 from engine.keys import CLOCK, DATABASE
 from rules.errors import BadRequest, NotFound, ValidationFailed
 from scheduler.plan import iso_z
-from store.db import Database
+from store.database import Database
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -104,7 +104,7 @@ async def create_makeup(request: web.Request) -> web.Response:
             makeup_of_id=original.id,
             **fields,
         )
-        uow.history.record(
+        uow.transitions.record(
             makeup.id,
             from_status=None,
             to_status=makeup.status,
@@ -117,7 +117,7 @@ async def create_makeup(request: web.Request) -> web.Response:
                 "scheduled_at": wire_time(makeup.scheduled_at),
             },
         )
-        uow.history.record(
+        uow.transitions.record(
             original.id,
             from_status=original.status,
             to_status=original.status,

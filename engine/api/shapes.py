@@ -15,12 +15,12 @@ from rules.settings import SETTING_NAMES, RuleSettings, resolve_settings
 from store.attendance import SessionAttendance, StudentAttendance, settings_of
 from store.schema import (
     Academy,
-    Override,
+    AuditEntry,
+    Charge,
     Session,
     StudentReport,
     Subscription,
     Transition,
-    UsageRow,
     User,
 )
 from store.uow import UnitOfWork
@@ -47,11 +47,11 @@ def _settings(settings: RuleSettings) -> dict[str, Any]:
     return {name: values[name] for name in SETTING_NAMES}
 
 
-def usage_shape(row: UsageRow) -> a.UsageRowOut:
+def usage_shape(row: Charge) -> a.UsageRowOut:
     return a.UsageRowOut.model_validate(row, from_attributes=True)
 
 
-def subscription_shape(sub: Subscription, usage: Sequence[UsageRow]) -> a.SubscriptionOut:
+def subscription_shape(sub: Subscription, usage: Sequence[Charge]) -> a.SubscriptionOut:
     used = sum(1 for row in usage if counts_as_usage(ChargeStatus(row.status)))
     return a.SubscriptionOut(
         id=sub.id,
@@ -163,7 +163,7 @@ def _meeting(user_id: int, m: Any) -> dict[str, Any]:
     }
 
 
-def charge_shape(row: UsageRow | None) -> a.ChargeOut:
+def charge_shape(row: Charge | None) -> a.ChargeOut:
     if row is None:
         return a.ChargeOut(status="none", reason=None, subscription_id=None)
     return a.ChargeOut(
@@ -256,7 +256,7 @@ def report_shape(
 
 
 def history_shape(
-    transitions: Iterable[Transition], overrides: Iterable[Override]
+    transitions: Iterable[Transition], overrides: Iterable[AuditEntry]
 ) -> a.HistoryList:
     """Oldest first; at the same moment an override comes before the transition it
     caused (a report first, then COMPLETED -> ABSENT)."""

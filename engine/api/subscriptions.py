@@ -44,7 +44,7 @@ async def put_subscription(request: web.Request) -> web.Response:
         if student.role != "student":
             raise bad_field("student_id", f"user {student.id} is a {student.role}, not a student")
         sub = await uow.subscriptions.upsert(subscription_id, now=now(request), **body.model_dump())
-        usage = await uow.ledger.for_subscription(sub.id)
+        usage = await uow.charges.for_subscription(sub.id)
         await uow.commit()
     return respond(subscription_shape(sub, usage))
 
@@ -57,7 +57,7 @@ async def get_subscription(request: web.Request) -> web.Response:
         sub = await uow.subscriptions.get(subscription_id)
         if sub is None or not principal.sees(sub.academy_id):
             raise NotFound(f"no such subscription {subscription_id}")
-        usage = await uow.ledger.for_subscription(sub.id)
+        usage = await uow.charges.for_subscription(sub.id)
         return respond(subscription_shape(sub, usage))
 
 

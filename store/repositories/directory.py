@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rules.charging import ChargeStatus, SubscriptionView
 from rules.codes import SubscriptionKind
 from store.repositories.base import upsert
-from store.schema import Academy, Subscription, UsageRow, User
+from store.schema import Academy, Charge, Subscription, User
 
 
 class AcademyRepository:
@@ -73,10 +73,10 @@ class SubscriptionRepository:
     async def used(self, subscription_id: int) -> int:
         count = await self.session.scalar(
             select(func.count())
-            .select_from(UsageRow)
+            .select_from(Charge)
             .where(
-                UsageRow.subscription_id == subscription_id,
-                UsageRow.status == ChargeStatus.CHARGED.value,
+                Charge.subscription_id == subscription_id,
+                Charge.status == ChargeStatus.CHARGED.value,
             )
         )
         return int(count or 0)
@@ -99,9 +99,9 @@ class SubscriptionRepository:
                 .with_for_update()
             )
         used = (
-            select(UsageRow.subscription_id, func.count().label("n"))
-            .where(UsageRow.status == ChargeStatus.CHARGED.value, UsageRow.student_id == student_id)
-            .group_by(UsageRow.subscription_id)
+            select(Charge.subscription_id, func.count().label("n"))
+            .where(Charge.status == ChargeStatus.CHARGED.value, Charge.student_id == student_id)
+            .group_by(Charge.subscription_id)
             .subquery()
         )
         rows = await self.session.execute(

@@ -115,7 +115,7 @@ class SessionRepository:
         return await self.session.scalar(stmt.limit(1))
 
 
-class HistoryRepository:
+class TransitionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 

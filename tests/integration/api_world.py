@@ -18,20 +18,20 @@ from sqlalchemy import select
 from rules.codes import SessionType
 from rules.lifecycle import Status
 from rules.settings import RuleSettings
-from store.db import Database
+from store.database import Database
 from store.lifecycle import recompute_intervals
 from store.schema import (
     Academy,
+    AuditEntry,
     Base,
+    Charge,
     Evidence,
-    Override,
     RoomOperation,
     Session,
     SessionStudent,
     StudentReport,
     Subscription,
     Transition,
-    UsageRow,
     User,
 )
 from store.uow import UnitOfWork
@@ -238,9 +238,9 @@ SNAPSHOT_MODELS = (
     Session,
     SessionStudent,
     StudentReport,
-    Override,
+    AuditEntry,
     Transition,
-    UsageRow,
+    Charge,
     RoomOperation,
 )
 

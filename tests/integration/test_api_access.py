@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from store.db import Database
+from store.database import Database
 from tests.integration.api_world import (
     ROLES,
     Sessions,

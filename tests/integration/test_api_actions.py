@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 from livekit import api as livekit
 
 from rules.lifecycle import Status
-from store.db import Database
+from store.database import Database
 from tests.integration.api_world import (
     START,
     call,
@@ -42,7 +42,7 @@ class TestSchedule:
         assert (200, "scheduled", TOMORROW) == (status, body["status"], body["scheduled_at"])
         async with database.uow() as uow:
             session = await uow.sessions.get(ids.unscheduled)
-            history = await uow.history.for_session(ids.unscheduled)
+            history = await uow.transitions.for_session(ids.unscheduled)
             assert session is not None
             assert datetime(2025, 12, 2, 11, tzinfo=UTC) == session.ends_at
             assert 5 == session.settings["buffer_minutes"]
@@ -148,7 +148,7 @@ class TestCancel:
         )
         async with database.uow() as uow:
             operations = await uow.rooms.for_session(ids.ready)
-            ledger = await uow.ledger.for_session(ids.ready)
+            ledger = await uow.charges.for_session(ids.ready)
             assert [("delete_room", "QSE-1-000003")] == [(o.op, o.room_name) for o in operations]
             assert {} == ledger
 

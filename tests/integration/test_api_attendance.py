@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from rules.codes import SessionType
 from rules.lifecycle import Status
-from store.db import Database
-from store.schema import UsageRow
+from store.database import Database
+from store.schema import Charge
 from tests.integration.api_world import START, call, make_session, presence, seed_two_academies
 from tests.support.clock import ManualClock
 
@@ -21,7 +21,7 @@ CIRCLE = START + timedelta(hours=4)
 async def ledger_rows(database: Database, session_id: int) -> list[tuple[int, str, str, bool]]:
     async with database.uow() as uow:
         rows = await uow.session.scalars(
-            select(UsageRow).where(UsageRow.session_id == session_id).order_by(UsageRow.id)
+            select(Charge).where(Charge.session_id == session_id).order_by(Charge.id)
         )
         return [(r.student_id, r.status, r.reason, r.hand_set) for r in rows]
 
@@ -501,7 +501,7 @@ class TestCharges:
             {d["field"] for d in body["error"]["details"]},
         )
         async with database.uow() as uow:
-            count = await uow.session.scalar(select(func.count()).select_from(UsageRow))
+            count = await uow.session.scalar(select(func.count()).select_from(Charge))
             assert 0 == count
 
 

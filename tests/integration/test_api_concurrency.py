@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp.test_utils import TestClient
 
-from store.db import Database
+from store.database import Database
 from tests.integration.api_world import call, seed_two_academies
 
 N = 200

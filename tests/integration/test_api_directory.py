@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from rules.attendance import AttendanceStatus
 from rules.charging import ChargeDecision, ChargeStatus
-from store.db import Database
+from store.database import Database
 from tests.integration.api_world import NOW, call, seed_two_academies
 from tests.support.auth import auth, user_token
 
@@ -264,12 +264,12 @@ class TestSubscriptions:
         )
         async with database.uow() as uow:
             present = AttendanceStatus.PRESENT
-            await uow.ledger.charge(
+            await uow.charges.charge(
                 ids.ready,
                 ChargeDecision(10, ChargeStatus.CHARGED, "present", 300, present),
                 now=NOW,
             )
-            await uow.ledger.charge(
+            await uow.charges.charge(
                 ids.scheduled,
                 ChargeDecision(10, ChargeStatus.CHARGED, "present", 300, present),
                 now=NOW,

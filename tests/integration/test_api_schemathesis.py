@@ -26,7 +26,7 @@ from aiohttp import web
 from schemathesis.engine import Status, events
 
 from engine.app import create_app
-from store.db import Database
+from store.database import Database
 from tests.integration.api_world import seed_two_academies
 from tests.support.auth import SERVICE_TOKEN, app_settings
 from tests.support.clock import ManualClock

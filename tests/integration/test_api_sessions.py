@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from aiohttp.test_utils import TestClient
 
-from store.db import Database
+from store.database import Database
 from store.schema import Evidence
 from tests.integration.api_world import (
     NOW,

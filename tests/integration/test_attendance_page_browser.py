@@ -16,7 +16,7 @@ import pytest
 from engine.app import create_app
 from engine.settings import Settings
 from engine.simulate.runner import simulate, teacher_token
-from store.db import Database
+from store.database import Database
 from tests.support.auth import JWT_SECRET, LIVEKIT_KEY, LIVEKIT_SECRET, SERVICE_TOKEN
 from tests.support.clock import ManualClock
 

@@ -15,7 +15,7 @@ from structlog.testing import capture_logs
 
 from rules.codes import SessionType
 from rules.lifecycle import Status
-from store.db import Database
+from store.database import Database
 from tests.support.auth import auth, call, user_token
 from tests.support.clock import ManualClock
 from tests.support.factories import ACADEMY_ID, TEACHER_ID, scheduled_session, seed_world

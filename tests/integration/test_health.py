@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
 
-from store.db import Database
+from store.database import Database
 
 
 class TestHealth:

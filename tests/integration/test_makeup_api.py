@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from rules.codes import SessionType
 from rules.lifecycle import LifecycleEvent, Status
 from scheduler.recurring import generate
-from store.db import Database
+from store.database import Database
 from store.lifecycle import transition
 from store.schema import ScheduleSlot
 from tests.support.auth import call, user_token

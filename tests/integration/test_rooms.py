@@ -10,7 +10,7 @@ from livekit import api
 from structlog.testing import capture_logs
 
 from scheduler.rooms import SKIPPED, SUPERSEDED, RoomGateway, run_room_operations
-from store.db import Database
+from store.database import Database
 from store.schema import RoomOperation
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
 from tests.support.fake_livekit import (  # noqa: F401 (fixtures)

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from rules.lifecycle import LifecycleEvent
 from scheduler.recurring import generate
-from store.db import Database
+from store.database import Database
 from store.lifecycle import transition
 from tests.support.auth import call, user_token
 from tests.support.clock import ManualClock

@@ -14,7 +14,7 @@ from rules.codes import SessionType
 from rules.lifecycle import LifecycleEvent, Status
 from rules.settings import resolve_settings
 from scheduler.recurring import generate, withdraw_upcoming
-from store.db import Database
+from store.database import Database
 from store.lifecycle import transition
 from store.schema import ScheduleSlot, Session
 from tests.support.factories import ACADEMY_ID, TEACHER_ID, scheduled_session, seed_world
@@ -121,7 +121,7 @@ class TestTerm:
         async with database.uow() as uow:
             session = await uow.sessions.get(first.session_id)
             roster = await uow.sessions.roster(first.session_id)
-            history = await uow.history.for_session(first.session_id)
+            history = await uow.transitions.for_session(first.session_id)
             uow.session.expunge_all()
 
         assert session is not None
@@ -238,7 +238,7 @@ class TestOverlap:
                     ScheduleSlot.slot_start == datetime(2025, 9, 3, 15, 0, tzinfo=UTC)
                 )
             )
-            history = await uow.history.for_session(busy.id)
+            history = await uow.transitions.for_session(busy.id)
             uow.session.expunge_all()
 
         assert [datetime(2025, 9, 3, 15, 0, tzinfo=UTC)] == [s.slot_start for s in report.skipped]

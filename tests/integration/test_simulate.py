@@ -11,7 +11,7 @@ from engine.app import create_app
 from engine.settings import Settings
 from engine.simulate.plan import Behaviour, plan_day
 from engine.simulate.runner import LessonOutcome, simulate, table
-from store.db import Database
+from store.database import Database
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET, SERVICE_TOKEN
 from tests.support.clock import ManualClock
 

@@ -14,16 +14,16 @@ from rules.charging import ChargeDecision, ChargeStatus
 from rules.codes import SessionType
 from rules.errors import IllegalTransition
 from rules.lifecycle import LifecycleEvent, Status
-from store.db import Database
+from store.database import Database
 from store.lifecycle import finish_session, recompute_intervals, transition
 from store.schema import (
+    AuditEntry,
+    Charge,
     Evidence,
-    Override,
     RoomOperation,
     Schedule,
     ScheduleSlot,
     StudentReport,
-    UsageRow,
     WebhookEvent,
 )
 from tests.support.factories import scheduled_session, seed_world
@@ -83,7 +83,7 @@ class TestRoundTrip:
                         created_at=NOW,
                         updated_at=NOW,
                     ),
-                    Override(
+                    AuditEntry(
                         session_id=session.id,
                         student_id=10,
                         kind="report",
@@ -126,7 +126,7 @@ class TestRoundTrip:
                     ),
                 ]
             )
-            await uow.ledger.charge(session.id, _decision(), now=NOW)
+            await uow.charges.charge(session.id, _decision(), now=NOW)
             await transition(uow, session, LifecycleEvent.PREPARE, at=NOW, actor="sweeper")
             await uow.commit()
             session_id = session.id
@@ -156,13 +156,13 @@ class TestRoundTrip:
             assert NOW == op.next_attempt_at
             schedule = await uow.session.get(Schedule, 3)
             assert schedule is not None and date(2025, 12, 1) == schedule.starts_on
-            (history,) = await uow.history.for_session(session_id)
+            (history,) = await uow.transitions.for_session(session_id)
             assert ("scheduled", "ready", "sweeper") == (
                 history.from_status,
                 history.to_status,
                 history.actor,
             )
-            ledger = await uow.ledger.for_session(session_id)
+            ledger = await uow.charges.for_session(session_id)
             assert ChargeStatus.CHARGED.value == ledger[10].status
             assert 1 == await uow.subscriptions.used(110)
 
@@ -198,10 +198,10 @@ class TestLedger:
         async with database.uow() as uow:
             await seed_world(uow, NOW)
             session = await scheduled_session(uow, now=NOW, starts_at=START)
-            assert await uow.ledger.charge(session.id, _decision(), now=NOW)
-            assert not await uow.ledger.charge(session.id, _decision(), now=NOW)
+            assert await uow.charges.charge(session.id, _decision(), now=NOW)
+            assert not await uow.charges.charge(session.id, _decision(), now=NOW)
             uow.session.add(
-                UsageRow(
+                Charge(
                     session_id=session.id,
                     student_id=10,
                     status="charged",
@@ -222,14 +222,14 @@ class TestLedger:
 
         async def charge() -> bool:
             async with database.uow() as uow:
-                wrote = await uow.ledger.charge(session.id, _decision(), now=NOW)
+                wrote = await uow.charges.charge(session.id, _decision(), now=NOW)
                 await uow.commit()
                 return wrote
 
         results = await asyncio.gather(*(charge() for _ in range(20)))
         assert 1 == sum(results)
         async with database.uow() as uow:
-            count = await uow.session.scalar(select(func.count()).select_from(UsageRow))
+            count = await uow.session.scalar(select(func.count()).select_from(Charge))
         assert 1 == count
 
 
@@ -282,7 +282,7 @@ class TestLifecycleOperations:
             with pytest.raises(IllegalTransition):
                 await finish_session(uow, session, at=NOW, actor="service")
             assert Status.CANCELLED.value == session.status
-            assert [] == await uow.history.for_session(session.id)
+            assert [] == await uow.transitions.for_session(session.id)
 
     async def test_finishing_closes_intervals_and_charges_once(self, database: Database) -> None:
         """A lesson attended in full completes, closes the open interval, charges one row."""
@@ -322,7 +322,7 @@ class TestLifecycleOperations:
         async with database.uow() as uow:
             intervals = await uow.intervals.for_session(session.id)
             assert [end, end] == [i.left_at for i in intervals]
-            ledger = await uow.ledger.for_session(session.id)
+            ledger = await uow.charges.for_session(session.id)
             assert ("charged", "present", 110) == (
                 ledger[10].status,
                 ledger[10].reason,
@@ -352,7 +352,7 @@ class TestLifecycleOperations:
                 )
             )
             await finish_session(uow, session, at=START + timedelta(minutes=70), actor="sweeper")
-            ledger = await uow.ledger.for_session(session.id)
+            ledger = await uow.charges.for_session(session.id)
             await uow.commit()
         assert Status.ABSENT.value == session.status
         assert ("charged", "absent") == (ledger[10].status, ledger[10].reason)

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from engine.app import create_app
 from engine.settings import Settings
 from rules.lifecycle import Status
-from store.db import Database
+from store.database import Database
 from tests.support.auth import auth, user_token
 from tests.support.clock import ManualClock
 from tests.support.databases import sqlite_url

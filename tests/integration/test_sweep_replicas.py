@@ -16,13 +16,13 @@ from rules.errors import IllegalTransition
 from rules.lifecycle import Status
 from scheduler.rooms import RoomGateway
 from scheduler.tick import tick
-from store.db import Database
+from store.database import Database
 from store.lifecycle import finish_session
 from store.schema import (
+    Charge,
     RoomOperation,
     SessionStudent,
     Transition,
-    UsageRow,
 )
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
 from tests.support.bulk import attended_rows, insert_world, session_row
@@ -148,19 +148,19 @@ class TestReplicas:
                     Transition.to_status.in_(["completed", "absent"])
                 )
             )
-            rows = await uow.session.scalar(select(func.count()).select_from(UsageRow))
+            rows = await uow.session.scalar(select(func.count()).select_from(Charge))
             distinct = await uow.session.scalar(
                 select(func.count()).select_from(
-                    select(UsageRow.session_id, UsageRow.student_id).distinct().subquery()
+                    select(Charge.session_id, Charge.student_id).distinct().subquery()
                 )
             )
             assert (pairs, pairs) == (rows, distinct)
             usage = dict(
                 (
                     await uow.session.execute(
-                        select(UsageRow.subscription_id, func.count())
-                        .where(UsageRow.status == "charged")
-                        .group_by(UsageRow.subscription_id)
+                        select(Charge.subscription_id, func.count())
+                        .where(Charge.status == "charged")
+                        .group_by(Charge.subscription_id)
                     )
                 ).all()
             )

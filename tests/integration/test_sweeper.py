@@ -20,7 +20,7 @@ from rules.settings import RuleSettings
 from scheduler.loop import Sweeper
 from scheduler.rooms import RoomGateway
 from scheduler.tick import due_statement, tick
-from store.db import Database
+from store.database import Database
 from store.schema import Session
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
 from tests.support.bulk import session_row

@@ -14,7 +14,7 @@ import structlog
 from aiohttp.test_utils import TestClient
 from prometheus_client import REGISTRY
 
-from store.db import Database
+from store.database import Database
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
 from tests.support.livekit import (
     CONTENT_TYPE,

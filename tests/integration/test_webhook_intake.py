@@ -22,7 +22,7 @@ from rules.codes import SessionType
 from rules.errors import Conflict
 from rules.lifecycle import Status
 from store.attendance import session_attendance
-from store.db import Database
+from store.database import Database
 from store.lifecycle import adopt_orphan_evidence
 from store.schema import Session
 from tests.support.factories import scheduled_session, seed_world
@@ -240,7 +240,7 @@ class TestTrigger:
         reloaded = await _reload(database, session.id)
         assert (Status.ONGOING, at(-5)) == (reloaded.status, reloaded.started_at)
         async with database.uow() as uow:
-            (history,) = await uow.history.for_session(session.id)
+            (history,) = await uow.transitions.for_session(session.id)
             actor = history.actor
         assert actor.startswith("evidence:EV_")
 
@@ -282,7 +282,7 @@ class TestTrigger:
                 (op.op, op.room_name, op.identity, op.state)
                 for op in await uow.rooms.for_session(session.id)
             ]
-            history = await uow.history.for_session(session.id)
+            history = await uow.transitions.for_session(session.id)
         assert [("remove_participant", ROOM, "10_Ali", "pending")] == operations
         assert [] == history
         assert 1 == len(await _intervals(database, session.id))

@@ -22,7 +22,7 @@ from livekit.protocol import models
 
 from rules.codes import SessionType
 from store.attendance import session_attendance
-from store.db import Database
+from store.database import Database
 from tests.support.factories import scheduled_session, seed_world
 from tests.support.livekit import OBSERVER, aborted, joined, left, post_webhook, room_finished
 

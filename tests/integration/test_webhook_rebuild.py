@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import delete, select
 
 from engine import cli
-from store.db import Database
+from store.database import Database
 from store.lifecycle import finish_session
 from store.schema import Evidence, Interval, WebhookEvent
 from tests.support.factories import scheduled_session, seed_world

@@ -14,7 +14,7 @@ from sqlalchemy import insert, text
 
 from rules.lifecycle import Status
 from rules.settings import RuleSettings
-from store.db import Database
+from store.database import Database
 from store.schema import Academy, Evidence, Session, SessionStudent, Subscription, User
 
 Rows = list[dict[str, Any]]

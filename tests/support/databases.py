@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store.db import Database
+from store.database import Database
 from store.schema import Base
 
 POSTGRES_URL = os.environ.get("HUDUR_TEST_POSTGRES_URL")

@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 from engine.settings import Settings
 from rules.codes import SessionType, is_individual, kind_of
 from store.attendance import session_attendance
-from store.db import Database
+from store.database import Database
 from tests.support.auth import auth
 from tests.support.clock import ManualClock
 from tests.support.factories import TEACHER_ID, seed_world
@@ -141,8 +141,8 @@ class Lesson:
             session = await uow.sessions.get(self.session_id)
             assert session is not None
             attendance = await session_attendance(uow, session, now=self.clock())
-            ledger = await uow.ledger.for_session(self.session_id)
-            history = await uow.history.for_session(self.session_id)
+            ledger = await uow.charges.for_session(self.session_id)
+            history = await uow.transitions.for_session(self.session_id)
             uow.session.expunge_all()  # readable after the unit of work ends
             return {
                 "session": session,

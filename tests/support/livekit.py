@@ -43,7 +43,7 @@ from livekit.api import AccessToken
 from livekit.protocol import egress, models, webhook
 from sqlalchemy import func, select
 
-from store.db import Database
+from store.database import Database
 from store.schema import Evidence, Interval, RoomOperation, Transition, WebhookEvent
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
 

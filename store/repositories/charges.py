@@ -1,0 +1,49 @@
+"""The charges: at most one row per (session, student), ever."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rules.charging import ChargeDecision
+from store.repositories.base import insert_ignore
+from store.schema import Charge
+
+
+class ChargeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def for_session(self, session_id: int) -> dict[int, Charge]:
+        rows = await self.session.scalars(select(Charge).where(Charge.session_id == session_id))
+        return {r.student_id: r for r in rows}
+
+    async def for_subscription(self, subscription_id: int) -> list[Charge]:
+        rows = await self.session.scalars(
+            select(Charge).where(Charge.subscription_id == subscription_id).order_by(Charge.id)
+        )
+        return list(rows)
+
+    async def charge(
+        self, session_id: int, decision: ChargeDecision, *, now: datetime, hand_set: bool = False
+    ) -> bool:
+        """Write one ledger row; False when the pair already had one (the unique key
+        makes this exactly-once under any race, retry or replica)."""
+        inserted = await self.session.scalar(
+            insert_ignore(self.session, Charge, ["session_id", "student_id"])
+            .values(
+                session_id=session_id,
+                student_id=decision.student_id,
+                subscription_id=decision.subscription_id,
+                status=decision.status.value,
+                reason=decision.reason,
+                verdict=decision.verdict.value,
+                hand_set=hand_set,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(Charge.id)
+        )
+        return inserted is not None
