@@ -16,6 +16,7 @@ import jwt
 from aiohttp import web
 
 from engine.keys import SETTINGS
+from rules.actors import SERVICE, Actor
 from rules.errors import Forbidden, NotFound, Unauthorized
 
 Role = Literal["service", "admin", "teacher", "student"]
@@ -33,9 +34,11 @@ class Principal:
         return self.role == "service"
 
     @property
-    def actor(self) -> str:
+    def actor(self) -> Actor:
         """How history and audit rows name this caller."""
-        return "service" if self.is_service else f"user:{self.user_id}"
+        if self.is_service or self.user_id is None:
+            return SERVICE
+        return Actor.user(self.user_id)
 
     def require_service(self) -> None:
         if not self.is_service:

@@ -2,7 +2,7 @@
 
 Everything here decides; nothing writes. The ledger's unique (session, student)
 row is what makes a charge happen once under races and retries; ``plan_charges``
-is the same rule in pure form, and ``store.lifecycle.settle_charges`` writes the
+is the same rule in pure form, and ``engine.operations.charges.settle_charges`` writes the
 new rows it plans, so the property tests speak of what the store does.
 """
 

@@ -22,13 +22,16 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeAlias
+from enum import StrEnum
+from typing import ClassVar, TypeAlias
 
 from rules._utc import require_utc
 
 __all__ = [
     "ConnectionAborted",
     "Evidence",
+    "EvidenceKind",
+    "EvidenceSource",
     "Interval",
     "ParticipantJoined",
     "ParticipantLeft",
@@ -39,9 +42,29 @@ __all__ = [
 ]
 
 
+class EvidenceKind(StrEnum):
+    """What one piece of evidence says; one per evidence type below."""
+
+    JOINED = "joined"
+    LEFT = "left"
+    ABORTED = "aborted"
+    ROOM_FINISHED = "room_finished"
+    SESSION_CLOSED = "session_closed"
+
+
+class EvidenceSource(StrEnum):
+    """Where a piece of evidence came from: only webhook evidence is re-derived by a rebuild."""
+
+    WEBHOOK = "webhook"  # a LiveKit webhook in the inbox
+    RECONCILED = "reconciled"  # a repair from RoomService.ListParticipants
+    SYSTEM = "system"  # the session itself (its close)
+
+
 @dataclass(frozen=True, slots=True)
 class ParticipantJoined:
     """A participant connected; ``at`` is its joinedAtMs (else joinedAt, createdAt)."""
+
+    kind: ClassVar[EvidenceKind] = EvidenceKind.JOINED
 
     event_id: str
     room_sid: str
@@ -58,6 +81,8 @@ class ParticipantJoined:
 @dataclass(frozen=True, slots=True)
 class ParticipantLeft:
     """A participant left at ``at`` (the event's createdAt)."""
+
+    kind: ClassVar[EvidenceKind] = EvidenceKind.LEFT
 
     event_id: str
     room_sid: str
@@ -78,6 +103,8 @@ class ParticipantLeft:
 class ConnectionAborted:
     """A connection failed; closes the sid's interval but never opens one."""
 
+    kind: ClassVar[EvidenceKind] = EvidenceKind.ABORTED
+
     event_id: str
     room_sid: str
     at: datetime
@@ -93,6 +120,8 @@ class ConnectionAborted:
 class RoomFinished:
     """The LiveKit room ``room_sid`` ended: everyone in it is out from ``at``."""
 
+    kind: ClassVar[EvidenceKind] = EvidenceKind.ROOM_FINISHED
+
     event_id: str
     room_sid: str
     at: datetime
@@ -104,6 +133,8 @@ class RoomFinished:
 @dataclass(frozen=True, slots=True)
 class SessionClosed:
     """Synthetic: the session ended at ``at``, closing every interval in any room."""
+
+    kind: ClassVar[EvidenceKind] = EvidenceKind.SESSION_CLOSED
 
     event_id: str
     at: datetime

@@ -9,13 +9,17 @@ the move is allowed and where it leads.
                                   |         |          ^|
                                   +---------+--> ABSENT +  (reports flip them)
     UNSCHEDULED, SCHEDULED, READY, ONGOING -> CANCELLED
+
+A session is *born* by an event too (``born``): created by hand UNSCHEDULED, generated
+by a recurring schedule SCHEDULED, a make-up either. Events that leave the status as
+it is but belong in a session's history (a skipped slot, a make-up made for it) are
+``NOTES``. Every other question about a status is one of the named predicates at the
+end; nothing outside this module compares status values.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
@@ -23,16 +27,30 @@ from types import MappingProxyType
 from rules.errors import IllegalTransition
 
 __all__ = [
+    "BIRTHS",
     "COUNTS_TOWARD_SUBSCRIPTION",
     "FINISHED",
-    "STATUS_DISPLAY",
+    "NOTES",
+    "NOT_STARTED",
+    "RUNNING",
     "TERMINAL",
     "TRANSITIONS",
     "LifecycleEvent",
     "Status",
-    "StatusDisplay",
+    "accepts_reports",
     "apply",
-    "display_for",
+    "awaits_start",
+    "born",
+    "can_cancel",
+    "can_join",
+    "can_start",
+    "finishing_event",
+    "holds_teacher_time",
+    "is_finished",
+    "is_running",
+    "is_terminal",
+    "may_be_prepared",
+    "takes_makeup",
 ]
 
 
@@ -55,6 +73,12 @@ class LifecycleEvent(StrEnum):
     CANCEL = "cancel"
     REPORT_ABSENT = "report_absent"
     REPORT_PRESENT = "report_present"
+    # Births: the first status of a new session.
+    CREATE = "create"
+    GENERATE = "generated"
+    MAKEUP_CREATED = "makeup_created"
+    # Notes: recorded in a session's history, its status unchanged.
+    SLOT_SKIPPED = "slot_skipped"
 
 
 _S, _E = Status, LifecycleEvent
@@ -87,6 +111,25 @@ FINISHED: frozenset[Status] = frozenset({Status.COMPLETED, Status.ABSENT})
 COUNTS_TOWARD_SUBSCRIPTION: frozenset[Status] = frozenset({Status.COMPLETED, Status.ABSENT})
 
 
+# (event, scheduled at birth?) -> the status a new session starts in.
+BIRTHS: Mapping[tuple[LifecycleEvent, bool], Status] = MappingProxyType(
+    {
+        (_E.CREATE, False): _S.UNSCHEDULED,
+        (_E.GENERATE, True): _S.SCHEDULED,
+        (_E.MAKEUP_CREATED, False): _S.UNSCHEDULED,
+        (_E.MAKEUP_CREATED, True): _S.SCHEDULED,
+    }
+)
+NOTES: frozenset[LifecycleEvent] = frozenset({_E.SLOT_SKIPPED, _E.MAKEUP_CREATED})
+
+RUNNING: frozenset[Status] = frozenset({Status.READY, Status.ONGOING})
+NOT_STARTED: frozenset[Status] = frozenset({Status.SCHEDULED, Status.READY})
+_CANCELLABLE = frozenset({_S.UNSCHEDULED, _S.SCHEDULED, _S.READY, _S.ONGOING})
+_STARTABLE = frozenset({_S.SCHEDULED, _S.READY})
+_JOINABLE = frozenset({_S.READY, _S.ONGOING})
+_MAKEUP_FOR = frozenset({_S.CANCELLED, _S.ABSENT})
+
+
 def apply(status: Status, event: LifecycleEvent) -> Status:
     """The status after ``event``, or ``IllegalTransition`` naming both."""
     try:
@@ -95,50 +138,79 @@ def apply(status: Status, event: LifecycleEvent) -> Status:
         raise IllegalTransition(status, event) from None
 
 
-@dataclass(frozen=True, slots=True)
-class StatusDisplay:
-    value: str
-    label: str
-    label_en: str
-    color: str
-    icon: str
-    can_start: bool
-    can_cancel: bool
-    can_join: bool
-
-    def as_dict(self) -> dict[str, object]:
-        return dataclasses.asdict(self)
+def born(event: LifecycleEvent, *, scheduled: bool) -> Status:
+    """The status a session created by ``event`` starts in (scheduled or not)."""
+    try:
+        return BIRTHS[(LifecycleEvent(event), scheduled)]
+    except (KeyError, ValueError):
+        raise IllegalTransition("new", event) from None
 
 
-def _display(
-    status: Status, label: str, label_en: str, color: str, icon: str, flags: str
-) -> tuple[Status, StatusDisplay]:
-    # flags spells can_start/can_cancel/can_join as "y"/"n" so the table below
-    # lines up with the contract's table row for row.
-    start, cancel, join = (flag == "y" for flag in flags)
-    return status, StatusDisplay(status.value, label, label_en, color, icon, start, cancel, join)
+def note(status: Status, event: LifecycleEvent) -> Status:
+    """``status`` itself, once ``event`` is known to be a note (else IllegalTransition)."""
+    if LifecycleEvent(event) not in NOTES:
+        raise IllegalTransition(status, event)
+    return Status(status)
 
 
-STATUS_DISPLAY: Mapping[Status, StatusDisplay] = MappingProxyType(
-    dict(
-        [
-            _display(_S.UNSCHEDULED, "غير مجدولة", "Unscheduled", "gray", "ri-draft-line", "nyn"),
-            _display(_S.SCHEDULED, "مجدولة", "Scheduled", "blue", "ri-calendar-line", "yyn"),
-            _display(_S.READY, "جاهزة", "Ready", "violet", "ri-video-line", "yyy"),
-            _display(_S.ONGOING, "جارية", "Ongoing", "cyan", "ri-live-line", "nyy"),
-            _display(_S.COMPLETED, "مكتملة", "Completed", "green", "ri-check-circle-line", "nnn"),
-            _display(_S.ABSENT, "غياب", "Absent", "amber", "ri-user-unfollow-line", "nnn"),
-            _display(_S.CANCELLED, "ملغاة", "Cancelled", "red", "ri-close-circle-line", "nnn"),
-        ]
-    )
-)
+def finishing_event(*, individual: bool, all_absent: bool) -> LifecycleEvent:
+    """How a running session finishes: ABSENT for an individual session whose student
+    is absent (CONTRACT 4.1), COMPLETED otherwise."""
+    return LifecycleEvent.MARK_ABSENT if individual and all_absent else LifecycleEvent.COMPLETE
 
 
-def display_for(
-    status: Status, *, now: datetime, ends_at: datetime | None, buffer_minutes: float
-) -> StatusDisplay:
-    """The status's display, with ``can_join`` off from ``E + buffer`` on."""
-    display = STATUS_DISPLAY[status]
-    if ends_at is not None and now >= ends_at + timedelta(minutes=buffer_minutes):
-        return dataclasses.replace(display, can_join=False)
-    return display
+def is_terminal(status: str) -> bool:
+    """COMPLETED, ABSENT or CANCELLED: nothing moves it but a report's flip."""
+    return Status(status) in TERMINAL
+
+
+def is_finished(status: str) -> bool:
+    """COMPLETED or ABSENT: verdicts are final and charges written."""
+    return Status(status) in FINISHED
+
+
+def is_running(status: str) -> bool:
+    """READY or ONGOING: the room is open, the session waits to be finished."""
+    return Status(status) in RUNNING
+
+
+def awaits_start(status: str) -> bool:
+    """SCHEDULED or READY: the first roster join starts it."""
+    return Status(status) in _STARTABLE
+
+
+def may_be_prepared(status: str) -> bool:
+    """SCHEDULED: the sweep may make it READY."""
+    return Status(status) is Status.SCHEDULED
+
+
+def accepts_reports(status: str) -> bool:
+    """Every status but CANCELLED takes a teacher's report (and a hand-set charge)."""
+    return Status(status) is not Status.CANCELLED
+
+
+def holds_teacher_time(status: str) -> bool:
+    """Whether the session keeps its teacher busy for its window (not cancelled)."""
+    return Status(status) is not Status.CANCELLED
+
+
+def takes_makeup(status: str) -> bool:
+    """CANCELLED or ABSENT sessions may get a make-up."""
+    return Status(status) in _MAKEUP_FOR
+
+
+def can_start(status: str) -> bool:
+    return Status(status) in _STARTABLE
+
+
+def can_cancel(status: str) -> bool:
+    return Status(status) in _CANCELLABLE
+
+
+def can_join(
+    status: str, *, now: datetime, ends_at: datetime | None, buffer_minutes: float
+) -> bool:
+    """READY or ONGOING, and not from ``E + buffer`` on."""
+    if Status(status) not in _JOINABLE:
+        return False
+    return ends_at is None or now < ends_at + timedelta(minutes=buffer_minutes)

@@ -29,13 +29,13 @@ import structlog
 from livekit.protocol import models
 from sqlalchemy import select
 
+from engine.operations.presence import recompute_intervals, start_on_join
 from rules.evidence import parse_identity
 from rules.lifecycle import Status
 from scheduler.due import candidates
 from scheduler.plan import TransitionReport
 from scheduler.rooms import RoomGateway
 from store.database import Database
-from store.lifecycle import recompute_intervals, start_on_join
 from store.schema import Evidence, Interval, Session
 from store.uow import UnitOfWork
 

@@ -30,8 +30,11 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy import select
 
+from engine.operations import lifecycle
+from engine.operations.sessions import cancel as cancel_session
+from rules.actors import Actor
 from rules.codes import SessionType
-from rules.lifecycle import Status
+from rules.lifecycle import LifecycleEvent
 from rules.recurrence import (
     EARLIEST,
     Recurrence,
@@ -42,7 +45,6 @@ from rules.recurrence import (
 from rules.settings import resolve_settings
 from scheduler.plan import iso_z
 from store.database import Database
-from store.lifecycle import cancel_session
 from store.schema import Academy, Schedule, Session, User
 from store.uow import UnitOfWork
 
@@ -57,8 +59,8 @@ def _since(now: datetime) -> datetime:
     return max(now, EARLIEST + COUNT_BACK) - COUNT_BACK
 
 
-def actor_of(schedule_id: int) -> str:
-    return f"schedule:{schedule_id}"
+def actor_of(schedule_id: int) -> Actor:
+    return Actor.schedule(schedule_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,30 +226,24 @@ async def generate_one(
             if other is not None:
                 report.skipped.append(await _skip(uow, schedule, slot_id, start, other, now))
                 continue
-            session = await uow.sessions.create(
+            session = await lifecycle.create(
+                uow,
+                LifecycleEvent.GENERATE,
+                at=now,
+                actor=actor_of(schedule.id),
+                details={"schedule_id": schedule.id, "slot_start": iso_z(start)},
                 academy_id=schedule.academy_id,
                 session_type=session_type,
                 title=schedule.title,
                 duration_minutes=schedule.duration_minutes,
                 teacher_id=schedule.teacher_id,
                 student_ids=roster,
-                now=now,
-                status=Status.SCHEDULED.value,
                 scheduled_at=start,
                 ends_at=start + duration,
                 settings=settings,
                 schedule_id=schedule.id,
             )
             await uow.schedules.resolve_slot(slot_id, session_id=session.id)
-            uow.transitions.record(
-                session.id,
-                from_status=None,
-                to_status=Status.SCHEDULED.value,
-                event="generated",
-                at=now,
-                actor=actor_of(schedule.id),
-                details={"schedule_id": schedule.id, "slot_start": iso_z(start)},
-            )
             counted.add(start)
             report.generated.append(
                 GeneratedSlot(schedule.id, start, session.id, session.session_code)
@@ -267,11 +263,10 @@ async def _skip(
         f"at {iso_z(other.scheduled_at or start)}"
     )
     await uow.schedules.resolve_slot(slot_id, skipped_reason=reason)
-    uow.transitions.record(
-        other.id,
-        from_status=other.status,
-        to_status=other.status,
-        event="slot_skipped",
+    lifecycle.note(
+        uow,
+        other,
+        LifecycleEvent.SLOT_SKIPPED,
         at=now,
         actor=actor_of(schedule.id),
         details={
@@ -286,7 +281,7 @@ async def _skip(
 
 
 async def withdraw_upcoming(
-    uow: UnitOfWork, schedule: Schedule, *, now: datetime, actor: str, reason: str
+    uow: UnitOfWork, schedule: Schedule, *, now: datetime, actor: Actor, reason: str
 ) -> list[Session]:
     """Cancel the schedule's generated sessions that start after `now` and have not
     started, and forget their slots and any skipped future slot."""

@@ -25,6 +25,10 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
+from engine.operations.attendance import finalise as finish_session
+from engine.operations.lifecycle import transition
+from engine.operations.settings import settings_of
+from rules.actors import SWEEPER
 from rules.lifecycle import LifecycleEvent, Status
 from rules.settings import RuleSettings, resolve_settings
 from scheduler import plan
@@ -34,15 +38,13 @@ from scheduler.plan import OpenInterval, TransitionReport
 from scheduler.recovery import reconcile_rooms
 from scheduler.recurring import generate
 from scheduler.rooms import RoomGateway, run_room_operations
-from store.attendance import settings_of
 from store.database import Database
-from store.lifecycle import finish_session, transition
 from store.schema import Academy, Interval, Session
 from store.uow import UnitOfWork
 
 log = structlog.get_logger("hudur.sweeper")
 
-ACTOR = "sweeper"
+ACTOR = SWEEPER
 __all__ = ["DEFAULT_BATCH_SIZE", "due_statement", "tick"]
 # Session transactions a tick runs at once on PostgreSQL (SQLite has one writer: 1).
 POSTGRES_CONCURRENCY = 4

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from engine.operations.presence import recompute_intervals, start_on_join
+from engine.operations.settings import settings_of
 from rules.lifecycle import TERMINAL, Status
-from store.attendance import settings_of
-from store.lifecycle import recompute_intervals, start_on_join
 from store.schema import Evidence, Session
 from store.uow import UnitOfWork
 from webhooks.derive import derive_evidence

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 import structlog
 from sqlalchemy import delete, or_, select, text
 
+from engine.operations.presence import recompute_intervals
 from rules.errors import HudurError, NotFound
 from store.database import Database
-from store.lifecycle import recompute_intervals
 from store.schema import Evidence, Interval, Session, WebhookEvent
 from store.uow import UnitOfWork
 from webhooks.derive import SOURCE, derive_evidence

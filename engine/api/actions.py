@@ -1,6 +1,6 @@
 """Moving a session along: schedule, cancel, complete, and joining its room.
 
-Every status change goes through `store.lifecycle`, so it is recorded in the
+Every status change goes through `engine.operations.lifecycle`, so it is recorded in the
 history, counted, and (on completion) charged like any other.
 """
 
@@ -19,14 +19,16 @@ from engine.api.http import database, now, path_id, read_body, respond, wire_tim
 from engine.api.shapes import session_shape
 from engine.api.slots import claim_slot
 from engine.auth import authenticate
+from engine.display import display_for
 from engine.keys import SETTINGS
 from engine.openapi import Route
+from engine.operations.attendance import finalise as finish_session
+from engine.operations.lifecycle import transition
+from engine.operations.sessions import cancel
+from engine.operations.settings import settings_of
 from rules.errors import Conflict, Forbidden
-from rules.lifecycle import LifecycleEvent, Status, apply, display_for
+from rules.lifecycle import LifecycleEvent, Status, apply
 from scheduler.plan import meeting_expires_at
-from store.attendance import settings_of
-from store.lifecycle import cancel_session as cancel
-from store.lifecycle import finish_session, transition
 
 
 async def schedule_session(request: web.Request) -> web.Response:

@@ -10,7 +10,7 @@ from engine.api.http import database, now, path_id, respond
 from engine.api.shapes import attendance_shape, history_shape
 from engine.auth import authenticate
 from engine.openapi import Route
-from store.attendance import session_attendance
+from engine.operations.attendance import session_attendance
 
 
 async def get_attendance(request: web.Request) -> web.Response:

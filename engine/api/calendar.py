@@ -26,10 +26,11 @@ from sqlalchemy import or_, select
 
 from engine.api.http import database, now, path_id, respond
 from engine.auth import authenticate
+from engine.display import LOOKS
 from engine.openapi import Route
 from rules.codes import SessionType
 from rules.errors import Forbidden, NotFound
-from rules.lifecycle import STATUS_DISPLAY, Status
+from rules.lifecycle import Status
 from store.schema import Session, SessionStudent, User
 
 PRODID = "-//Hudur//Sessions and attendance//EN"
@@ -140,7 +141,7 @@ def _event(session: Session, url: str) -> Event:
     event.add("url", url)
     kind = TYPE_NAMES.get(SessionType(session.type), session.type)
     lines = [
-        f"{kind} · {session.session_code} · {STATUS_DISPLAY[status].label_en}",
+        f"{kind} · {session.session_code} · {LOOKS[status].label_en}",
         f"Join page: {url}",
     ]
     if status is Status.CANCELLED and session.cancellation_reason:

@@ -18,12 +18,12 @@ from engine.api.http import database, now, path_id, read_body, respond
 from engine.api.shapes import usage_shape
 from engine.auth import authenticate
 from engine.openapi import Route
+from engine.operations.attendance import session_attendance
+from engine.operations.charges import subscription_for
 from rules.attendance import AttendanceStatus
 from rules.charging import ChargeDecision, ChargeStatus
 from rules.errors import Conflict
 from rules.lifecycle import FINISHED, Status
-from store.attendance import session_attendance
-from store.lifecycle import subscription_for
 from store.schema import Charge
 
 HAND_SET = "hand_set"

@@ -23,9 +23,10 @@ from engine.api.slots import claim_slot
 from engine.api.types import BODY_CONFIG, Moment
 from engine.auth import authenticate
 from engine.openapi import Route
+from engine.operations import lifecycle
 from rules.codes import SessionType
 from rules.errors import Conflict
-from rules.lifecycle import Status
+from rules.lifecycle import LifecycleEvent, Status
 from store.schema import Session
 
 MAKEUP_FOR = (Status.CANCELLED.value, Status.ABSENT.value)
@@ -77,7 +78,7 @@ async def create_makeup(request: web.Request) -> web.Response:
                     "makeup_session_code": earlier.session_code,
                 },
             )
-        fields: dict[str, object] = {"status": Status.UNSCHEDULED.value}
+        fields: dict[str, object] = {}
         if body.scheduled_at is not None:
             slot = await claim_slot(
                 uow,
@@ -89,39 +90,33 @@ async def create_makeup(request: web.Request) -> web.Response:
                 exclude_id=None,
                 current_status=original.status,
             )
-            fields = {"status": Status.SCHEDULED.value, **slot}
-        makeup = await uow.sessions.create(
+            fields = dict(slot)
+        makeup = await lifecycle.create(
+            uow,
+            LifecycleEvent.MAKEUP_CREATED,
+            at=moment,
+            actor=principal.actor,
+            details={
+                "makeup_of_id": original.id,
+                "makeup_of_code": original.session_code,
+                "scheduled_at": wire_time(fields.get("scheduled_at")),  # type: ignore[arg-type]
+            },
             academy_id=original.academy_id,
             session_type=SessionType(original.type),
             title=original.title,
             duration_minutes=original.duration_minutes,
             teacher_id=original.teacher_id,
             student_ids=await uow.sessions.roster(original.id),
-            now=moment,
             description=original.description,
             extra=dict(original.extra or {}),
             is_makeup_session=True,
             makeup_of_id=original.id,
             **fields,
         )
-        uow.transitions.record(
-            makeup.id,
-            from_status=None,
-            to_status=makeup.status,
-            event="makeup_created",
-            at=moment,
-            actor=principal.actor,
-            details={
-                "makeup_of_id": original.id,
-                "makeup_of_code": original.session_code,
-                "scheduled_at": wire_time(makeup.scheduled_at),
-            },
-        )
-        uow.transitions.record(
-            original.id,
-            from_status=original.status,
-            to_status=original.status,
-            event="makeup_created",
+        lifecycle.note(
+            uow,
+            original,
+            LifecycleEvent.MAKEUP_CREATED,
             at=moment,
             actor=principal.actor,
             details={

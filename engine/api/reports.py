@@ -21,12 +21,13 @@ from engine.api.http import database, invalid, now, path_id, read_body, respond
 from engine.api.shapes import charge_shape, report_fields, report_shape
 from engine.auth import Principal, authenticate
 from engine.openapi import Route
+from engine.operations.attendance import StudentAttendance, session_attendance
+from engine.operations.charges import settle_charges
+from engine.operations.lifecycle import transition
 from rules.attendance import AttendanceStatus
 from rules.codes import SessionType, SubscriptionKind, is_individual, kind_of
 from rules.errors import Conflict, ValidationFailed
 from rules.lifecycle import FINISHED, LifecycleEvent, Status
-from store.attendance import StudentAttendance, session_attendance
-from store.lifecycle import settle_charges, transition
 from store.schema import Session, StudentReport
 from store.uow import UnitOfWork
 

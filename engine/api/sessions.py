@@ -14,9 +14,11 @@ from engine.api.listing import Cursor, SessionFilter, find, scope_window
 from engine.api.shapes import session_shape, session_shapes
 from engine.auth import authenticate
 from engine.openapi import Route
+from engine.operations import lifecycle
+from engine.operations.presence import adopt_orphan_evidence
 from rules.codes import SessionType, is_individual
 from rules.errors import Forbidden, NotFound
-from store.lifecycle import adopt_orphan_evidence
+from rules.lifecycle import LifecycleEvent
 
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -41,14 +43,17 @@ async def create_session(request: web.Request) -> web.Response:
         await check_people(
             uow, body.academy_id, body.teacher_id, students, roster_field=roster_field
         )
-        session = await uow.sessions.create(
+        session = await lifecycle.create(
+            uow,
+            LifecycleEvent.CREATE,
+            at=moment,
+            actor=principal.actor,
             academy_id=body.academy_id,
             session_type=session_type,
             title=body.title,
             duration_minutes=body.duration_minutes,
             teacher_id=body.teacher_id,
             student_ids=students,
-            now=moment,
             description=body.description,
             extra=extra,
         )

@@ -8,11 +8,13 @@ from typing import Any
 
 from engine.api import answers as a
 from engine.api.bodies import type_field_names
+from engine.display import display_for
+from engine.operations.attendance import SessionAttendance, StudentAttendance
+from engine.operations.settings import settings_of
 from rules.charging import ChargeStatus, counts_as_usage
 from rules.codes import SessionType, is_individual
-from rules.lifecycle import Status, display_for
+from rules.lifecycle import Status
 from rules.settings import SETTING_NAMES, RuleSettings, resolve_settings
-from store.attendance import SessionAttendance, StudentAttendance, settings_of
 from store.schema import (
     Academy,
     AuditEntry,

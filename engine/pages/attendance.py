@@ -21,10 +21,10 @@ from engine.api.http import database, field_errors, invalid, now, path_id
 from engine.api.reports import apply_report
 from engine.api.shapes import report_fields
 from engine.auth import Principal, authenticate, bearer_token
+from engine.operations.attendance import session_attendance
 from engine.pages.forms import OverrideForm
 from engine.pages.view import build_page
 from rules.errors import BadRequest, Forbidden, Unauthorized
-from store.attendance import session_attendance
 
 COOKIE = "hudur_token"
 TEMPLATES = Path(__file__).parent / "templates"

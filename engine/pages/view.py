@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from engine.display import LOOKS
+from engine.operations.attendance import SessionAttendance, window
 from rules.attendance import AttendanceStatus
-from rules.lifecycle import STATUS_DISPLAY, Status
-from store.attendance import SessionAttendance, window
-from store.schema import Interval, Session, User
+from rules.evidence import Interval
+from rules.lifecycle import Status
+from store.schema import Session, User
 
 WORDS = {
     "en": {
@@ -169,7 +171,7 @@ def build_page(
     words: dict[str, object] = WORDS[lang]  # type: ignore[assignment]
     zone = ZoneInfo(timezone)
     span = window(session)
-    display = STATUS_DISPLAY[Status(session.status)]
+    display = LOOKS[Status(session.status)]
     until = session.ended_at or now
     if span is None:
         timeline = Timeline(now, now + timedelta(hours=1), zone)

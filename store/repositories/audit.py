@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rules.actors import Actor
 from store.schema import AuditEntry
 
 
@@ -21,7 +22,7 @@ class AuditRepository:
         *,
         student_id: int | None,
         kind: str,
-        actor: str,
+        actor: Actor,
         at: datetime,
         reason: str | None,
         before: dict[str, Any] | None,
@@ -31,7 +32,7 @@ class AuditRepository:
             session_id=session_id,
             student_id=student_id,
             kind=kind,
-            actor=actor,
+            actor=str(actor),
             at=at,
             reason=reason,
             before=before,

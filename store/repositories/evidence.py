@@ -99,24 +99,53 @@ class EvidenceRepository:
         attached: int = cast(CursorResult[Any], result).rowcount
         return attached
 
-    async def for_session(self, session_id: int) -> list[Evidence]:
+    async def for_session(self, session_id: int) -> list[ev.Evidence]:
+        """The evidence of a session, in the rules' form."""
         rows = await self.session.scalars(
             select(Evidence).where(Evidence.session_id == session_id).order_by(Evidence.id)
         )
-        return list(rows)
+        return [to_rule_evidence(row) for row in rows]
+
+    async def add_closed(
+        self, session_id: int, room_name: str, *, at: datetime, event_id: str
+    ) -> None:
+        """The synthetic evidence that a session ended at `at` (once per session)."""
+        await self.add(
+            Evidence(
+                event_id=event_id,
+                source=ev.EvidenceSource.SYSTEM.value,
+                kind=ev.EvidenceKind.SESSION_CLOSED.value,
+                room_name=room_name,
+                session_id=session_id,
+                at=at,
+                decisive=True,
+            )
+        )
 
 
 class IntervalRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def for_session(self, session_id: int) -> list[Interval]:
+    async def for_session(self, session_id: int) -> list[ev.Interval]:
+        """A session's intervals in the rules' form, by (joined_at, sid)."""
         rows = await self.session.scalars(
             select(Interval)
             .where(Interval.session_id == session_id)
             .order_by(Interval.joined_at, Interval.participant_sid)
         )
-        return list(rows)
+        return [
+            ev.Interval(
+                sid=row.participant_sid,
+                identity=row.identity,
+                user_id=row.user_id,
+                room_sid=row.room_sid,
+                joined_at=row.joined_at,
+                left_at=row.left_at,
+                decisive=row.decisive,
+            )
+            for row in rows
+        ]
 
     async def replace(self, session_id: int, intervals: Iterable[ev.Interval]) -> None:
         """Make the stored intervals of a session exactly `intervals`."""
@@ -145,20 +174,20 @@ def to_rule_evidence(row: Evidence) -> ev.Evidence:
     """The pure-rules form of a stored evidence row."""
     room_sid = row.room_sid or ""
     sid, identity = row.participant_sid or "", row.identity or ""
-    match row.kind:
-        case "session_closed":
+    match ev.EvidenceKind(row.kind):
+        case ev.EvidenceKind.SESSION_CLOSED:
             return ev.SessionClosed(event_id=row.event_id, at=row.at)
-        case "room_finished":
+        case ev.EvidenceKind.ROOM_FINISHED:
             return ev.RoomFinished(event_id=row.event_id, room_sid=room_sid, at=row.at)
-        case "joined":
+        case ev.EvidenceKind.JOINED:
             return ev.ParticipantJoined(
                 row.event_id, room_sid, row.at, sid, identity, decisive=row.decisive
             )
-        case "left":
+        case ev.EvidenceKind.LEFT:
             return ev.ParticipantLeft(
                 row.event_id, room_sid, row.at, sid, identity, row.decisive, row.joined_at
             )
-        case "aborted":
+        case ev.EvidenceKind.ABORTED:
             return ev.ConnectionAborted(
                 row.event_id, room_sid, row.at, sid, identity, decisive=row.decisive
             )

@@ -59,8 +59,9 @@ class SessionRepository:
         now: datetime,
         **fields: Any,
     ) -> Session:
+        """Insert a session and its roster; `fields` carry its status, which only the
+        lifecycle owner (`engine.operations.lifecycle.create`) decides."""
         code = await self.next_code(session_type, academy_id)
-        fields.setdefault("status", Status.UNSCHEDULED.value)
         row = Session(
             session_code=code,
             academy_id=academy_id,

@@ -15,11 +15,11 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from engine.operations.presence import recompute_intervals
 from rules.codes import SessionType
 from rules.lifecycle import Status
 from rules.settings import RuleSettings
 from store.database import Database
-from store.lifecycle import recompute_intervals
 from store.schema import (
     Academy,
     AuditEntry,

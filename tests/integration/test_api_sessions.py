@@ -188,7 +188,7 @@ class TestCreate:
         status, body = await call(client, "POST", "/v1/sessions", json=new_session())
         async with database.uow() as uow:
             intervals = await uow.intervals.for_session(body["id"])
-            assert (201, ["PA_1"]) == (status, [i.participant_sid for i in intervals])
+            assert (201, ["PA_1"]) == (status, [i.sid for i in intervals])
 
 
 class TestGet:

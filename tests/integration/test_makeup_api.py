@@ -8,11 +8,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
+from engine.operations.lifecycle import transition
 from rules.codes import SessionType
 from rules.lifecycle import LifecycleEvent, Status
 from scheduler.recurring import generate
 from store.database import Database
-from store.lifecycle import transition
 from store.schema import ScheduleSlot
 from tests.support.auth import call, user_token
 from tests.support.clock import ManualClock

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from engine.operations.lifecycle import transition
 from rules.lifecycle import LifecycleEvent
 from scheduler.recurring import generate
 from store.database import Database
-from store.lifecycle import transition
 from tests.support.auth import call, user_token
 from tests.support.clock import ManualClock
 from tests.support.factories import ACADEMY_ID, TEACHER_ID, scheduled_session, seed_world

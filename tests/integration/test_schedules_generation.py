@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from engine.operations.lifecycle import transition
 from rules.codes import SessionType
 from rules.lifecycle import LifecycleEvent, Status
 from rules.settings import resolve_settings
 from scheduler.recurring import generate, withdraw_upcoming
 from store.database import Database
-from store.lifecycle import transition
 from store.schema import ScheduleSlot, Session
 from tests.support.factories import ACADEMY_ID, TEACHER_ID, scheduled_session, seed_world
 

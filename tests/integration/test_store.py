@@ -9,13 +9,16 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from engine.operations.attendance import finalise as finish_session
+from engine.operations.lifecycle import transition
+from engine.operations.presence import recompute_intervals
+from rules import evidence as ev
 from rules.attendance import AttendanceStatus
 from rules.charging import ChargeDecision, ChargeStatus
 from rules.codes import SessionType
 from rules.errors import IllegalTransition
 from rules.lifecycle import LifecycleEvent, Status
 from store.database import Database
-from store.lifecycle import finish_session, recompute_intervals, transition
 from store.schema import (
     AuditEntry,
     Charge,
@@ -147,7 +150,8 @@ class TestRoundTrip:
             assert [b'{"x": 1}'] == [e.body for e in inbox]
             assert UTC == inbox[0].occurred_at.tzinfo
             (evidence,) = await uow.evidence.for_session(session_id)
-            assert (START, "10_A", 10) == (evidence.joined_at, evidence.identity, evidence.user_id)
+            assert isinstance(evidence, ev.ParticipantJoined)
+            assert (START, "10_A", UTC) == (evidence.at, evidence.identity, evidence.at.tzinfo)
             report = await uow.reports.get(session_id, 10)
             assert report is not None and {"recitation_quality": 8} == report.fields
             (audit,) = await uow.audit.for_session(session_id)

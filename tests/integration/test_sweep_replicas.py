@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from engine.operations.attendance import finalise as finish_session
 from rules.errors import IllegalTransition
 from rules.lifecycle import Status
 from scheduler.rooms import RoomGateway
 from scheduler.tick import tick
 from store.database import Database
-from store.lifecycle import finish_session
 from store.schema import (
     Charge,
     RoomOperation,

@@ -17,13 +17,15 @@ from livekit.protocol import models
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
+from engine.operations import lifecycle
+from engine.operations.attendance import session_attendance
+from engine.operations.presence import adopt_orphan_evidence
+from rules.actors import SERVICE
 from rules.attendance import AttendanceStatus
 from rules.codes import SessionType
 from rules.errors import Conflict
-from rules.lifecycle import Status
-from store.attendance import session_attendance
+from rules.lifecycle import LifecycleEvent, Status
 from store.database import Database
-from store.lifecycle import adopt_orphan_evidence
 from store.schema import Session
 from tests.support.factories import scheduled_session, seed_world
 from tests.support.livekit import (
@@ -62,7 +64,7 @@ async def _intervals(database: Database, session_id: int) -> list[tuple[Any, ...
     async with database.uow() as uow:
         return [
             (
-                i.participant_sid,
+                i.sid,
                 i.identity,
                 i.user_id,
                 i.room_sid,
@@ -301,14 +303,17 @@ class TestOrphans:
         assert {None} == inbox_sessions
         async with database.uow() as uow:
             await seed_world(uow, NOW)
-            session = await uow.sessions.create(
+            session = await lifecycle.create(
+                uow,
+                LifecycleEvent.CREATE,
+                at=NOW,
+                actor=SERVICE,
                 academy_id=1,
                 session_type=SessionType.QURAN_INDIVIDUAL,
                 title="Hifz",
                 duration_minutes=60,
                 teacher_id=5,
                 student_ids=[10],
-                now=NOW,
             )
             assert ROOM == session.session_code
             await adopt_orphan_evidence(uow, session)

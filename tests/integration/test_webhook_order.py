@@ -20,8 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from livekit.protocol import models
 
+from engine.operations.attendance import session_attendance
 from rules.codes import SessionType
-from store.attendance import session_attendance
 from store.database import Database
 from tests.support.factories import scheduled_session, seed_world
 from tests.support.livekit import OBSERVER, aborted, joined, left, post_webhook, room_finished
@@ -142,7 +142,7 @@ async def _outcome(database: Database, session_id: int) -> dict[str, Any]:
 
 def _interval(i: Any) -> tuple[Any, ...]:
     return (
-        i.participant_sid,
+        i.sid,
         i.identity,
         i.user_id,
         i.room_sid,

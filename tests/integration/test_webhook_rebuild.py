@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import delete, select
 
 from engine import cli
+from engine.operations.attendance import finalise as finish_session
 from store.database import Database
-from store.lifecycle import finish_session
 from store.schema import Evidence, Interval, WebhookEvent
 from tests.support.factories import scheduled_session, seed_world
 from tests.support.livekit import joined, left, post_webhook, room_finished

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from engine.operations.attendance import session_attendance
 from engine.settings import Settings
 from rules.codes import SessionType, is_individual, kind_of
-from store.attendance import session_attendance
 from store.database import Database
 from tests.support.auth import auth
 from tests.support.clock import ManualClock

@@ -1,8 +1,8 @@
-"""The lifecycle table of CONTRACT 4.1, its display, and its invariants."""
+"""The lifecycle table of CONTRACT 4.1, its predicates, and its invariants."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import settings
@@ -13,13 +13,16 @@ from rules.errors import IllegalTransition
 from rules.lifecycle import (
     COUNTS_TOWARD_SUBSCRIPTION,
     FINISHED,
-    STATUS_DISPLAY,
     TERMINAL,
     TRANSITIONS,
     LifecycleEvent,
     Status,
     apply,
-    display_for,
+    born,
+    can_cancel,
+    can_join,
+    can_start,
+    note,
 )
 
 S, Ev = Status, LifecycleEvent
@@ -93,69 +96,46 @@ class TestStatusSets:
         assert {S.COMPLETED, S.ABSENT} == FINISHED == COUNTS_TOWARD_SUBSCRIPTION
 
 
-class TestStatusDisplay:
+class TestPredicates:
+    @pytest.mark.parametrize("status", list(S))
+    def test_can_start_and_cancel_as_the_contract_table_says(self, status: Status) -> None:
+        """can_start is SCHEDULED/READY; can_cancel is every status not yet terminal."""
+        assert (status in {S.SCHEDULED, S.READY}) == can_start(status)
+        assert (status not in TERMINAL) == can_cancel(status)
+
+    @pytest.mark.parametrize("status", list(S))
+    def test_only_ready_and_ongoing_sessions_can_be_joined(self, status: Status) -> None:
+        """can_join is READY/ONGOING before E + buffer."""
+        joinable = can_join(status, now=E, ends_at=E, buffer_minutes=10)
+
+        assert (status in {S.READY, S.ONGOING}) == joinable
+
     @pytest.mark.parametrize(
-        ("status", "label", "label_en", "color", "icon", "start", "cancel", "join"),
+        ("event", "scheduled", "status"),
         [
-            (S.UNSCHEDULED, "غير مجدولة", "Unscheduled", "gray", "ri-draft-line", 0, 1, 0),
-            (S.SCHEDULED, "مجدولة", "Scheduled", "blue", "ri-calendar-line", 1, 1, 0),
-            (S.READY, "جاهزة", "Ready", "violet", "ri-video-line", 1, 1, 1),
-            (S.ONGOING, "جارية", "Ongoing", "cyan", "ri-live-line", 0, 1, 1),
-            (S.COMPLETED, "مكتملة", "Completed", "green", "ri-check-circle-line", 0, 0, 0),
-            (S.ABSENT, "غياب", "Absent", "amber", "ri-user-unfollow-line", 0, 0, 0),
-            (S.CANCELLED, "ملغاة", "Cancelled", "red", "ri-close-circle-line", 0, 0, 0),
+            (Ev.CREATE, False, S.UNSCHEDULED),
+            (Ev.GENERATE, True, S.SCHEDULED),
+            (Ev.MAKEUP_CREATED, False, S.UNSCHEDULED),
+            (Ev.MAKEUP_CREATED, True, S.SCHEDULED),
         ],
     )
-    def test_display_of_each_status(
-        self,
-        status: Status,
-        label: str,
-        label_en: str,
-        color: str,
-        icon: str,
-        start: int,
-        cancel: int,
-        join: int,
+    def test_a_session_is_born_by_its_creating_event(
+        self, event: LifecycleEvent, scheduled: bool, status: Status
     ) -> None:
-        """Each status displays exactly as the contract's table says."""
-        assert {
-            "value": status.value,
-            "label": label,
-            "label_en": label_en,
-            "color": color,
-            "icon": icon,
-            "can_start": bool(start),
-            "can_cancel": bool(cancel),
-            "can_join": bool(join),
-        } == STATUS_DISPLAY[status].as_dict()
+        """Creation is a move of the table too: each creating event names its status."""
+        assert status == born(event, scheduled=scheduled)
 
-    def test_every_status_has_a_display(self) -> None:
-        """No status is missing from the display table."""
-        assert set(Status) == set(STATUS_DISPLAY)
+    @pytest.mark.parametrize("event", [Ev.START, Ev.CANCEL, Ev.SCHEDULE])
+    def test_other_events_create_nothing(self, event: LifecycleEvent) -> None:
+        """Only creating events are births; any other raises IllegalTransition."""
+        with pytest.raises(IllegalTransition):
+            born(event, scheduled=True)
 
-
-class TestDisplayFor:
-    @pytest.mark.parametrize("status", [S.READY, S.ONGOING])
-    def test_can_join_until_just_before_end_plus_buffer(self, status: Status) -> None:
-        """One second before E + 10 min, a joinable status can still be joined."""
-        now = E + timedelta(minutes=10) - timedelta(seconds=1)
-
-        assert display_for(status, now=now, ends_at=E, buffer_minutes=10).can_join
-
-    @pytest.mark.parametrize("status", [S.READY, S.ONGOING])
-    def test_cannot_join_from_end_plus_buffer(self, status: Status) -> None:
-        """From E + 10 min on, can_join is false; the rest is unchanged."""
-        shown = display_for(status, now=E + timedelta(minutes=10), ends_at=E, buffer_minutes=10)
-
-        assert not shown.can_join
-        assert STATUS_DISPLAY[status].can_cancel == shown.can_cancel
-        assert STATUS_DISPLAY[status].label == shown.label
-
-    def test_unscheduled_session_has_no_end(self) -> None:
-        """Without an end time the table's value stands."""
-        assert STATUS_DISPLAY[S.READY] == display_for(
-            S.READY, now=E + timedelta(days=9), ends_at=None, buffer_minutes=10
-        )
+    def test_a_note_leaves_the_status_and_a_move_is_no_note(self) -> None:
+        """A note keeps the status; a real move cannot pass as one."""
+        assert S.ABSENT == note(S.ABSENT, Ev.MAKEUP_CREATED)
+        with pytest.raises(IllegalTransition):
+            note(S.READY, Ev.START)
 
 
 # Moves a terminal status may make: a teacher report flipping the verdict.

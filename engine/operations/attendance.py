@@ -1,16 +1,22 @@
-"""A session's attendance: intervals + teacher reports + frozen settings -> verdicts.
+"""Attendance: assess a session (intervals + teacher reports + frozen settings ->
+verdicts), and finalise it when it ends.
 
-Computed on read from the stored evidence; once a session is finished its open
-intervals have been closed at `ended_at`, so the same call gives the final answer.
+Computed from the stored evidence; once a session is finished its open intervals
+have been closed at `ended_at`, so the same call gives the final answer.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from engine.operations.charges import settle_charges
+from engine.operations.lifecycle import transition
+from engine.operations.settings import settings_of
 from rules import evidence as ev
+from rules.actors import Actor
 from rules.attendance import (
     AttendanceStatus,
     MeetingAttendance,
@@ -18,10 +24,13 @@ from rules.attendance import (
     measure,
     reference_start,
 )
-from rules.lifecycle import FINISHED, Status
+from rules.charging import counts_for_teacher
+from rules.codes import SessionType, is_individual
+from rules.lifecycle import finishing_event, is_finished
 from rules.reconciliation import Verdict, VerdictSource, reconcile_student, teacher_verdict
-from rules.settings import RuleSettings, resolve_settings
-from store.schema import Charge, Interval, Session, StudentReport
+from rules.rooms import RoomOperationKind
+from rules.settings import RuleSettings
+from store.schema import Charge, Session, StudentReport
 from store.uow import UnitOfWork
 
 EMPTY = MeetingAttendance(
@@ -56,12 +65,9 @@ class SessionAttendance:
         return next(s for s in self.students if s.user_id == user_id)
 
 
-async def settings_of(uow: UnitOfWork, session: Session) -> RuleSettings:
-    """The settings frozen at scheduling, or those in force for an unscheduled one."""
-    if session.settings:
-        return RuleSettings.from_dict(session.settings)
-    academy = await uow.academies.get(session.academy_id)
-    return resolve_settings(academy.rules if academy else {}, session.type)
+def closing_event_id(session_id: int) -> str:
+    """The id of the synthetic evidence that closes a session (one per session)."""
+    return f"closed:{session_id}"
 
 
 def window(session: Session) -> tuple[datetime, datetime] | None:
@@ -70,39 +76,30 @@ def window(session: Session) -> tuple[datetime, datetime] | None:
     return session.scheduled_at, session.scheduled_at + timedelta(minutes=session.duration_minutes)
 
 
-def _as_rule_interval(row: Interval) -> ev.Interval:
-    return ev.Interval(
-        sid=row.participant_sid,
-        identity=row.identity,
-        user_id=row.user_id,
-        room_sid=row.room_sid,
-        joined_at=row.joined_at,
-        left_at=row.left_at,
-        decisive=row.decisive,
-    )
-
-
 def assess(
     session: Session,
     *,
     settings: RuleSettings,
     roster: list[int],
-    intervals: list[Interval],
+    intervals: Sequence[ev.Interval],
     reports: dict[int, StudentReport],
     charges: dict[int, Charge],
     now: datetime,
     finished: bool | None = None,
+    ended_at: datetime | None = None,
 ) -> SessionAttendance:
-    """Pure assembly over loaded rows (the sweeper calls it in batches)."""
+    """Pure assembly over loaded rows (the sweeper calls it in batches); `ended_at`
+    stands in for the session's own while it is being finished."""
     if finished is None:
-        finished = Status(session.status) in FINISHED
+        finished = is_finished(session.status)
     by_user: dict[int, list[ev.Interval]] = defaultdict(list)
     for row in intervals:
         if row.decisive and row.user_id is not None:
-            by_user[row.user_id].append(_as_rule_interval(row))
+            by_user[row.user_id].append(row)
 
     span = window(session)
-    until = session.ended_at if (finished and session.ended_at) else now
+    ended = ended_at or session.ended_at
+    until = ended if (finished and ended) else now
 
     def meeting_of(user_id: int) -> MeetingAttendance:
         if span is None or not by_user.get(user_id):
@@ -184,3 +181,54 @@ async def session_attendance(
         now=now,
         finished=finished,
     )
+
+
+async def finalise(
+    uow: UnitOfWork,
+    session: Session,
+    *,
+    at: datetime,
+    actor: Actor,
+    roster: list[int] | None = None,
+) -> SessionAttendance:
+    """READY/ONGOING -> COMPLETED or ABSENT at `at`: close presence, make the verdicts
+    final, settle charges, close the room. The verdicts are decided first, on the
+    intervals the close will leave, so an illegal move raises before anything is
+    written. `roster`, when the caller has read it in this transaction, is not read again.
+    """
+    closed = ev.SessionClosed(event_id=closing_event_id(session.id), at=at)
+    intervals = ev.build_intervals([*await uow.evidence.for_session(session.id), closed])
+    attendance = assess(
+        session,
+        settings=await settings_of(uow, session),
+        roster=await uow.sessions.roster(session.id) if roster is None else roster,
+        intervals=intervals,
+        reports=await uow.reports.for_session(session.id),
+        charges=await uow.charges.for_session(session.id),
+        now=at,
+        finished=True,
+        ended_at=at,
+    )
+    event = finishing_event(
+        individual=is_individual(SessionType(session.type)),
+        all_absent=all(s.verdict.status is AttendanceStatus.ABSENT for s in attendance.students),
+    )
+    await transition(uow, session, event, at=at, actor=actor)
+    session.ended_at = at
+    await uow.evidence.add_closed(session.id, session.session_code, at=at, event_id=closed.event_id)
+    await uow.intervals.replace(session.id, intervals)
+    session.counts_for_teacher = counts_for_teacher(
+        attendance.teacher_meeting.attendance_percentage, attendance.settings
+    )
+    session.subscription_counted = True
+    await settle_charges(uow, session, attendance, at=at)
+    close_room(uow, session, at=at)
+    return attendance
+
+
+def close_room(uow: UnitOfWork, session: Session, *, at: datetime) -> None:
+    """Queue DeleteRoom for a session that had a room."""
+    if session.meeting_room_name:
+        uow.rooms.enqueue(
+            RoomOperationKind.DELETE_ROOM, session.meeting_room_name, now=at, session_id=session.id
+        )

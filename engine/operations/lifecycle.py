@@ -1,0 +1,116 @@
+"""The one owner of a session's status.
+
+`transition` moves an existing session, `create` brings a new one into being, and
+`note` records an event that leaves the status as it is. Each asks
+`rules.lifecycle` (which raises `IllegalTransition` and changes nothing when the
+move is not allowed), writes the history row, and counts the metric after commit.
+No other module assigns `Session.status`; every other question about a status goes
+to the predicates of `rules.lifecycle`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from rules.actors import Actor
+from rules.codes import SessionType
+from rules.lifecycle import LifecycleEvent, Status, apply, born
+from rules.lifecycle import note as noted
+from store.metrics import TRANSITIONS
+from store.schema import Session, Transition
+from store.uow import UnitOfWork
+
+
+async def transition(
+    uow: UnitOfWork,
+    session: Session,
+    event: LifecycleEvent,
+    *,
+    at: datetime,
+    actor: Actor,
+    details: dict[str, Any] | None = None,
+) -> Transition:
+    """Apply one lifecycle event; raises IllegalTransition and changes nothing if not allowed."""
+    old = Status(session.status)
+    new = apply(old, event)
+    row = uow.transitions.record(
+        session.id,
+        from_status=old.value,
+        to_status=new.value,
+        event=event.value,
+        at=at,
+        actor=str(actor),
+        details=details,
+    )
+    session.status = new.value
+    session.updated_at = at
+    session.revision += 1
+    uow.after_commit(lambda: TRANSITIONS.labels(old.value, new.value).inc())
+    return row
+
+
+async def create(
+    uow: UnitOfWork,
+    event: LifecycleEvent,
+    *,
+    at: datetime,
+    actor: Actor,
+    academy_id: int,
+    session_type: SessionType,
+    title: str,
+    duration_minutes: int,
+    teacher_id: int,
+    student_ids: Sequence[int],
+    details: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Session:
+    """A new session, born in the status `event` gives it (scheduled when `fields`
+    carry `scheduled_at`). A session made by hand (CREATE) starts its history at its
+    first move; generated sessions and make-ups start it with their birth."""
+    status = born(event, scheduled=fields.get("scheduled_at") is not None)
+    session = await uow.sessions.create(
+        academy_id=academy_id,
+        session_type=session_type,
+        title=title,
+        duration_minutes=duration_minutes,
+        teacher_id=teacher_id,
+        student_ids=student_ids,
+        now=at,
+        status=status.value,
+        **fields,
+    )
+    if event is not LifecycleEvent.CREATE:
+        uow.transitions.record(
+            session.id,
+            from_status=None,
+            to_status=status.value,
+            event=event.value,
+            at=at,
+            actor=str(actor),
+            details=details,
+        )
+    return session
+
+
+def note(
+    uow: UnitOfWork,
+    session: Session,
+    event: LifecycleEvent,
+    *,
+    at: datetime,
+    actor: Actor,
+    details: dict[str, Any] | None = None,
+) -> Transition:
+    """Record `event` in the session's history; its status stays as it is."""
+    status = noted(Status(session.status), event)
+    return uow.transitions.record(
+        session.id,
+        from_status=status.value,
+        to_status=status.value,
+        event=event.value,
+        at=at,
+        actor=str(actor),
+        details=details,
+    )
