@@ -20,9 +20,9 @@ from engine.api.types import utc_moment
 from engine.auth import authenticate
 from engine.keys import CLOCK, DATABASE, ROOMS, SETTINGS, SWEEPER
 from engine.settings import Settings
+from engine.wire import iso_z
 from rules.errors import BadRequest, Forbidden, ValidationFailed
 from scheduler.loop import Sweeper
-from scheduler.plan import iso_z
 from scheduler.rooms import RoomGateway
 from scheduler.tick import tick
 from store.database import Database

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from engine.wire import iso_z
 from rules.settings import RuleSettings
 
 # Seats beyond the roster and the teacher: observers, a supervisor, a recorder.
@@ -48,12 +49,6 @@ class OpenInterval:
 
     user_id: int | None
     decisive: bool
-
-
-def iso_z(moment: datetime) -> str:
-    """`2025-12-01T10:00:00Z`: the contract's wire form of a time."""
-    text = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    return text
 
 
 def preparation_due(scheduled_at: datetime, settings: RuleSettings, now: datetime) -> bool:

@@ -32,6 +32,7 @@ from sqlalchemy import select
 
 from engine.operations import lifecycle
 from engine.operations.sessions import cancel as cancel_session
+from engine.wire import iso_z
 from rules.actors import Actor
 from rules.codes import SessionType
 from rules.lifecycle import LifecycleEvent
@@ -43,7 +44,6 @@ from rules.recurrence import (
     plan_slots,
 )
 from rules.settings import resolve_settings
-from scheduler.plan import iso_z
 from store.database import Database
 from store.schema import Academy, Schedule, Session, User
 from store.uow import UnitOfWork

@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from engine.operations.attendance import finalise as finish_session
 from engine.operations.lifecycle import transition
 from engine.operations.settings import settings_of
+from engine.wire import iso_z
 from rules.actors import SWEEPER
 from rules.lifecycle import LifecycleEvent, Status
 from rules.settings import RuleSettings, resolve_settings
@@ -80,7 +81,7 @@ async def tick(
     reports += await _finish_due(database, now, batch_size=batch_size, concurrency=concurrency)
     await run_room_operations(database, rooms, now, batch_size=batch_size)
     if reports:
-        log.info("sweep", at=plan.iso_z(now), transitions=len(reports))
+        log.info("sweep", at=iso_z(now), transitions=len(reports))
     return reports
 
 

@@ -15,7 +15,7 @@ from livekit import api as livekit
 from engine.api.access import acting_user, check_own_teaching, visible_session
 from engine.api.answers import JoinTokenOut, SessionOut
 from engine.api.bodies import CancelIn, JoinTokenIn, ScheduleIn
-from engine.api.http import database, now, path_id, read_body, respond, wire_time
+from engine.api.http import database, now, path_id, read_body, respond
 from engine.api.shapes import session_shape
 from engine.api.slots import claim_slot
 from engine.auth import authenticate
@@ -26,6 +26,7 @@ from engine.operations.attendance import finalise as finish_session
 from engine.operations.lifecycle import transition
 from engine.operations.sessions import cancel
 from engine.operations.settings import settings_of
+from engine.wire import wire_time
 from rules.errors import Conflict, Forbidden
 from rules.lifecycle import LifecycleEvent, Status, apply
 from scheduler.plan import meeting_expires_at

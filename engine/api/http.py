@@ -18,7 +18,6 @@ from pydantic import BaseModel, RootModel, ValidationError
 from engine.api.types import MAX_ID
 from engine.keys import CLOCK, DATABASE
 from rules.errors import BadRequest, NotFound, ValidationFailed
-from scheduler.plan import iso_z
 from store.database import Database
 
 M = TypeVar("M", bound=BaseModel)
@@ -94,8 +93,3 @@ def database(request: web.Request) -> Database:
 def now(request: web.Request) -> datetime:
     moment: datetime = request.app[CLOCK]()
     return moment
-
-
-def wire_time(moment: datetime | None) -> str | None:
-    """`2025-12-01T10:00:00Z`, the contract's form of a time, or None."""
-    return iso_z(moment) if moment else None

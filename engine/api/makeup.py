@@ -17,13 +17,14 @@ from sqlalchemy import select
 
 from engine.api.access import check_own_teaching, visible_session
 from engine.api.answers import SessionOut
-from engine.api.http import bad_field, database, now, path_id, read_body, respond, wire_time
+from engine.api.http import bad_field, database, now, path_id, read_body, respond
 from engine.api.shapes import session_shape
 from engine.api.slots import claim_slot
 from engine.api.types import BODY_CONFIG, Moment
 from engine.auth import authenticate
 from engine.openapi import Route
 from engine.operations import lifecycle
+from engine.wire import wire_time
 from rules.codes import SessionType
 from rules.errors import Conflict
 from rules.lifecycle import LifecycleEvent, Status

@@ -7,7 +7,7 @@ from typing import Any, TypedDict
 
 from sqlalchemy import select
 
-from engine.api.http import wire_time
+from engine.wire import wire_time
 from rules.errors import Conflict
 from rules.settings import resolve_settings
 from store.schema import User
