@@ -45,6 +45,7 @@ __all__ = [
     "can_join",
     "can_start",
     "finishing_event",
+    "following_verdict",
     "holds_teacher_time",
     "is_finished",
     "is_running",
@@ -157,6 +158,19 @@ def finishing_event(*, individual: bool, all_absent: bool) -> LifecycleEvent:
     """How a running session finishes: ABSENT for an individual session whose student
     is absent (CONTRACT 4.1), COMPLETED otherwise."""
     return LifecycleEvent.MARK_ABSENT if individual and all_absent else LifecycleEvent.COMPLETE
+
+
+def following_verdict(status: str, *, individual: bool, absent: bool) -> LifecycleEvent | None:
+    """The move that keeps a finished individual session's status in step with its
+    student's verdict when a report or a rebuild changes it: ABSENT exactly when the
+    student is absent. None when nothing moves."""
+    if not individual:
+        return None
+    if Status(status) is Status.COMPLETED and absent:
+        return LifecycleEvent.REPORT_ABSENT
+    if Status(status) is Status.ABSENT and not absent:
+        return LifecycleEvent.REPORT_PRESENT
+    return None
 
 
 def is_terminal(status: str) -> bool:

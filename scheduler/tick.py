@@ -25,9 +25,9 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from engine.operations.attendance import finalise as finish_session
 from engine.operations.lifecycle import transition
 from engine.operations.settings import settings_of
+from engine.operations.verdicts import finalise as finish_session
 from engine.wire import iso_z
 from rules.actors import SWEEPER
 from rules.lifecycle import LifecycleEvent, Status

@@ -227,6 +227,23 @@ class StudentReport(Base):
     updated_at: Mapped[datetime]
 
 
+class StoredVerdict(Base):
+    """A finished session's verdict of one user, written when it finishes and again
+    whenever a report or a rebuild changes it; reads of a finished session serve it."""
+
+    __tablename__ = "verdicts"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    role: Mapped[str] = mapped_column(String(8))  # student | teacher
+    status: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str | None] = mapped_column(String(16))  # students only
+    explanation: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
 class AuditEntry(Base):
     """The audit log of every hand-made change: reports and hand-set charges."""
 

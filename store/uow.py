@@ -28,6 +28,7 @@ from store.repositories.reports import ReportRepository
 from store.repositories.rooms import RoomOperationRepository
 from store.repositories.schedules import ScheduleRepository
 from store.repositories.sessions import SessionRepository, TransitionRepository
+from store.repositories.verdicts import VerdictRepository
 
 
 class UnitOfWork:
@@ -55,6 +56,7 @@ class UnitOfWork:
         self.charges = ChargeRepository(session)
         self.rooms = RoomOperationRepository(session)
         self.schedules = ScheduleRepository(session)
+        self.verdicts = VerdictRepository(session)
         return self
 
     async def __aexit__(

@@ -22,10 +22,10 @@ from engine.auth import authenticate
 from engine.display import display_for
 from engine.keys import SETTINGS
 from engine.openapi import Route
-from engine.operations.attendance import finalise as finish_session
 from engine.operations.lifecycle import transition
 from engine.operations.sessions import cancel
 from engine.operations.settings import settings_of
+from engine.operations.verdicts import finalise as finish_session
 from engine.wire import wire_time
 from rules.errors import Conflict, Forbidden
 from rules.lifecycle import LifecycleEvent, Status, apply

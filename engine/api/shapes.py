@@ -10,6 +10,8 @@ from engine.api import answers as a
 from engine.api.bodies import type_field_names
 from engine.display import display_for
 from engine.operations.attendance import SessionAttendance, StudentAttendance
+from engine.operations.charges import charge_snapshot
+from engine.operations.reports import REPORT_COLUMNS
 from engine.operations.settings import settings_of
 from rules.charging import ChargeStatus, counts_as_usage
 from rules.codes import SessionType, is_individual
@@ -166,13 +168,7 @@ def _meeting(user_id: int, m: Any) -> dict[str, Any]:
 
 
 def charge_shape(row: Charge | None) -> a.ChargeOut:
-    if row is None:
-        return a.ChargeOut(status="none", reason=None, subscription_id=None)
-    return a.ChargeOut(
-        status=row.status,  # type: ignore[arg-type]
-        reason=row.reason,
-        subscription_id=row.subscription_id,
-    )
+    return a.ChargeOut.model_validate(charge_snapshot(row))
 
 
 def student_attendance_shape(student: StudentAttendance) -> a.StudentAttendanceOut:
@@ -211,20 +207,6 @@ def attendance_shape(
             ],
         }
     )
-
-
-REPORT_COLUMNS = ("attendance_status", "actual_attendance_minutes", "participation_score", "notes")
-
-
-def report_fields(report: StudentReport | None) -> dict[str, Any] | None:
-    """The report as the audit log keeps it: columns and the type's own fields."""
-    if report is None:
-        return None
-    return {
-        **{name: getattr(report, name) for name in REPORT_COLUMNS},
-        **(report.fields or {}),
-        "reported_by": report.reported_by,
-    }
 
 
 def report_shape(

@@ -8,15 +8,12 @@ have been closed at `ended_at`, so the same call gives the final answer.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from engine.operations.charges import settle_charges
-from engine.operations.lifecycle import transition
 from engine.operations.settings import settings_of
 from rules import evidence as ev
-from rules.actors import Actor
 from rules.attendance import (
     AttendanceStatus,
     MeetingAttendance,
@@ -24,12 +21,10 @@ from rules.attendance import (
     measure,
     reference_start,
 )
-from rules.charging import counts_for_teacher
-from rules.codes import SessionType, is_individual
-from rules.lifecycle import finishing_event, is_finished
+from rules.lifecycle import is_finished
 from rules.reconciliation import Verdict, VerdictSource, reconcile_student, teacher_verdict
-from rules.rooms import RoomOperationKind
 from rules.settings import RuleSettings
+from store.repositories.verdicts import WrittenVerdict
 from store.schema import Charge, Session, StudentReport
 from store.uow import UnitOfWork
 
@@ -87,9 +82,12 @@ def assess(
     now: datetime,
     finished: bool | None = None,
     ended_at: datetime | None = None,
+    written: Mapping[int, WrittenVerdict] | None = None,
 ) -> SessionAttendance:
     """Pure assembly over loaded rows (the sweeper calls it in batches); `ended_at`
-    stands in for the session's own while it is being finished."""
+    stands in for the session's own while it is being finished. A finished session's
+    `written` verdicts are served as they were written; the meeting figures beside
+    them come from its (closed, final) intervals."""
     if finished is None:
         finished = is_finished(session.status)
     by_user: dict[int, list[ev.Interval]] = defaultdict(list)
@@ -143,20 +141,50 @@ def assess(
                 finished=finished,
                 settings=settings,
             )
+        kept = (written or {}).get(student_id) if finished else None
+        if kept is not None:
+            verdict = Verdict(
+                user_id=student_id,
+                status=AttendanceStatus(kept.status),
+                source=VerdictSource(kept.source or VerdictSource.NONE),
+                explanation=kept.explanation or "",
+                meeting=meeting,
+            )
         students.append(
             StudentAttendance(
                 user_id=student_id, verdict=verdict, report=report, charge=charges.get(student_id)
             )
         )
+    teacher_status = teacher_verdict(teacher_meeting, finished=finished, settings=settings)
+    kept_teacher = (written or {}).get(session.teacher_id) if finished else None
+    if kept_teacher is not None:
+        teacher_status = TeacherStatus(kept_teacher.status)
     return SessionAttendance(
         session=session,
         settings=settings,
         finished=finished,
         teacher_id=session.teacher_id,
         teacher_meeting=teacher_meeting,
-        teacher_status=teacher_verdict(teacher_meeting, finished=finished, settings=settings),
+        teacher_status=teacher_status,
         students=tuple(students),
     )
+
+
+def written_of(attendance: SessionAttendance) -> list[WrittenVerdict]:
+    """The verdicts of an assessed session as they are written down."""
+    teacher = WrittenVerdict(
+        attendance.teacher_id, "teacher", attendance.teacher_status.value, None, None
+    )
+    return [teacher] + [
+        WrittenVerdict(
+            s.user_id,
+            "student",
+            s.verdict.status.value,
+            s.verdict.source.value,
+            s.verdict.explanation,
+        )
+        for s in attendance.students
+    ]
 
 
 def _source(report_status: AttendanceStatus | None) -> VerdictSource:
@@ -170,7 +198,13 @@ async def session_attendance(
     now: datetime,
     finished: bool | None = None,
     roster: list[int] | None = None,
+    fresh: bool = False,
 ) -> SessionAttendance:
+    """A session's attendance as of `now`; a finished session's written verdicts are
+    served unless `fresh` asks for them decided anew from the evidence and reports."""
+    written = None
+    if not fresh and is_finished(session.status):
+        written = await uow.verdicts.for_session(session.id)
     return assess(
         session,
         settings=await settings_of(uow, session),
@@ -180,55 +214,5 @@ async def session_attendance(
         charges=await uow.charges.for_session(session.id),
         now=now,
         finished=finished,
+        written=written,
     )
-
-
-async def finalise(
-    uow: UnitOfWork,
-    session: Session,
-    *,
-    at: datetime,
-    actor: Actor,
-    roster: list[int] | None = None,
-) -> SessionAttendance:
-    """READY/ONGOING -> COMPLETED or ABSENT at `at`: close presence, make the verdicts
-    final, settle charges, close the room. The verdicts are decided first, on the
-    intervals the close will leave, so an illegal move raises before anything is
-    written. `roster`, when the caller has read it in this transaction, is not read again.
-    """
-    closed = ev.SessionClosed(event_id=closing_event_id(session.id), at=at)
-    intervals = ev.build_intervals([*await uow.evidence.for_session(session.id), closed])
-    attendance = assess(
-        session,
-        settings=await settings_of(uow, session),
-        roster=await uow.sessions.roster(session.id) if roster is None else roster,
-        intervals=intervals,
-        reports=await uow.reports.for_session(session.id),
-        charges=await uow.charges.for_session(session.id),
-        now=at,
-        finished=True,
-        ended_at=at,
-    )
-    event = finishing_event(
-        individual=is_individual(SessionType(session.type)),
-        all_absent=all(s.verdict.status is AttendanceStatus.ABSENT for s in attendance.students),
-    )
-    await transition(uow, session, event, at=at, actor=actor)
-    session.ended_at = at
-    await uow.evidence.add_closed(session.id, session.session_code, at=at, event_id=closed.event_id)
-    await uow.intervals.replace(session.id, intervals)
-    session.counts_for_teacher = counts_for_teacher(
-        attendance.teacher_meeting.attendance_percentage, attendance.settings
-    )
-    session.subscription_counted = True
-    await settle_charges(uow, session, attendance, at=at)
-    close_room(uow, session, at=at)
-    return attendance
-
-
-def close_room(uow: UnitOfWork, session: Session, *, at: datetime) -> None:
-    """Queue DeleteRoom for a session that had a room."""
-    if session.meeting_room_name:
-        uow.rooms.enqueue(
-            RoomOperationKind.DELETE_ROOM, session.meeting_room_name, now=at, session_id=session.id
-        )

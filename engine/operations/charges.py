@@ -6,9 +6,13 @@ row), and a row set by hand is never touched by the rules again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
+from engine.operations.attendance import SessionAttendance, session_attendance
+from rules.actors import Actor
+from rules.attendance import AttendanceStatus
 from rules.charging import (
     ChargeDecision,
     ChargeStatus,
@@ -18,12 +22,14 @@ from rules.charging import (
     plan_charges,
 )
 from rules.codes import SessionType, kind_of
+from rules.errors import Conflict
+from rules.lifecycle import accepts_reports, is_finished
 from store.metrics import CHARGES
 from store.schema import Charge, Session
 from store.uow import UnitOfWork
 
-if TYPE_CHECKING:  # attendance finalises through settle(): a cycle only for types
-    from engine.operations.attendance import SessionAttendance
+HAND_SET = "hand_set"  # the reason of a charge set by hand
+AUDIT_KIND = "charge"
 
 
 async def settle_charges(
@@ -64,11 +70,7 @@ async def settle_charges(
             decision.subscription_id,
             decision.verdict.value,
         ):
-            row.status = decision.status.value
-            row.reason = decision.reason
-            row.subscription_id = decision.subscription_id
-            row.verdict = decision.verdict.value
-            row.updated_at = at
+            uow.charges.update(row, decision, at=at)
             written.append(decision)
     return written
 
@@ -90,3 +92,75 @@ async def subscription_for(
 
 def _count_charge(uow: UnitOfWork, status: ChargeStatus) -> None:
     uow.after_commit(lambda: CHARGES.labels(status.value).inc())
+
+
+def charge_snapshot(row: Charge | None) -> dict[str, Any]:
+    """A charge as answers and the audit log show it (`none` before there is one)."""
+    if row is None:
+        return {"status": "none", "reason": None, "subscription_id": None}
+    return {"status": row.status, "reason": row.reason, "subscription_id": row.subscription_id}
+
+
+@dataclass(frozen=True, slots=True)
+class SetCharge:
+    """Set one student's charge by hand: `counts` charges (or marks it unbilled without
+    a subscription), otherwise it is waived."""
+
+    student_id: int
+    counts: bool
+    reason: str
+
+
+def _row_fields(row: Charge | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {
+        "status": row.status,
+        "reason": row.reason,
+        "subscription_id": row.subscription_id,
+        "verdict": row.verdict,
+        "hand_set": row.hand_set,
+    }
+
+
+async def set_by_hand(
+    uow: UnitOfWork, session: Session, command: SetCharge, *, at: datetime, actor: Actor
+) -> Charge:
+    """Write or update the student's one row, marked hand-set so the rules never change
+    it again; its reason is `hand_set`, the person's reason goes to the audit log with
+    the row before and after. The caller holds the session row locked and has checked
+    the roster."""
+    if not accepts_reports(session.status):
+        raise Conflict(
+            "a cancelled session is never charged",
+            details={"current_status": session.status},
+        )
+    student_id = command.student_id
+    row = (await uow.charges.for_session(session.id)).get(student_id)
+    before = _row_fields(row)
+    verdict = AttendanceStatus.PENDING
+    if is_finished(session.status):
+        attendance = await session_attendance(uow, session, now=at)
+        verdict = attendance.student(student_id).verdict.status
+    subscription_id = None
+    status = ChargeStatus.WAIVED
+    if command.counts:
+        subscription = await subscription_for(uow, session, student_id, row, at=at)
+        subscription_id = subscription.id if subscription else None
+        status = ChargeStatus.CHARGED if subscription_id else ChargeStatus.UNBILLED
+    decision = ChargeDecision(student_id, status, HAND_SET, subscription_id, verdict)
+    if row is None:
+        await uow.charges.charge(session.id, decision, now=at, hand_set=True)
+        row = (await uow.charges.for_session(session.id))[student_id]
+    uow.charges.update(row, decision, at=at, hand_set=True)
+    uow.audit.record(
+        session.id,
+        student_id=student_id,
+        kind=AUDIT_KIND,
+        actor=actor,
+        at=at,
+        reason=command.reason,
+        before=before,
+        after=_row_fields(row),
+    )
+    return row

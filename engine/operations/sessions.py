@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from engine.operations.attendance import close_room
 from engine.operations.lifecycle import transition
 from engine.operations.presence import close_presence
+from engine.operations.verdicts import close_room
 from rules.actors import Actor
 from rules.lifecycle import LifecycleEvent
 from store.schema import Session, Transition

@@ -16,12 +16,10 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from engine.api.access import check_on_roster, check_own_teaching, check_reader, visible_session
-from engine.api.bodies import ReportIn
 from engine.api.http import database, field_errors, invalid, now, path_id
-from engine.api.reports import apply_report
-from engine.api.shapes import report_fields
 from engine.auth import Principal, authenticate, bearer_token
 from engine.operations.attendance import session_attendance
+from engine.operations.reports import RecordReport, record_report
 from engine.pages.forms import OverrideForm
 from engine.pages.view import build_page
 from rules.errors import BadRequest, Forbidden, Unauthorized
@@ -108,16 +106,17 @@ async def post_override(request: web.Request) -> web.StreamResponse:
         check_on_roster(student_id, await uow.sessions.roster(session.id), session.id)
         # The form changes the verdict only: the rest of the report stays as it was.
         current = await uow.reports.get(session.id, student_id)
-        body = ReportIn.model_validate(
-            {
-                **(report_fields(current) or {}),
-                "attendance_status": form.attendance_status or None,
-                "reason": form.reason,
-                "reported_by": principal.user_id,
-            }
+        command = RecordReport(
+            student_id=student_id,
+            attendance_status=form.attendance_status or None,
+            actual_attendance_minutes=current.actual_attendance_minutes if current else None,
+            participation_score=current.participation_score if current else None,
+            notes=current.notes if current else None,
+            fields=dict(current.fields) if current else {},
+            reason=form.reason,
+            reported_by=principal.user_id,
         )
-        fields = dict(current.fields) if current else {}
-        await apply_report(uow, principal, session, student_id, body, fields, at=moment)
+        await record_report(uow, session, command, at=moment, actor=principal.actor)
         await uow.commit()
     raise web.HTTPSeeOther(location=f"{request.path}?saved=1")
 

@@ -47,3 +47,16 @@ class ChargeRepository:
             .returning(Charge.id)
         )
         return inserted is not None
+
+    def update(
+        self, row: Charge, decision: ChargeDecision, *, at: datetime, hand_set: bool = False
+    ) -> None:
+        """Rewrite a row in place with `decision` (flushed with the transaction);
+        `hand_set` marks it as a person's, which the rules never touch again."""
+        row.status = decision.status.value
+        row.reason = decision.reason
+        row.subscription_id = decision.subscription_id
+        row.verdict = decision.verdict.value
+        if hand_set:
+            row.hand_set = True
+        row.updated_at = at

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,3 +23,24 @@ class ReportRepository:
             select(StudentReport).where(StudentReport.session_id == session_id)
         )
         return {r.student_id: r for r in rows}
+
+    async def put(
+        self,
+        existing: StudentReport | None,
+        session_id: int,
+        student_id: int,
+        *,
+        values: dict[str, Any],
+        at: datetime,
+    ) -> StudentReport:
+        """Replace a student's report with `values` (columns of StudentReport), creating
+        it if `existing` is None; flushed, so a read in the same transaction sees it."""
+        report = existing
+        if report is None:
+            report = StudentReport(session_id=session_id, student_id=student_id, created_at=at)
+            self.session.add(report)
+        for name, value in values.items():
+            setattr(report, name, value)
+        report.updated_at = at
+        await self.session.flush()
+        return report

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from engine.operations.attendance import finalise as finish_session
 from engine.operations.lifecycle import transition
 from engine.operations.presence import recompute_intervals
+from engine.operations.verdicts import finalise as finish_session
 from rules import evidence as ev
 from rules.attendance import AttendanceStatus
 from rules.charging import ChargeDecision, ChargeStatus

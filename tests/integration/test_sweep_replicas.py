@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine.operations.attendance import finalise as finish_session
+from engine.operations.verdicts import finalise as finish_session
 from rules.errors import IllegalTransition
 from rules.lifecycle import Status
 from scheduler.rooms import RoomGateway

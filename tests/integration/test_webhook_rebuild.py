@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import delete, select
 
 from engine import cli
-from engine.operations.attendance import finalise as finish_session
+from engine.operations.verdicts import finalise as finish_session
 from store.database import Database
 from store.schema import Evidence, Interval, WebhookEvent
 from tests.support.factories import scheduled_session, seed_world

@@ -1,0 +1,140 @@
+"""Finished sessions' verdicts: written when a session finishes, and decided again
+whenever a report or a rebuild changes what they rest on (CONTRACT 4.3).
+
+Status, written verdicts and charges move together, in the caller's transaction,
+so they never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.operations.attendance import (
+    SessionAttendance,
+    StudentAttendance,
+    assess,
+    closing_event_id,
+    session_attendance,
+    written_of,
+)
+from engine.operations.charges import settle_charges
+from engine.operations.lifecycle import transition
+from engine.operations.settings import settings_of
+from rules import evidence as ev
+from rules.actors import Actor
+from rules.attendance import AttendanceStatus
+from rules.charging import counts_for_teacher
+from rules.codes import SessionType, is_individual
+from rules.lifecycle import finishing_event, following_verdict
+from rules.rooms import RoomOperationKind
+from store.schema import Session
+from store.uow import UnitOfWork
+
+
+async def finalise(
+    uow: UnitOfWork,
+    session: Session,
+    *,
+    at: datetime,
+    actor: Actor,
+    roster: list[int] | None = None,
+) -> SessionAttendance:
+    """READY/ONGOING -> COMPLETED or ABSENT at `at`: close presence, make the verdicts
+    final, settle charges, close the room. The verdicts are decided first, on the
+    intervals the close will leave, so an illegal move raises before anything is
+    written. `roster`, when the caller has read it in this transaction, is not read again.
+    """
+    closed = ev.SessionClosed(event_id=closing_event_id(session.id), at=at)
+    intervals = ev.build_intervals([*await uow.evidence.for_session(session.id), closed])
+    attendance = assess(
+        session,
+        settings=await settings_of(uow, session),
+        roster=await uow.sessions.roster(session.id) if roster is None else roster,
+        intervals=intervals,
+        reports=await uow.reports.for_session(session.id),
+        charges=await uow.charges.for_session(session.id),
+        now=at,
+        finished=True,
+        ended_at=at,
+    )
+    event = finishing_event(
+        individual=is_individual(SessionType(session.type)),
+        all_absent=all(s.verdict.status is AttendanceStatus.ABSENT for s in attendance.students),
+    )
+    await transition(uow, session, event, at=at, actor=actor)
+    session.ended_at = at
+    await uow.evidence.add_closed(session.id, session.session_code, at=at, event_id=closed.event_id)
+    await uow.intervals.replace(session.id, intervals)
+    session.counts_for_teacher = counts_for_teacher(
+        attendance.teacher_meeting.attendance_percentage, attendance.settings
+    )
+    session.subscription_counted = True
+    await uow.verdicts.write(session.id, written_of(attendance), at=at)
+    await settle_charges(uow, session, attendance, at=at)
+    close_room(uow, session, at=at)
+    return attendance
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictChange:
+    """One student's verdict before and after a re-decision."""
+
+    user_id: int
+    before: StudentAttendance
+    after: StudentAttendance
+
+
+@dataclass(frozen=True, slots=True)
+class Redecision:
+    """A finished session decided again: its attendance now, and what changed."""
+
+    attendance: SessionAttendance
+    changes: tuple[VerdictChange, ...]
+    moved: bool  # the session followed its student between COMPLETED and ABSENT
+
+
+async def redecide(
+    uow: UnitOfWork,
+    session: Session,
+    *,
+    at: datetime,
+    actor: Actor,
+    details: dict[str, Any] | None = None,
+) -> Redecision:
+    """Decide a finished session's verdicts again from its evidence and reports, as a
+    report or a rebuild needs: an individual session follows its student between
+    COMPLETED and ABSENT, the verdicts are written again, each charge is updated in
+    place (hand-set ones are left alone). The caller holds the session row locked and
+    audits the changes in its own terms."""
+    before = await session_attendance(uow, session, now=at)
+    fresh = await session_attendance(uow, session, now=at, fresh=True)
+    changes = tuple(
+        VerdictChange(new.user_id, old, new)
+        for old, new in zip(before.students, fresh.students, strict=True)
+        if (old.verdict.status, old.verdict.source) != (new.verdict.status, new.verdict.source)
+    )
+    event = None
+    if fresh.students:
+        event = following_verdict(
+            session.status,
+            individual=is_individual(SessionType(session.type)),
+            absent=fresh.students[0].verdict.status is AttendanceStatus.ABSENT,
+        )
+    if event is not None:
+        await transition(uow, session, event, at=at, actor=actor, details=details)
+    session.counts_for_teacher = counts_for_teacher(
+        fresh.teacher_meeting.attendance_percentage, fresh.settings
+    )
+    await uow.verdicts.write(session.id, written_of(fresh), at=at)
+    await settle_charges(uow, session, fresh, at=at)
+    return Redecision(fresh, changes, moved=event is not None)
+
+
+def close_room(uow: UnitOfWork, session: Session, *, at: datetime) -> None:
+    """Queue DeleteRoom for a session that had a room."""
+    if session.meeting_room_name:
+        uow.rooms.enqueue(
+            RoomOperationKind.DELETE_ROOM, session.meeting_room_name, now=at, session_id=session.id
+        )

@@ -1,0 +1,69 @@
+"""Written verdicts: what a finished session decided for each of its users."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.schema import StoredVerdict
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenVerdict:
+    """One user's verdict as written; `source` is None for the teacher."""
+
+    user_id: int
+    role: str
+    status: str
+    source: str | None
+    explanation: str | None
+
+
+class VerdictRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def for_session(self, session_id: int) -> dict[int, WrittenVerdict]:
+        """The written verdicts of a session, by user id (empty until it finished)."""
+        rows = await self.session.scalars(
+            select(StoredVerdict).where(StoredVerdict.session_id == session_id)
+        )
+        return {
+            row.user_id: WrittenVerdict(
+                row.user_id, row.role, row.status, row.source, row.explanation
+            )
+            for row in rows
+        }
+
+    async def write(
+        self,
+        session_id: int,
+        verdicts: Iterable[WrittenVerdict],
+        *,
+        at: datetime,
+    ) -> None:
+        """Make the written verdicts of a session exactly `verdicts` (one statement to
+        clear, one to insert)."""
+        await self.session.execute(
+            delete(StoredVerdict).where(StoredVerdict.session_id == session_id)
+        )
+        rows = [
+            {
+                "session_id": session_id,
+                "user_id": v.user_id,
+                "role": v.role,
+                "status": v.status,
+                "source": v.source,
+                "explanation": v.explanation,
+                "updated_at": at,
+            }
+            for v in verdicts
+        ]
+        if rows:
+            await self.session.execute(
+                insert(StoredVerdict).execution_options(render_nulls=True), rows
+            )
