@@ -29,10 +29,12 @@ RENAMES = [
         [("ix_overrides_session_id", "ix_audit_entries_session_id", ["session_id"])],
     ),
 ]
+OLD_UNIQUE = "uq_usage_ledger_session_id_student_id"
+NEW_UNIQUE = "uq_charges_session_id_student_id"
 # PostgreSQL keeps constraint names across a rename; SQLite has them inside the table.
 PG_CONSTRAINTS = [
     ("charges", "pk_usage_ledger", "pk_charges"),
-    ("charges", "uq_usage_ledger_session_id_student_id", "uq_charges_session_id_student_id"),
+    ("charges", OLD_UNIQUE, NEW_UNIQUE),
     ("audit_entries", "pk_overrides", "pk_audit_entries"),
 ]
 
@@ -46,6 +48,13 @@ def _rename(forward: bool) -> None:
             src_ix, dst_ix = (old_ix, new_ix) if forward else (new_ix, old_ix)
             op.drop_index(src_ix, table_name=dst)
             op.create_index(dst_ix, dst, columns, unique=False)
+    if not postgres:
+        # SQLite keeps a unique constraint's name inside the table: rebuild it.
+        table = "charges" if forward else "usage_ledger"
+        old_uq, new_uq = (OLD_UNIQUE, NEW_UNIQUE) if forward else (NEW_UNIQUE, OLD_UNIQUE)
+        with op.batch_alter_table(table, recreate="always") as batch_op:
+            batch_op.drop_constraint(old_uq, type_="unique")
+            batch_op.create_unique_constraint(new_uq, ["session_id", "student_id"])
     if postgres:
         for table, old_name, new_name in PG_CONSTRAINTS:
             if not forward:

@@ -20,7 +20,9 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "verdicts",
-        sa.Column("session_id", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "session_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
         sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("role", sa.String(length=8), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
