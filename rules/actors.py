@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Actor", "ActorKind"]
+__all__ = ["Actor", "ActorKind", "AuditKind"]
 
 
 class ActorKind(StrEnum):
@@ -20,6 +20,14 @@ class ActorKind(StrEnum):
     EVIDENCE = "evidence"  # a LiveKit event, by event id
     SCHEDULE = "schedule"  # a recurring schedule, by schedule id
     REBUILD = "rebuild"  # `hudur rebuild` re-deciding from the raw events
+
+
+class AuditKind(StrEnum):
+    """What an audited change changed (besides a status, which the history records)."""
+
+    REPORT = "report"  # a teacher's report, and the verdict it decided
+    CHARGE = "charge"  # a charge set by hand
+    REBUILD = "rebuild"  # a verdict `hudur rebuild` decided anew from the raw events
 
 
 _NAMED = frozenset({ActorKind.USER, ActorKind.EVIDENCE, ActorKind.SCHEDULE})

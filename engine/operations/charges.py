@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.operations.attendance import SessionAttendance, session_attendance
-from rules.actors import Actor
+from rules.actors import Actor, AuditKind
 from rules.attendance import AttendanceStatus
 from rules.charging import (
     ChargeDecision,
@@ -29,7 +29,6 @@ from store.schema import Charge, Session
 from store.uow import UnitOfWork
 
 HAND_SET = "hand_set"  # the reason of a charge set by hand
-AUDIT_KIND = "charge"
 
 
 async def settle_charges(
@@ -156,7 +155,7 @@ async def set_by_hand(
     uow.audit.record(
         session.id,
         student_id=student_id,
-        kind=AUDIT_KIND,
+        kind=AuditKind.CHARGE,
         actor=actor,
         at=at,
         reason=command.reason,

@@ -15,16 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from engine.operations.attendance import StudentAttendance, session_attendance
-from engine.operations.charges import charge_snapshot
-from engine.operations.verdicts import redecide
-from rules.actors import Actor
+from engine.operations.verdicts import redecide, verdict_snapshot
+from rules.actors import Actor, AuditKind
 from rules.errors import Conflict
 from rules.lifecycle import accepts_reports, is_finished
 from store.schema import Session, StudentReport
 from store.uow import UnitOfWork
 
 REPORT_COLUMNS = ("attendance_status", "actual_attendance_minutes", "participation_score", "notes")
-AUDIT_KIND = "report"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +57,6 @@ def report_fields(report: StudentReport | None) -> dict[str, Any] | None:
     }
 
 
-def _verdict(student: StudentAttendance) -> dict[str, Any]:
-    return {
-        "attendance_status": student.verdict.status.value,
-        "source": student.verdict.source.value,
-        "charge": charge_snapshot(student.charge),
-    }
-
-
 async def record_report(
     uow: UnitOfWork, session: Session, command: RecordReport, *, at: datetime, actor: Actor
 ) -> ReportRecorded:
@@ -79,7 +69,7 @@ async def record_report(
         )
     student_id = command.student_id
     before = (await session_attendance(uow, session, now=at)).student(student_id)
-    before_audit = {"report": report_fields(before.report), **_verdict(before)}
+    before_audit = {"report": report_fields(before.report), **verdict_snapshot(before)}
     report = await uow.reports.put(
         before.report,
         session.id,
@@ -107,11 +97,11 @@ async def record_report(
     uow.audit.record(
         session.id,
         student_id=student_id,
-        kind=AUDIT_KIND,
+        kind=AuditKind.REPORT,
         actor=actor,
         at=at,
         reason=command.reason,
         before=before_audit,
-        after={"report": report_fields(report), **_verdict(after)},
+        after={"report": report_fields(report), **verdict_snapshot(after)},
     )
     return ReportRecorded(report, before, after)

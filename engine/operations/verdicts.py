@@ -7,6 +7,7 @@ so they never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,18 +20,20 @@ from engine.operations.attendance import (
     session_attendance,
     written_of,
 )
-from engine.operations.charges import settle_charges
+from engine.operations.charges import charge_snapshot, settle_charges
 from engine.operations.lifecycle import transition
 from engine.operations.settings import settings_of
 from rules import evidence as ev
-from rules.actors import Actor
+from rules.actors import REBUILD, Actor, AuditKind
 from rules.attendance import AttendanceStatus
 from rules.charging import counts_for_teacher
 from rules.codes import SessionType, is_individual
-from rules.lifecycle import finishing_event, following_verdict
+from rules.lifecycle import finishing_event, following_verdict, is_finished
 from rules.rooms import RoomOperationKind
 from store.schema import Session
 from store.uow import UnitOfWork
+
+REBUILD_REASON = "rebuilt from the stored webhooks"
 
 
 async def finalise(
@@ -130,6 +133,45 @@ async def redecide(
     await uow.verdicts.write(session.id, written_of(fresh), at=at)
     await settle_charges(uow, session, fresh, at=at)
     return Redecision(fresh, changes, moved=event is not None)
+
+
+def verdict_snapshot(student: StudentAttendance) -> dict[str, Any]:
+    """A student's verdict and charge as the audit log keeps them."""
+    return {
+        "attendance_status": student.verdict.status.value,
+        "source": student.verdict.source.value,
+        "charge": charge_snapshot(student.charge),
+    }
+
+
+async def redecide_rebuilt(
+    uow: UnitOfWork, session_ids: Iterable[int], *, at: datetime
+) -> list[Redecision]:
+    """After a rebuild recomputed their intervals: each finished session among
+    `session_ids` decided again as a report would, every changed verdict audited with
+    the actor `rebuild`. Rows are locked one at a time, after the inbox (the lock
+    order of intake), so a rebuild and live deliveries cannot deadlock."""
+    done = []
+    for session_id in session_ids:
+        session = await uow.sessions.get(session_id, for_update=True)
+        if session is None or not is_finished(session.status):
+            continue
+        redecision = await redecide(
+            uow, session, at=at, actor=REBUILD, details={"reason": REBUILD_REASON}
+        )
+        for change in redecision.changes:
+            uow.audit.record(
+                session.id,
+                student_id=change.user_id,
+                kind=AuditKind.REBUILD,
+                actor=REBUILD,
+                at=at,
+                reason=REBUILD_REASON,
+                before=verdict_snapshot(change.before),
+                after=verdict_snapshot(change.after),
+            )
+        done.append(redecision)
+    return done
 
 
 def close_room(uow: UnitOfWork, session: Session, *, at: datetime) -> None:
