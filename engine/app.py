@@ -9,6 +9,7 @@ import structlog
 from aiohttp import web
 
 from engine import api, health, sweeps
+from engine.api.errors import http_error
 from engine.keys import CLOCK, DATABASE, SETTINGS, Clock
 from engine.middleware import context_middleware, error_middleware
 from engine.pages import attendance as attendance_page
@@ -54,6 +55,7 @@ def create_app(
         api_secret=settings.livekit_api_secret,
         clock=clock,
         database=lambda: app[DATABASE],
+        http_error=http_error,
     )
     app.router.add_post("/webhooks/livekit", webhooks.handle)
     api.setup(app)  # every CONTRACT 5 endpoint of engine/api, and GET /openapi.json
