@@ -10,6 +10,7 @@ from aiohttp import web
 
 from engine import api, health, sweeps
 from engine.api.errors import http_error
+from engine.auth import rights_middleware
 from engine.keys import CLOCK, DATABASE, SETTINGS, Clock
 from engine.middleware import context_middleware, error_middleware
 from engine.pages import attendance as attendance_page
@@ -35,7 +36,8 @@ def create_app(
     """Build the service. `database` may be handed in (tests share one); otherwise
     the app opens its own from the settings and closes it on cleanup."""
     app = web.Application(
-        middlewares=[context_middleware, error_middleware], client_max_size=MAX_BODY_BYTES
+        middlewares=[context_middleware, error_middleware, rights_middleware],
+        client_max_size=MAX_BODY_BYTES,
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock

@@ -19,7 +19,7 @@ from engine.api.answers import ReportOut
 from engine.api.bodies import ACADEMIC_REPORT_FIELDS, QURAN_REPORT_FIELDS, ReportIn
 from engine.api.http import database, invalid, now, path_id, read_body, respond
 from engine.api.shapes import charge_shape, report_fields, report_shape
-from engine.auth import Principal, authenticate
+from engine.auth import Principal, authenticate, only
 from engine.openapi import Route
 from engine.operations.attendance import StudentAttendance, session_attendance
 from engine.operations.charges import settle_charges
@@ -72,7 +72,6 @@ def _verdict(student: StudentAttendance) -> dict[str, Any]:
 
 async def put_report(request: web.Request) -> web.Response:
     principal = authenticate(request)
-    principal.require_roles("admin", "teacher")
     session_id = path_id(request)
     student_id = path_id(request, "student_id")
     try:
@@ -167,6 +166,7 @@ ROUTES = (
         "/v1/sessions/{id}/reports/{student_id}",
         "Record (replace) the teacher's report on one student",
         put_report,
+        rights=only("admin", "teacher"),
         body=ReportIn,
         answer=ReportOut,
         errors=(403, 409),
