@@ -9,6 +9,8 @@ import structlog
 from aiohttp import web
 
 from engine import api, health, sweeps
+from engine.api.errors import http_error
+from engine.auth import rights_middleware
 from engine.keys import CLOCK, DATABASE, SETTINGS, Clock
 from engine.middleware import context_middleware, error_middleware
 from engine.pages import attendance as attendance_page
@@ -34,7 +36,8 @@ def create_app(
     """Build the service. `database` may be handed in (tests share one); otherwise
     the app opens its own from the settings and closes it on cleanup."""
     app = web.Application(
-        middlewares=[context_middleware, error_middleware], client_max_size=MAX_BODY_BYTES
+        middlewares=[context_middleware, error_middleware, rights_middleware],
+        client_max_size=MAX_BODY_BYTES,
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock
@@ -54,6 +57,7 @@ def create_app(
         api_secret=settings.livekit_api_secret,
         clock=clock,
         database=lambda: app[DATABASE],
+        http_error=http_error,
     )
     app.router.add_post("/webhooks/livekit", webhooks.handle)
     api.setup(app)  # every CONTRACT 5 endpoint of engine/api, and GET /openapi.json

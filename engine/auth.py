@@ -1,14 +1,20 @@
 """Who is calling: the platform's service token, or a user's HS256 JWT (CONTRACT 5).
 
-principal = authenticate(request)        # 401 unless a valid token
-principal.require_service()              # 403 unless the platform itself
-principal.require_roles("admin")         # 403 unless one of these roles (service passes)
-principal.check_academy(academy_id)      # 404 for another academy's objects
+Each route declares its `Rights` as data (`Route(..., rights=only("admin"))`), and
+`rights_middleware` checks them before the handler runs, in the contract's order::
+
+    no or bad token                          401  (authenticate)
+    a role outside the route's rights        403  (Rights.check; the service always passes)
+    ---- the handler ----
+    principal = authenticate(request)        # the principal already checked
+    principal.check_academy(academy_id)      # 404 for another academy's objects
+    check_own_teaching(principal, session)   # 403 per object (engine.api.access)
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,7 +26,8 @@ from rules.actors import SERVICE, Actor
 from rules.errors import Forbidden, NotFound, Unauthorized
 
 Role = Literal["service", "admin", "teacher", "student"]
-ROLES = ("admin", "teacher", "student")
+UserRole = Literal["admin", "teacher", "student"]
+ROLES: tuple[UserRole, ...] = ("admin", "teacher", "student")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +46,6 @@ class Principal:
         if self.is_service or self.user_id is None:
             return SERVICE
         return Actor.user(self.user_id)
-
-    def require_service(self) -> None:
-        if not self.is_service:
-            raise Forbidden("only the platform's service token may do this")
-
-    def require_roles(self, *roles: Role) -> None:
-        if not self.is_service and self.role not in roles:
-            raise Forbidden(f"a {self.role} may not do this")
 
     def sees(self, academy_id: int) -> bool:
         """Whether objects of `academy_id` exist for this caller (the service sees all)."""
@@ -91,11 +90,89 @@ def principal_from_token(
 
 
 def authenticate(request: web.Request, token: str | None = None) -> Principal:
-    """The caller of this request; raises Unauthorized (401) without a valid token."""
-    token = token or bearer_token(request)
+    """The caller of this request; raises Unauthorized (401) without a valid token.
+
+    On a route with declared rights this is the principal `rights_middleware` has
+    already checked; `token` names another credential (the page's cookie or link).
+    """
+    if token is None and PRINCIPAL in request:
+        return request[PRINCIPAL]
+    return _principal_of(request, token or bearer_token(request))
+
+
+def _principal_of(request: web.Request, token: str | None) -> Principal:
     if token is None:
         raise Unauthorized("missing bearer token")
     settings = request.app[SETTINGS]
     return principal_from_token(
         token, service_token=settings.service_token, jwt_secret=settings.jwt_secret
     )
+
+
+# --- rights declared on the routes ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rights:
+    """Who may call a route at all: the platform's service token always, and the user
+    roles in `roles` (none: the service only). Which objects a caller may touch is
+    decided later, by the handler, once it has them."""
+
+    roles: frozenset[UserRole] = frozenset()
+
+    @property
+    def service_only(self) -> bool:
+        return not self.roles
+
+    @property
+    def names(self) -> list[Role]:
+        """The roles allowed, service first, in the order of `ROLES`."""
+        return ["service", *(role for role in ROLES if role in self.roles)]
+
+    def check(self, principal: Principal) -> Principal:
+        """`principal` if these rights allow it; Forbidden (403) otherwise."""
+        if principal.is_service:
+            return principal
+        if self.service_only:
+            raise Forbidden("only the platform's service token may do this")
+        if principal.role not in self.roles:
+            raise Forbidden(f"a {principal.role} may not do this")
+        return principal
+
+
+def only(*roles: UserRole) -> Rights:
+    """Rights for the service and these user roles."""
+    return Rights(frozenset(roles))
+
+
+EVERYONE = only(*ROLES)  # any valid token; the handler checks the objects
+SERVICE_ONLY = Rights()
+
+# The rights of every bearer route, by (method, path in its OpenAPI form); set by
+# `engine.api.setup` from the route declarations.
+RIGHTS: web.AppKey[Mapping[tuple[str, str], Rights]] = web.AppKey("rights")
+PRINCIPAL = web.RequestKey("principal", Principal)
+
+
+def authorize(request: web.Request, rights: Rights) -> Principal:
+    """401 without a valid token, then 403 outside `rights`; the principal is kept on
+    the request, for the handler's `authenticate(request)`."""
+    principal = rights.check(_principal_of(request, bearer_token(request)))
+    request[PRINCIPAL] = principal
+    return principal
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def rights_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Check the matched route's declared rights before its handler runs. Requests
+    that match no route, and routes without bearer rights (public, the webhook's own
+    signature, the page's cookie), go straight on."""
+    route = request.match_info.route
+    if request.match_info.http_exception is None and route.resource is not None:
+        rights = request.app[RIGHTS].get((route.method, route.resource.canonical))
+        if rights is not None:
+            authorize(request, rights)
+    return await handler(request)

@@ -1,4 +1,8 @@
-"""Request context, the error shape of CONTRACT 5, and one summary line per request."""
+"""Request context, the error shape of CONTRACT 5, and one summary line per request.
+
+Errors become answers here, by the one table of `engine.api.errors`; a database
+fault (`store.faults.DATABASE_FAULTS`) is a 503 the caller may retry.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
-from sqlalchemy.exc import DBAPIError, OperationalError
 
+from engine.api.errors import HTTP_CODES, http_error
 from rules.errors import HudurError
+from store.faults import DATABASE_FAULTS
 
 log = structlog.get_logger("hudur.http")
 
@@ -22,19 +27,6 @@ def error_response(status: int, code: str, message: str, details: object = None)
     return web.json_response(
         {"error": {"code": code, "message": message, "details": details}}, status=status
     )
-
-
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_failed",
-}
 
 
 # A calendar feed's address holds its secret token: never write it to the logs.
@@ -75,15 +67,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except HudurError as exc:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        status, code = http_error(exc)
+        return error_response(status, code, exc.message, exc.details)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code = _HTTP_CODES.get(exc.status, "http_error")
+        code = HTTP_CODES.get(exc.status, "http_error")
         response = error_response(exc.status, code, exc.reason)
         if "Allow" in exc.headers:  # a 405 must say which methods are allowed (RFC 9110)
             response.headers["Allow"] = exc.headers["Allow"]
         return response
-    except (OperationalError, DBAPIError, ConnectionError, OSError) as exc:
+    except DATABASE_FAULTS as exc:
         log.error("database_unavailable", error=str(exc))
         return error_response(503, "unavailable", "the database cannot be reached; retry later")

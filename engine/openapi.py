@@ -1,11 +1,14 @@
 """A tiny route registry, and the OpenAPI 3.1 document built from it.
 
-Each endpoint is declared once as a `Route`: method, path, summary, the pydantic
-models of its body, query and answer, its success status and the error statuses it
-can give. `add_routes` registers the handlers with aiohttp; `document` builds
-`/openapi.json` from the very models the handlers validate and answer with, so the
-two cannot drift apart. Endpoints served by other modules (the webhook, sweeps,
-health) are declared here with `handler=None` so the document covers the whole app.
+Each endpoint is declared once as a `Route`: method, path, summary, who may call
+it (`rights`), the pydantic models of its body, query and answer, its success
+status and the error statuses it can give. `add_routes` registers the handlers with
+aiohttp; `rights_table` is what `engine.auth.rights_middleware` checks before any
+handler runs; `document` builds `/openapi.json` from the very models the handlers
+validate and answer with (each operation's rights as `x-hudur-roles`), so none of
+them can drift apart. Endpoints served by other modules (the webhook, sweeps,
+health) are declared here with `handler=None` so the document covers the whole app,
+and a sweep's rights are checked like any other.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pydantic.json_schema import models_json_schema
 
 from engine.api.answers import ErrorBody
 from engine.api.types import Moment
+from engine.auth import EVERYONE, SERVICE_ONLY, Rights
 from engine.pages.forms import OverrideForm, PageQuery
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -59,6 +63,9 @@ class Route:
     # False: `errors` is the whole list, nothing is implied by body, query or path.
     implied_errors: bool = True
     security: Security = "bearer"
+    # Who may call a bearer route (the service always may). None: the handler takes
+    # its credential elsewhere and checks it itself (the page's cookie or link).
+    rights: Rights | None = EVERYONE
     database: bool = True
     tag: str = "sessions"
     description: str | None = None
@@ -98,6 +105,15 @@ def add_routes(app: web.Application, routes: Iterable[Route]) -> None:
     for route in routes:
         if route.handler is not None:
             app.router.add_route(route.method, _aiohttp_path(route), route.handler)
+
+
+def rights_table(routes: Iterable[Route]) -> dict[tuple[str, str], Rights]:
+    """The declared rights of every bearer route, by method and path."""
+    return {
+        (route.method, route.path): route.rights
+        for route in routes
+        if route.security == "bearer" and route.rights is not None
+    }
 
 
 def _aiohttp_path(route: Route) -> str:
@@ -177,6 +193,7 @@ ELSEWHERE = (
         body_required=False,
         answer=SweepAnswer,
         errors=(403,),
+        rights=SERVICE_ONLY,
         tag="operations",
     ),
     Route(
@@ -187,6 +204,7 @@ ELSEWHERE = (
         query=PageQuery,
         answer_media_type="text/html",
         errors=(401, 403, 404),
+        rights=None,  # any role; the page reads its token from the cookie or `?token=`
         tag="pages",
         description="Same rights as the API. The token comes in the `Authorization` header, "
         "in the cookie this page sets, or once as `?token=` (answered with a 303 to the "
@@ -202,6 +220,7 @@ ELSEWHERE = (
         status=303,
         answer_media_type="text/plain",
         errors=(401, 403, 404, 409, 422),
+        rights=None,  # admin or teacher, checked by the page (its token is a cookie)
         tag="pages",
         description="The same report logic as `PUT /v1/sessions/{id}/reports/{student_id}`, "
         "changing only `attendance_status`; answers 303 back to the page.",
@@ -277,6 +296,8 @@ def document(
         }
         if route.description:
             op["description"] = route.description
+        if route.security == "bearer" and route.rights is not None:
+            op["x-hudur-roles"] = route.rights.names
         strings = dict(route.string_params)
         params = [
             {

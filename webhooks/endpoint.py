@@ -69,8 +69,12 @@ class WebhookEndpoint:
         api_secret: str,
         clock: Callable[[], datetime],
         database: Callable[[], Database],
+        http_error: Callable[[HudurError], tuple[int, str]],
         max_body: int = MAX_BODY_BYTES,
     ) -> None:
+        # The HTTP layer's error table (status, code), handed in: this package
+        # never imports the engine, and a refusal's log line names its status.
+        self._http_error = http_error
         self._verifier = WebhookVerifier(api_key, api_secret)
         self._clock = clock
         self._database = database
@@ -82,7 +86,7 @@ class WebhookEndpoint:
             body = await self._checked_body(request)
             event = parse_event(body)
         except HudurError as exc:
-            _reject(exc)
+            _reject(exc, *self._http_error(exc))
             raise
         structlog.contextvars.bind_contextvars(event_id=event.id)
         database = self._database()
@@ -147,10 +151,8 @@ class WebhookEndpoint:
         )
 
 
-def _reject(exc: HudurError) -> None:
+def _reject(exc: HudurError, status: int, code: str) -> None:
     details = exc.details if isinstance(exc.details, dict) else {}
-    reason = {400: "malformed", 413: "too_large"}.get(exc.status) or str(
-        details.get("reason", exc.code)
-    )
+    reason = {400: "malformed", 413: "too_large"}.get(status) or str(details.get("reason", code))
     WEBHOOKS.labels("rejected", reason).inc()
-    log.warning("webhook_rejected", status=exc.status, reason=reason, message=exc.message)
+    log.warning("webhook_rejected", status=status, reason=reason, message=exc.message)

@@ -1,9 +1,22 @@
 """The platform and reconciliation API (CONTRACT 5), one small module per resource.
 
 Who may do what. "its academy" means the `academy_id` of the caller's token; any
-object of another academy answers 404 as if it did not exist. The checks run in
-this order: no or bad token 401; a role that may never do this 403; another
-academy's object 404; within the academy, someone else's session 403.
+object of another academy answers 404 as if it did not exist. Each `Route` declares
+who may call it at all as data (`rights=only("admin", "teacher")`; the default,
+`EVERYONE`, is any valid token; `SERVICE_ONLY` the platform alone), and
+`engine.auth.rights_middleware` checks it before the handler runs; the handler's
+`authenticate(request)` then hands back the principal already checked. The checks
+run in this order:
+
+1. no or bad token: 401 (the middleware);
+2. a role outside the route's rights: 403 (the middleware; the service always passes);
+3. another academy's object: 404 (the handler, `check_academy` / `visible_session`);
+4. within the academy, someone else's session: 403 (the handler, `engine.api.access`).
+
+In the table, `-` is step 2 (a role outside the route's `rights`, which
+`/openapi.json` also shows as `x-hudur-roles`); A, own, on and self are steps 3-4.
+The teacher's page, `/sessions/{id}/attendance`, takes its token from the header,
+its cookie or `?token=` and checks the same rights itself (`rights=None`).
 
 | endpoint                                       | service | admin | teacher | student    |
 |------------------------------------------------|---------|-------|---------|------------|
@@ -24,6 +37,7 @@ academy's object 404; within the academy, someone else's session 403.
 | PUT, GET, DELETE /v1/schedules/{id}            | all     | A     | -       | -          |
 | POST /v1/sessions/{id}/makeup                  | all     | A     | own     | -          |
 | POST /v1/users/{id}/calendar-token             | all     | A     | self    | self       |
+| POST /v1/sweeps                                | all     | -     | -       | -          |
 | GET /v1/calendar/{token}.ics                   | the token in the address, nothing else |
 | GET /healthz, /readyz, /metrics, /openapi.json | public  |       |         |            |
 
@@ -59,7 +73,8 @@ from engine.api import (
     subscriptions,
     users,
 )
-from engine.openapi import ELSEWHERE, Route, add_routes, document_route
+from engine.auth import RIGHTS
+from engine.openapi import ELSEWHERE, Route, add_routes, document_route, rights_table
 
 ROUTES: tuple[Route, ...] = (
     *academies.ROUTES,
@@ -78,5 +93,9 @@ ROUTES: tuple[Route, ...] = (
 
 
 def setup(app: web.Application) -> None:
-    """Register every API route and `GET /openapi.json` describing the whole app."""
-    add_routes(app, [*ROUTES, document_route([*ROUTES, *ELSEWHERE])])
+    """Register every API route and `GET /openapi.json` describing the whole app, and
+    the declared rights of every route (these and the ones served elsewhere) that
+    `engine.auth.rights_middleware` checks."""
+    served = [*ROUTES, document_route([*ROUTES, *ELSEWHERE])]
+    add_routes(app, served)
+    app[RIGHTS] = rights_table([*served, *ELSEWHERE])

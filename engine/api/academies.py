@@ -11,7 +11,7 @@ from engine.api.bodies import AcademyIn as AcademyBody
 from engine.api.bodies import RulesIn
 from engine.api.http import database, invalid, now, path_id, read_body, respond
 from engine.api.shapes import RULE_LEVELS, academy_shape, rules_shape
-from engine.auth import authenticate
+from engine.auth import authenticate, only
 from engine.openapi import Route
 from rules.errors import NotFound
 from rules.settings import resolve_settings
@@ -21,7 +21,6 @@ _PAIRS = (("partial_percent", "full_percent"), ("teacher_partial_percent", "teac
 
 async def put_academy(request: web.Request) -> web.Response:
     principal = authenticate(request)
-    principal.require_roles("admin")
     academy_id = path_id(request)
     principal.check_academy(academy_id)
     body = await read_body(request, AcademyBody)
@@ -60,7 +59,6 @@ def _rules_of(body: RulesIn) -> dict[str, dict[str, Any]]:
 
 async def put_rules(request: web.Request) -> web.Response:
     principal = authenticate(request)
-    principal.require_roles("admin")
     academy_id = path_id(request)
     principal.check_academy(academy_id)
     rules = _rules_of(await read_body(request, RulesIn))
@@ -76,7 +74,6 @@ async def put_rules(request: web.Request) -> web.Response:
 
 async def get_rules(request: web.Request) -> web.Response:
     principal = authenticate(request)
-    principal.require_roles("admin")
     academy_id = path_id(request)
     principal.check_academy(academy_id)
     async with database(request).uow() as uow:
@@ -92,6 +89,7 @@ ROUTES = (
         "/v1/academies/{id}",
         "Create or update an academy",
         put_academy,
+        rights=only("admin"),
         body=AcademyBody,
         answer=AcademyOut,
         errors=(403,),
@@ -102,6 +100,7 @@ ROUTES = (
         "/v1/academies/{id}/rules",
         "Replace the academy's rule settings",
         put_rules,
+        rights=only("admin"),
         body=RulesIn,
         answer=RulesOut,
         errors=(403,),
@@ -112,6 +111,7 @@ ROUTES = (
         "/v1/academies/{id}/rules",
         "The rule settings in force, per session type",
         get_rules,
+        rights=only("admin"),
         answer=RulesOut,
         errors=(403,),
         tag="academies",

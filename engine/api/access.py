@@ -2,7 +2,10 @@
 
 Order of the checks, everywhere: the role (403, says nothing about any object),
 then the object's academy (404, as if it did not exist), then ownership within
-the academy (403: a teacher's other sessions, a student off the roster).
+the academy (403: a teacher's other sessions, a student off the roster). The role
+is the route's declared `rights`, checked before the handler runs
+(`engine.auth.rights_middleware`); the object checks are here, once the handler has
+the object.
 """
 
 from __future__ import annotations

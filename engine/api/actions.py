@@ -18,7 +18,7 @@ from engine.api.bodies import CancelIn, JoinTokenIn, ScheduleIn
 from engine.api.http import database, now, path_id, read_body, respond
 from engine.api.shapes import session_shape
 from engine.api.slots import claim_slot
-from engine.auth import authenticate
+from engine.auth import authenticate, only
 from engine.display import display_for
 from engine.keys import SETTINGS
 from engine.openapi import Route
@@ -34,7 +34,6 @@ from scheduler.plan import meeting_expires_at
 
 async def schedule_session(request: web.Request) -> web.Response:
     principal = authenticate(request)
-    principal.require_roles("admin", "teacher")
     session_id = path_id(request)
     body = await read_body(request, ScheduleIn)
     moment = now(request)
@@ -70,7 +69,6 @@ async def schedule_session(request: web.Request) -> web.Response:
 
 async def cancel_session(request: web.Request) -> web.Response:
     principal = authenticate(request)
-    principal.require_roles("admin", "teacher")
     session_id = path_id(request)
     body = await read_body(request, CancelIn)
     cancelled_by = acting_user(principal, body.cancelled_by, "cancelled_by")
@@ -94,7 +92,6 @@ async def cancel_session(request: web.Request) -> web.Response:
 
 async def complete_session(request: web.Request) -> web.Response:
     principal = authenticate(request)
-    principal.require_roles("teacher")
     session_id = path_id(request)
     moment = now(request)
     async with database(request).uow() as uow:
@@ -161,6 +158,7 @@ ROUTES = (
         "/v1/sessions/{id}/schedule",
         "Schedule an UNSCHEDULED session",
         schedule_session,
+        rights=only("admin", "teacher"),
         body=ScheduleIn,
         answer=SessionOut,
         errors=(403, 409),
@@ -173,6 +171,7 @@ ROUTES = (
         "/v1/sessions/{id}/cancel",
         "Cancel a session (while `can_cancel`)",
         cancel_session,
+        rights=only("admin", "teacher"),
         body=CancelIn,
         answer=SessionOut,
         errors=(403, 409),
@@ -184,6 +183,7 @@ ROUTES = (
         "/v1/sessions/{id}/complete",
         "End a READY or ONGOING session now (its teacher or the service)",
         complete_session,
+        rights=only("teacher"),
         answer=SessionOut,
         errors=(403, 409),
         description="Closes open intervals, settles verdicts and charges, closes the room; "

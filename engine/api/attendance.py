@@ -8,7 +8,7 @@ from engine.api.access import check_own_teaching, check_reader, visible_session
 from engine.api.answers import AttendanceOut, HistoryList
 from engine.api.http import database, now, path_id, respond
 from engine.api.shapes import attendance_shape, history_shape
-from engine.auth import authenticate
+from engine.auth import authenticate, only
 from engine.openapi import Route
 from engine.operations.attendance import session_attendance
 
@@ -27,7 +27,6 @@ async def get_attendance(request: web.Request) -> web.Response:
 
 async def get_history(request: web.Request) -> web.Response:
     principal = authenticate(request)
-    principal.require_roles("admin", "teacher")
     session_id = path_id(request)
     async with database(request).uow() as uow:
         session = await visible_session(uow, principal, session_id)
@@ -53,6 +52,7 @@ ROUTES = (
         "/v1/sessions/{id}/history",
         "Transitions and overrides, oldest first, each with who, when, before and after",
         get_history,
+        rights=only("admin", "teacher"),
         answer=HistoryList,
         errors=(403,),
         tag="attendance",

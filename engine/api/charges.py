@@ -10,14 +10,13 @@ from engine.api.answers import UsageRowOut
 from engine.api.bodies import ChargeIn
 from engine.api.http import database, now, path_id, read_body, respond
 from engine.api.shapes import usage_shape
-from engine.auth import authenticate
+from engine.auth import authenticate, only
 from engine.openapi import Route
 from engine.operations.charges import SetCharge, set_by_hand
 
 
 async def put_charge(request: web.Request) -> web.Response:
     principal = authenticate(request)
-    principal.require_roles("admin")
     session_id = path_id(request)
     student_id = path_id(request, "student_id")
     body = await read_body(request, ChargeIn)
@@ -43,6 +42,7 @@ ROUTES = (
         "/v1/sessions/{id}/charges/{student_id}",
         "Set a student's charge by hand (admin or service)",
         put_charge,
+        rights=only("admin"),
         body=ChargeIn,
         answer=UsageRowOut,
         errors=(403, 409),

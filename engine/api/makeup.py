@@ -21,7 +21,7 @@ from engine.api.http import bad_field, database, now, path_id, read_body, respon
 from engine.api.shapes import session_shape
 from engine.api.slots import claim_slot
 from engine.api.types import BODY_CONFIG, Moment
-from engine.auth import authenticate
+from engine.auth import authenticate, only
 from engine.openapi import Route
 from engine.operations import lifecycle
 from engine.wire import wire_time
@@ -49,7 +49,6 @@ async def _body(request: web.Request) -> MakeupIn:
 
 async def create_makeup(request: web.Request) -> web.Response:
     principal = authenticate(request)
-    principal.require_roles("admin", "teacher")
     session_id = path_id(request)
     body = await _body(request)
     moment = now(request)
@@ -137,6 +136,7 @@ ROUTES = (
         "/v1/sessions/{id}/makeup",
         "Create a make-up session for a cancelled or absent one",
         create_makeup,
+        rights=only("admin", "teacher"),
         body=MakeupIn,
         body_required=False,
         answer=SessionOut,

@@ -16,7 +16,7 @@ from engine.api.answers import ReportOut
 from engine.api.bodies import ACADEMIC_REPORT_FIELDS, QURAN_REPORT_FIELDS, ReportIn
 from engine.api.http import database, invalid, now, path_id, read_body, respond
 from engine.api.shapes import report_shape
-from engine.auth import authenticate
+from engine.auth import authenticate, only
 from engine.openapi import Route
 from engine.operations.reports import RecordReport, record_report
 from rules.codes import SessionType, SubscriptionKind, kind_of
@@ -42,7 +42,6 @@ def _type_fields(raw: Any, session_type: str) -> tuple[tuple[str, ...], list[dic
 
 async def put_report(request: web.Request) -> web.Response:
     principal = authenticate(request)
-    principal.require_roles("admin", "teacher")
     session_id = path_id(request)
     student_id = path_id(request, "student_id")
     try:
@@ -82,6 +81,7 @@ ROUTES = (
         "/v1/sessions/{id}/reports/{student_id}",
         "Record (replace) the teacher's report on one student",
         put_report,
+        rights=only("admin", "teacher"),
         body=ReportIn,
         answer=ReportOut,
         errors=(403, 409),

@@ -20,7 +20,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from engine.api.access import check_people
 from engine.api.http import database, invalid, now, path_id, read_body, respond
 from engine.api.types import BODY_CONFIG, Id, Title
-from engine.auth import Principal, authenticate
+from engine.auth import Principal, authenticate, only
 from engine.openapi import Route
 from rules.codes import SessionType, is_individual
 from rules.errors import Conflict, NotFound
@@ -172,7 +172,6 @@ async def _visible(
 
 async def put_schedule(request: web.Request) -> web.Response:
     principal = authenticate(request)
-    principal.require_roles("admin")
     schedule_id = path_id(request)
     body = await read_body(request, RecurringScheduleIn)
     _check_consistent(body)
@@ -210,7 +209,6 @@ async def put_schedule(request: web.Request) -> web.Response:
 
 async def get_schedule(request: web.Request) -> web.Response:
     principal = authenticate(request)
-    principal.require_roles("admin")
     schedule_id = path_id(request)
     async with database(request).uow() as uow:
         schedule = await _visible(uow, principal, schedule_id)
@@ -221,7 +219,6 @@ async def get_schedule(request: web.Request) -> web.Response:
 
 async def delete_schedule(request: web.Request) -> web.Response:
     principal = authenticate(request)
-    principal.require_roles("admin")
     schedule_id = path_id(request)
     moment = now(request)
     async with database(request).uow() as uow:
@@ -245,6 +242,7 @@ ROUTES = (
         "/v1/schedules/{id}",
         "Create or replace a recurring schedule",
         put_schedule,
+        rights=only("admin"),
         body=RecurringScheduleIn,
         answer=ScheduleOut,
         errors=(403, 409),
@@ -262,6 +260,7 @@ ROUTES = (
         "/v1/schedules/{id}",
         "A recurring schedule",
         get_schedule,
+        rights=only("admin"),
         answer=ScheduleOut,
         errors=(403,),
         tag="schedules",
@@ -271,6 +270,7 @@ ROUTES = (
         "/v1/schedules/{id}",
         "Stop a recurring schedule",
         delete_schedule,
+        rights=only("admin"),
         answer=ScheduleOut,
         errors=(403,),
         tag="schedules",

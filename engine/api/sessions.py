@@ -12,7 +12,7 @@ from engine.api.bodies import NewSession, SessionQuery, type_field_names
 from engine.api.http import database, now, path_id, read_body, read_query, respond
 from engine.api.listing import Cursor, SessionFilter, find, scope_window
 from engine.api.shapes import session_shape, session_shapes
-from engine.auth import authenticate
+from engine.auth import authenticate, only
 from engine.openapi import Route
 from engine.operations import lifecycle
 from engine.operations.presence import adopt_orphan_evidence
@@ -25,7 +25,6 @@ UTC_ZONE = ZoneInfo("UTC")
 
 async def create_session(request: web.Request) -> web.Response:
     principal = authenticate(request)
-    principal.require_roles("admin")
     body = (await read_body(request, NewSession)).root
     principal.check_academy(body.academy_id)
     session_type = SessionType(body.type)
@@ -127,6 +126,7 @@ ROUTES = (
         "/v1/sessions",
         "Create a session (UNSCHEDULED)",
         create_session,
+        rights=only("admin"),
         body=NewSession,
         answer=SessionOut,
         status=201,

@@ -8,14 +8,13 @@ from engine.api.answers import SubscriptionOut
 from engine.api.bodies import SubscriptionIn
 from engine.api.http import bad_field, database, invalid, now, path_id, read_body, respond
 from engine.api.shapes import subscription_shape
-from engine.auth import authenticate
+from engine.auth import authenticate, only
 from engine.openapi import Route
 from rules.errors import Conflict, NotFound
 
 
 async def put_subscription(request: web.Request) -> web.Response:
     principal = authenticate(request)
-    principal.require_roles("admin")
     subscription_id = path_id(request)
     body = await read_body(request, SubscriptionIn)
     principal.check_academy(body.academy_id)
@@ -51,7 +50,6 @@ async def put_subscription(request: web.Request) -> web.Response:
 
 async def get_subscription(request: web.Request) -> web.Response:
     principal = authenticate(request)
-    principal.require_roles("admin")
     subscription_id = path_id(request)
     async with database(request).uow() as uow:
         sub = await uow.subscriptions.get(subscription_id)
@@ -67,6 +65,7 @@ ROUTES = (
         "/v1/subscriptions/{id}",
         "Create or update a subscription",
         put_subscription,
+        rights=only("admin"),
         body=SubscriptionIn,
         answer=SubscriptionOut,
         errors=(403, 409),
@@ -77,6 +76,7 @@ ROUTES = (
         "/v1/subscriptions/{id}",
         "A subscription with used and remaining sessions and its usage rows",
         get_subscription,
+        rights=only("admin"),
         answer=SubscriptionOut,
         errors=(403,),
         tag="directory",

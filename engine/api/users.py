@@ -8,14 +8,13 @@ from engine.api.answers import UserOut
 from engine.api.bodies import UserIn
 from engine.api.http import database, now, path_id, read_body, respond
 from engine.api.shapes import user_shape
-from engine.auth import authenticate
+from engine.auth import authenticate, only
 from engine.openapi import Route
 from rules.errors import Conflict, NotFound
 
 
 async def put_user(request: web.Request) -> web.Response:
     principal = authenticate(request)
-    principal.require_roles("admin")
     user_id = path_id(request)
     body = await read_body(request, UserIn)
     principal.check_academy(body.academy_id)
@@ -41,6 +40,7 @@ ROUTES = (
         "/v1/users/{id}",
         "Create or update a user",
         put_user,
+        rights=only("admin"),
         body=UserIn,
         answer=UserOut,
         errors=(403, 409),

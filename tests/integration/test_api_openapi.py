@@ -6,6 +6,7 @@ from aiohttp.test_utils import TestClient
 
 from engine.api.answers import ErrorBody, SessionOut
 from engine.api.bodies import ReportIn, ScheduleIn
+from engine.auth import RIGHTS
 
 REF = "#/components/schemas/{model}"
 
@@ -90,3 +91,32 @@ class TestDocument:
             "schema"
         ]
         assert not any(p["required"] for p in params.values())
+
+
+class TestRights:
+    async def test_every_bearer_route_served_has_declared_rights(self, client: TestClient) -> None:
+        """Each route the app serves with a bearer token is checked by its declared
+        rights, except the page, which reads its token from a cookie or its link."""
+        document = await fetch(client)
+        bearer = {
+            (method.upper(), path)
+            for path, item in document["paths"].items()
+            for method, operation in item.items()
+            if operation["security"] == [{"bearer": []}]
+        }
+        page = {("GET", "/sessions/{id}/attendance"), ("POST", "/sessions/{id}/attendance")}
+        assert bearer - page == set(client.app[RIGHTS])
+
+    async def test_an_operation_shows_its_rights(self, client: TestClient) -> None:
+        """`x-hudur-roles` lists who may call: the service first, then the roles."""
+        paths = (await fetch(client))["paths"]
+        assert (
+            ["service", "teacher"],
+            ["service", "admin", "teacher", "student"],
+            ["service"],
+        ) == (
+            paths["/v1/sessions/{id}/complete"]["post"]["x-hudur-roles"],
+            paths["/v1/sessions/{id}"]["get"]["x-hudur-roles"],
+            paths["/v1/sweeps"]["post"]["x-hudur-roles"],
+        )
+        assert "x-hudur-roles" not in paths["/healthz"]["get"]

@@ -1,4 +1,4 @@
-"""The one error tree: statuses, codes and the illegal-transition error."""
+"""The one error tree: messages, details, the illegal-transition error, and no HTTP."""
 
 from __future__ import annotations
 
@@ -20,11 +20,10 @@ from rules.lifecycle import LifecycleEvent, Status
 
 
 class TestHudurError:
-    def test_base_is_an_internal_error(self) -> None:
-        """The base class answers 500 internal_error and keeps message and details."""
+    def test_base_keeps_message_and_details(self) -> None:
+        """The base class keeps its message and details."""
         err = HudurError("boom", details={"x": 1})
 
-        assert (500, "internal_error") == (err.status, err.code)
         assert "boom" == err.message == str(err)
         assert {"x": 1} == err.details
 
@@ -37,35 +36,32 @@ class TestHudurError:
         assert "NotFound('no session 7', details=None)" == repr(NotFound("no session 7"))
 
     @pytest.mark.parametrize(
-        ("cls", "status", "code"),
+        "cls",
         [
-            (BadRequest, 400, "bad_request"),
-            (Unauthorized, 401, "unauthorized"),
-            (Forbidden, 403, "forbidden"),
-            (NotFound, 404, "not_found"),
-            (Conflict, 409, "conflict"),
-            (PayloadTooLarge, 413, "payload_too_large"),
-            (ValidationFailed, 422, "validation_failed"),
-            (Unavailable, 503, "unavailable"),
+            BadRequest,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            Conflict,
+            PayloadTooLarge,
+            ValidationFailed,
+            Unavailable,
         ],
     )
-    def test_each_subclass_carries_its_http_hint(
-        self, cls: type[HudurError], status: int, code: str
-    ) -> None:
-        """Every subclass is a HudurError with the contract's status and code."""
+    def test_each_subclass_is_a_hudur_error_without_http(self, cls: type[HudurError]) -> None:
+        """Every subclass is a HudurError; none carries an HTTP status or code."""
         err = cls("message")
 
-        assert (status, code) == (err.status, err.code)
         assert isinstance(err, HudurError)
+        assert (False, False) == (hasattr(err, "status"), hasattr(err, "code"))
 
 
 class TestIllegalTransition:
     def test_is_a_conflict_naming_status_and_event(self) -> None:
-        """It is a 409 whose message and details name the status and the event."""
+        """It is a conflict whose message and details name the status and the event."""
         err = IllegalTransition(Status.CANCELLED, LifecycleEvent.COMPLETE)
 
         assert isinstance(err, Conflict)
-        assert (409, "illegal_transition") == (err.status, err.code)
         assert "cannot apply 'complete' to a session that is 'cancelled'" == err.message
         assert {"current_status": "cancelled", "event": "complete"} == err.details
         assert Status.CANCELLED == err.status_from
