@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from engine.operations import lifecycle
 from engine.operations.attendance import session_attendance
-from engine.operations.presence import adopt_orphan_evidence
+from engine.operations.presence import adopt_orphan_evidence, take_in
 from rules.actors import SERVICE
 from rules.attendance import AttendanceStatus
 from rules.codes import SessionType
@@ -39,7 +39,6 @@ from tests.support.livekit import (
     stored,
 )
 from webhooks import endpoint
-from webhooks.intake import take_in
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 NOW = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)

@@ -14,11 +14,11 @@ from sqlalchemy import delete, select
 
 from engine import cli
 from engine.operations.attendance import finalise as finish_session
+from engine.operations.rebuild import RebuildReport, rebuild
 from store.database import Database
 from store.schema import Evidence, Interval, WebhookEvent
 from tests.support.factories import scheduled_session, seed_world
 from tests.support.livekit import joined, left, post_webhook, room_finished
-from webhooks.rebuild import rebuild
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 NOW = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
@@ -54,6 +54,14 @@ async def _lessons(client: TestClient, database: Database) -> tuple[int, int]:
         await finish_session(uow, session, at=at(75), actor="test")
         await uow.commit()
     return first.id, second.id
+
+
+async def _rebuild(database: Database, session_id: int | None = None) -> RebuildReport:
+    """Run the rebuild in a unit of work of its own, and commit it (as the CLI does)."""
+    async with database.uow() as uow:
+        report = await rebuild(uow, session_id=session_id)
+        await uow.commit()
+    return report
 
 
 async def _accept(client: TestClient, body: bytes) -> None:
@@ -109,7 +117,7 @@ class TestRebuild:
         live = await _derived(database)
         await _wipe(database)
         assert [] == (await _derived(database))["intervals"]
-        report = await rebuild(database)
+        report = await _rebuild(database)
         assert live == await _derived(database)
         assert (15, 12, 1, 2) == (
             report.events,
@@ -125,8 +133,8 @@ class TestRebuild:
         """Rebuilding is idempotent."""
         await _lessons(client, database)
         live = await _derived(database)
-        await rebuild(database)
-        await rebuild(database)
+        await _rebuild(database)
+        await _rebuild(database)
         assert live == await _derived(database)
 
     async def test_rebuilding_one_session_touches_only_that_session(
@@ -137,7 +145,7 @@ class TestRebuild:
         live = await _derived(database)
         await _wipe(database, first)
         await _wipe(database, second)
-        report = await rebuild(database, session_id=first)
+        report = await _rebuild(database, session_id=first)
         after = await _derived(database)
         assert [first] == report.sessions
         assert [i for i in live["intervals"] if i[0] == first] == after["intervals"]
@@ -153,7 +161,7 @@ class TestRebuild:
             await seed_world(uow, NOW)
             session = await scheduled_session(uow, now=NOW, starts_at=START)
             await uow.commit()
-        report = await rebuild(database)
+        report = await _rebuild(database)
         derived = await _derived(database)
         assert [session.id] == [attached for _, attached in derived["inbox"]]
         assert [session.id] == [i[0] for i in derived["intervals"]]
