@@ -18,7 +18,8 @@ from engine.operations.rebuild import RebuildReport, rebuild
 from store.database import Database
 from store.schema import Evidence, Interval, WebhookEvent
 from tests.support.factories import scheduled_session, seed_world
-from tests.support.livekit import joined, left, post_webhook, room_finished
+from tests.support.livekit import joined, left, room_finished
+from tests.support.signed_requests import post_webhook
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 NOW = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
