@@ -39,9 +39,9 @@ class Derived:
 
 def derive_evidence(event: LiveKitEvent) -> Derived | None:
     """The evidence of `event`, or None when it proves nothing about presence."""
-    at, rid = event.created_at, event.room_sid or ""
+    at, room_sid = event.created_at, event.room_sid or ""
     if event.event == "room_finished":
-        return Derived(ev.RoomFinished(event.id, rid, at), event.room_name, None)
+        return Derived(ev.RoomFinished(event.id, room_sid, at), event.room_name, None)
     if event.event not in _PARTICIPANT_KINDS:
         return None
     p = event.participant
@@ -51,9 +51,13 @@ def derive_evidence(event: LiveKitEvent) -> Derived | None:
     evidence: ev.Evidence
     match _PARTICIPANT_KINDS[event.event]:
         case ev.EvidenceKind.JOINED:
-            evidence = ev.ParticipantJoined(event.id, rid, joined_at or at, sid, identity, decisive)
+            evidence = ev.ParticipantJoined(
+                event.id, room_sid, joined_at or at, sid, identity, decisive
+            )
         case ev.EvidenceKind.LEFT:
-            evidence = ev.ParticipantLeft(event.id, rid, at, sid, identity, decisive, joined_at)
+            evidence = ev.ParticipantLeft(
+                event.id, room_sid, at, sid, identity, decisive, joined_at
+            )
         case _:
-            evidence = ev.ConnectionAborted(event.id, rid, at, sid, identity, decisive)
+            evidence = ev.ConnectionAborted(event.id, room_sid, at, sid, identity, decisive)
     return Derived(evidence, event.room_name, ev.parse_identity(identity))
