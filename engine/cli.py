@@ -6,18 +6,19 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import structlog
 from aiohttp import web
 
 from engine.app import create_app
 from engine.logging import configure_logging
+from engine.operations.rebuild import RebuildReport, rebuild
 from engine.settings import Settings
 from engine.simulate.runner import SimulationError, simulate, table, teacher_token
 from engine.sweeps import run_sweep
 from rules.errors import NotFound
 from store.database import Database
-from webhooks.rebuild import RebuildReport, rebuild
 
 log = structlog.get_logger("hudur.cli")
 
@@ -54,9 +55,19 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 async def _rebuild(settings: Settings, session_id: int | None) -> RebuildReport:
     database = Database(settings.database_url)
     try:
-        return await rebuild(database, session_id=session_id)
+        async with database.uow() as uow:
+            report = await rebuild(uow, now=datetime.now(UTC), session_id=session_id)
+            await uow.commit()
     finally:
         await database.dispose()
+    log.info(
+        "rebuilt",
+        session_id=session_id,
+        events=report.events,
+        evidence=report.evidence,
+        sessions=len(report.sessions),
+    )
+    return report
 
 
 def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:

@@ -228,3 +228,11 @@ def can_join(
     if Status(status) not in _JOINABLE:
         return False
     return ends_at is None or now < ends_at + timedelta(minutes=buffer_minutes)
+
+
+# --- presence
+
+
+def is_ongoing(status: str) -> bool:
+    """ONGOING: started, so a roster join earlier than its start moves `started_at` back."""
+    return Status(status) is Status.ONGOING

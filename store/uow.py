@@ -23,7 +23,9 @@ from store.repositories.directory import (
     SubscriptionRepository,
     UserRepository,
 )
-from store.repositories.evidence import EvidenceRepository, InboxRepository, IntervalRepository
+from store.repositories.evidence import EvidenceRepository
+from store.repositories.inbox import InboxRepository
+from store.repositories.intervals import IntervalRepository
 from store.repositories.reports import ReportRepository
 from store.repositories.rooms import RoomOperationRepository
 from store.repositories.schedules import ScheduleRepository

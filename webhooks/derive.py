@@ -1,6 +1,6 @@
-"""One parsed LiveKit event -> the evidence row it proves (or none).
+"""One parsed LiveKit event -> the evidence it proves (or none), in the rules' form.
 
-Pure: the same event always gives the same row, which is what lets `rebuild`
+Pure: the same event always gives the same evidence, which is what lets a rebuild
 reproduce live intake from the inbox. Times come from the event itself, never
 from when it arrived (CONTRACT 3):
 
@@ -9,49 +9,55 @@ from when it arrived (CONTRACT 3):
     participant_connection_aborted  aborted        at = createdAt
     room_finished                   room_finished  at = createdAt
 
-Every other event type proves nothing about presence and gives no row.
+Every other event type proves nothing about presence and gives none.
 """
 
 from __future__ import annotations
 
-from rules.evidence import parse_identity
-from store.schema import Evidence
+from dataclasses import dataclass
+
+from rules import evidence as ev
 from webhooks.parse import LiveKitEvent
 
-KINDS = {
-    "participant_joined": "joined",
-    "participant_left": "left",
-    "participant_connection_aborted": "aborted",
-    "room_finished": "room_finished",
+SOURCE = ev.EvidenceSource.WEBHOOK
+_PARTICIPANT_KINDS = {
+    "participant_joined": ev.EvidenceKind.JOINED,
+    "participant_left": ev.EvidenceKind.LEFT,
+    "participant_connection_aborted": ev.EvidenceKind.ABORTED,
 }
-SOURCE = "webhook"
 
 
-def derive_evidence(event: LiveKitEvent, *, session_id: int | None = None) -> Evidence | None:
-    """The evidence row of `event`, attached to `session_id` (None while its room is unknown)."""
-    kind = KINDS.get(event.event)
-    if kind is None:
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """The evidence one webhook proves, and what storing it needs beyond it."""
+
+    evidence: ev.Evidence
+    room_name: str | None
+    user_id: int | None  # the platform user its participant's identity names
+    source: ev.EvidenceSource = SOURCE
+
+
+def derive_evidence(event: LiveKitEvent) -> Derived | None:
+    """The evidence of `event`, or None when it proves nothing about presence."""
+    at, room_sid = event.created_at, event.room_sid or ""
+    if event.event == "room_finished":
+        return Derived(ev.RoomFinished(event.id, room_sid, at), event.room_name, None)
+    if event.event not in _PARTICIPANT_KINDS:
         return None
-    row = Evidence(
-        event_id=event.id,
-        source=SOURCE,
-        kind=kind,
-        room_name=event.room_name,
-        room_sid=event.room_sid,
-        session_id=session_id,
-        at=event.created_at,
-        joined_at=None,
-        decisive=True,
-    )
-    participant = event.participant
-    if kind == "room_finished" or participant is None:
-        return row
-    row.participant_sid = participant.sid
-    row.identity = participant.identity
-    row.user_id = parse_identity(participant.identity)
-    row.decisive = participant.decisive
-    if kind == "joined" and participant.joined_at is not None:
-        row.at = participant.joined_at
-    elif kind == "left":
-        row.joined_at = participant.joined_at
-    return row
+    p = event.participant
+    sid, identity = (p.sid, p.identity) if p else ("", "")
+    decisive = p.decisive if p else True
+    joined_at = p.joined_at if p else None
+    evidence: ev.Evidence
+    match _PARTICIPANT_KINDS[event.event]:
+        case ev.EvidenceKind.JOINED:
+            evidence = ev.ParticipantJoined(
+                event.id, room_sid, joined_at or at, sid, identity, decisive
+            )
+        case ev.EvidenceKind.LEFT:
+            evidence = ev.ParticipantLeft(
+                event.id, room_sid, at, sid, identity, decisive, joined_at
+            )
+        case _:
+            evidence = ev.ConnectionAborted(event.id, room_sid, at, sid, identity, decisive)
+    return Derived(evidence, event.room_name, ev.parse_identity(identity))

@@ -5,13 +5,14 @@
     body read, capped at 1 MiB     413
     JWT + body hash (verify.py)    401
     WebhookEvent (parse.py)        400
-    inbox + evidence (intake.py)   200 accepted | 200 duplicate, after the commit
+    presence.take_in (the engine)  200 accepted | 200 duplicate, after the commit
     the database cannot take it    503  (rolled back; LiveKit retries 5xx)
     any other refusal after that   500  (rolled back; never a 4xx for a verified event)
 
 Every answer is counted (`hudur_webhook_events_total{outcome, reason}`) and logged
 once, with the event id bound once it is known. The engine constructs one
-`WebhookEndpoint` and routes to its `handle`; this package never imports the engine.
+`WebhookEndpoint` and routes to its `handle`; this module reaches the engine only
+through its presence operation.
 """
 
 from __future__ import annotations
@@ -23,12 +24,11 @@ from datetime import datetime
 
 import structlog
 from aiohttp import web
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from engine.operations.presence import take_in
 from rules.errors import HudurError, PayloadTooLarge, Unavailable
 from store.database import Database
-from webhooks.intake import take_in
+from store.faults import DATABASE_FAULTS
 from webhooks.metrics import WEBHOOKS
 from webhooks.parse import parse_event
 from webhooks.verify import WebhookVerifier, token_of
@@ -37,9 +37,6 @@ log = structlog.get_logger("hudur.webhooks")
 
 MAX_BODY_BYTES = 1024 * 1024
 _CHUNK = 64 * 1024
-# What "the database cannot take it" looks like: driver and connection errors
-# (OperationalError and IntegrityError are DBAPIErrors), pool exhaustion, sockets.
-DATABASE_ERRORS = (DBAPIError, PoolTimeout, OSError)
 # Event types counted by name; anything newer is counted as "other".
 KNOWN_EVENTS = frozenset(
     {
@@ -95,7 +92,7 @@ class WebhookEndpoint:
                 intake = await take_in(uow, event, body, now=self._clock())
                 if intake.status == "accepted":
                     await uow.commit()
-        except DATABASE_ERRORS as exc:
+        except DATABASE_FAULTS as exc:
             WEBHOOKS.labels("unavailable", "database").inc()
             log.error("webhook_unavailable", event_type=event.event, error=repr(exc)[:500])
             raise Unavailable("the event could not be stored; retry later") from exc

@@ -1,77 +1,21 @@
-"""The webhook inbox, the evidence derived from it, and the intervals built from that."""
+"""Evidence: the facts about presence, derived from the inbox or added by a repair.
+
+Outside `store/` evidence exists only in the rules' form (`rules.evidence`); the two
+mappers at the end are the one way into a row and the one way out of it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, insert, select, update
+from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules import evidence as ev
 from store.repositories.base import insert_ignore
-from store.schema import Evidence, Interval, Session, WebhookEvent
-
-
-class StoredEvent(NamedTuple):
-    id: int
-    session_id: int | None
-
-
-class InboxRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add(
-        self,
-        *,
-        event_id: str,
-        event: str,
-        room_name: str | None,
-        room_sid: str | None,
-        occurred_at: datetime,
-        received_at: datetime,
-        body: bytes,
-        state: str,
-    ) -> StoredEvent | None:
-        """Store a raw event once, attached in the same statement to the session of its
-        room if there is one (read without a lock); None when its id was stored before."""
-        session_id = (
-            select(Session.id).where(Session.session_code == room_name).scalar_subquery()
-            if room_name is not None
-            else None
-        )
-        result = await self.session.execute(
-            insert_ignore(self.session, WebhookEvent, ["event_id"])
-            .values(
-                event_id=event_id,
-                event=event,
-                room_name=room_name,
-                room_sid=room_sid,
-                occurred_at=occurred_at,
-                received_at=received_at,
-                body=body,
-                session_id=session_id,
-                state=state,
-            )
-            .returning(WebhookEvent.id, WebhookEvent.session_id)
-        )
-        row = result.first()
-        return None if row is None else StoredEvent(row[0], row[1])
-
-    async def all(self, *, room_name: str | None = None) -> list[WebhookEvent]:
-        stmt = select(WebhookEvent).order_by(WebhookEvent.id)
-        if room_name is not None:
-            stmt = stmt.where(WebhookEvent.room_name == room_name)
-        return list(await self.session.scalars(stmt))
-
-    async def attach(self, room_name: str, session_id: int) -> None:
-        await self.session.execute(
-            update(WebhookEvent)
-            .where(WebhookEvent.room_name == room_name, WebhookEvent.session_id.is_(None))
-            .values(session_id=session_id)
-        )
+from store.schema import Evidence, Session
 
 
 class EvidenceRepository:
@@ -88,6 +32,42 @@ class EvidenceRepository:
         await self.session.execute(
             insert_ignore(self.session, Evidence, ["event_id"]).values(**values)
         )
+
+    async def record(
+        self,
+        evidence: ev.Evidence,
+        *,
+        source: ev.EvidenceSource,
+        room_name: str | None,
+        session_id: int | None,
+        user_id: int | None = None,
+    ) -> None:
+        """Store one piece of evidence once (keyed by its event id)."""
+        await self.add(
+            to_row(
+                evidence, source=source, room_name=room_name, session_id=session_id, user_id=user_id
+            )
+        )
+
+    def stage(
+        self,
+        evidence: ev.Evidence,
+        *,
+        source: ev.EvidenceSource,
+        room_name: str | None,
+        session_id: int | None,
+        user_id: int | None = None,
+    ) -> None:
+        """Queue one piece of evidence for the next `flush` (a rebuild writes a page at once)."""
+        self.session.add(
+            to_row(
+                evidence, source=source, room_name=room_name, session_id=session_id, user_id=user_id
+            )
+        )
+
+    async def flush(self) -> None:
+        """Write what was staged, and the changes made to the inbox rows read meanwhile."""
+        await self.session.flush()
 
     async def attach(self, room_name: str, session_id: int) -> int:
         """Give a session the evidence that arrived before it existed; how many rows."""
@@ -110,64 +90,92 @@ class EvidenceRepository:
         self, session_id: int, room_name: str, *, at: datetime, event_id: str
     ) -> None:
         """The synthetic evidence that a session ended at `at` (once per session)."""
-        await self.add(
-            Evidence(
-                event_id=event_id,
-                source=ev.EvidenceSource.SYSTEM.value,
-                kind=ev.EvidenceKind.SESSION_CLOSED.value,
-                room_name=room_name,
-                session_id=session_id,
-                at=at,
-                decisive=True,
+        await self.record(
+            ev.SessionClosed(event_id=event_id, at=at),
+            source=ev.EvidenceSource.SYSTEM,
+            room_name=room_name,
+            session_id=session_id,
+        )
+
+    async def participants_in(self, session_ids: Sequence[int]) -> dict[int, set[str]]:
+        """Per session of `session_ids`: every participant sid it has evidence of."""
+        result: dict[int, set[str]] = {sid: set() for sid in session_ids}
+        if not session_ids:
+            return result
+        for session_id, sid in await self.session.execute(
+            select(Evidence.session_id, Evidence.participant_sid).where(
+                Evidence.session_id.in_(session_ids), Evidence.participant_sid.is_not(None)
+            )
+        ):
+            if session_id is not None and sid is not None:
+                result[session_id].add(sid)
+        return result
+
+    async def session_ids(self) -> set[int]:
+        """Every session that has evidence."""
+        return {
+            session_id
+            for session_id in await self.session.scalars(select(Evidence.session_id).distinct())
+            if session_id is not None
+        }
+
+    async def existing_sessions(self, session_ids: Sequence[int]) -> list[int]:
+        """Which of `session_ids` are sessions that still exist (evidence is kept by
+        room and id, and may outlive its session)."""
+        rows = await self.session.scalars(select(Session.id).where(Session.id.in_(session_ids)))
+        return list(rows)
+
+    async def delete_from(self, source: ev.EvidenceSource) -> None:
+        """Drop all evidence of `source` (a full rebuild derives it again)."""
+        await self.session.execute(delete(Evidence).where(Evidence.source == source.value))
+
+    async def delete_from_for_session(
+        self, source: ev.EvidenceSource, session_id: int, room_name: str
+    ) -> None:
+        """Drop the evidence of `source` of one session, and of its room while unattached."""
+        await self.session.execute(
+            delete(Evidence).where(
+                Evidence.source == source.value,
+                or_(
+                    Evidence.session_id == session_id,
+                    (Evidence.session_id.is_(None)) & (Evidence.room_name == room_name),
+                ),
             )
         )
 
 
-class IntervalRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def for_session(self, session_id: int) -> list[ev.Interval]:
-        """A session's intervals in the rules' form, by (joined_at, sid)."""
-        rows = await self.session.scalars(
-            select(Interval)
-            .where(Interval.session_id == session_id)
-            .order_by(Interval.joined_at, Interval.participant_sid)
-        )
-        return [
-            ev.Interval(
-                sid=row.participant_sid,
-                identity=row.identity,
-                user_id=row.user_id,
-                room_sid=row.room_sid,
-                joined_at=row.joined_at,
-                left_at=row.left_at,
-                decisive=row.decisive,
-            )
-            for row in rows
-        ]
-
-    async def replace(self, session_id: int, intervals: Iterable[ev.Interval]) -> None:
-        """Make the stored intervals of a session exactly `intervals`."""
-        await self.session.execute(delete(Interval).where(Interval.session_id == session_id))
-        rows = [
-            {
-                "session_id": session_id,
-                "participant_sid": i.sid,
-                "identity": i.identity,
-                "user_id": i.user_id,
-                "room_sid": i.room_sid,
-                "joined_at": i.joined_at,
-                "left_at": i.left_at,
-                "decisive": i.decisive,
-            }
-            for i in intervals
-        ]
-        if rows:
-            # One executemany instead of an ORM flush of one INSERT per row: this runs
-            # on every webhook. render_nulls keeps rows with and without a NULL
-            # (left_at, user_id) in the same batch.
-            await self.session.execute(insert(Interval).execution_options(render_nulls=True), rows)
+def to_row(
+    evidence: ev.Evidence,
+    *,
+    source: ev.EvidenceSource,
+    room_name: str | None,
+    session_id: int | None,
+    user_id: int | None = None,
+) -> Evidence:
+    """The row that stores `evidence`; an empty sid or identity is stored as NULL."""
+    row = Evidence(
+        event_id=evidence.event_id,
+        source=source.value,
+        kind=evidence.kind.value,
+        room_name=room_name,
+        room_sid=None,
+        session_id=session_id,
+        at=evidence.at,
+        joined_at=None,
+        decisive=True,
+    )
+    if isinstance(evidence, ev.SessionClosed):
+        return row
+    row.room_sid = evidence.room_sid or None
+    if isinstance(evidence, ev.RoomFinished):
+        return row
+    row.participant_sid = evidence.sid or None
+    row.identity = evidence.identity or None
+    row.user_id = user_id
+    row.decisive = evidence.decisive
+    if isinstance(evidence, ev.ParticipantLeft):
+        row.joined_at = evidence.joined_at
+    return row
 
 
 def to_rule_evidence(row: Evidence) -> ev.Evidence:

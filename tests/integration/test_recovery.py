@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from engine.keys import ROOMS
 from rules.codes import SessionType
+from rules.evidence import ParticipantJoined, ParticipantLeft
 from scheduler.rooms import RoomGateway
 from scheduler.tick import tick
-from store.schema import Evidence
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
 from tests.support.factories import TEACHER_ID
 from tests.support.fake_livekit import fixture_livekit  # noqa: F401 (fixture)
@@ -23,14 +21,18 @@ from tests.support.lessons import (  # noqa: F401 (fixtures)
 from tests.support.livekit import OBSERVER
 
 TEACHER = str(TEACHER_ID)
+RECONCILED = ("reconciled-left:", "reconciled-joined:")
 
 
 async def _reconciled(lesson: Lesson) -> list[tuple[str, str, object, bool]]:
+    """The lesson's reconciled evidence (their ids say so), in the order it was added."""
     async with lesson.database.uow() as uow:
-        rows = await uow.session.scalars(
-            select(Evidence).where(Evidence.source == "reconciled").order_by(Evidence.id)
-        )
-        return [(r.event_id, r.kind, r.at, r.decisive) for r in rows]
+        evidence = await uow.evidence.for_session(lesson.session_id)
+    return [
+        (e.event_id, e.kind, e.at, e.decisive)
+        for e in evidence
+        if isinstance(e, ParticipantJoined | ParticipantLeft) and e.event_id.startswith(RECONCILED)
+    ]
 
 
 async def _started_lesson(lesson: Lesson) -> None:

@@ -16,12 +16,12 @@ from prometheus_client import REGISTRY
 
 from store.database import Database
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
-from tests.support.livekit import (
+from tests.support.livekit import joined
+from tests.support.signed_requests import (
     CONTENT_TYPE,
     PATH,
     auth_headers,
     body_hash,
-    joined,
     post_webhook,
     sign,
     stored,

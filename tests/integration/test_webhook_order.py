@@ -24,7 +24,8 @@ from engine.operations.attendance import session_attendance
 from rules.codes import SessionType
 from store.database import Database
 from tests.support.factories import scheduled_session, seed_world
-from tests.support.livekit import OBSERVER, aborted, joined, left, post_webhook, room_finished
+from tests.support.livekit import OBSERVER, aborted, joined, left, room_finished
+from tests.support.signed_requests import post_webhook
 
 NOW = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
 START = datetime(2025, 12, 1, 10, 0, tzinfo=UTC)

@@ -13,12 +13,14 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import delete, select
 
 from engine import cli
+from engine.operations.rebuild import RebuildReport, rebuild
 from engine.operations.verdicts import finalise as finish_session
 from store.database import Database
 from store.schema import Evidence, Interval, WebhookEvent
+from tests.integration.api_world import call
 from tests.support.factories import scheduled_session, seed_world
-from tests.support.livekit import joined, left, post_webhook, room_finished
-from webhooks.rebuild import rebuild
+from tests.support.livekit import joined, left, room_finished
+from tests.support.signed_requests import post_webhook
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 NOW = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
@@ -54,6 +56,14 @@ async def _lessons(client: TestClient, database: Database) -> tuple[int, int]:
         await finish_session(uow, session, at=at(75), actor="test")
         await uow.commit()
     return first.id, second.id
+
+
+async def _rebuild(database: Database, session_id: int | None = None) -> RebuildReport:
+    """Run the rebuild in a unit of work of its own, and commit it (as the CLI does)."""
+    async with database.uow() as uow:
+        report = await rebuild(uow, now=NOW, session_id=session_id)
+        await uow.commit()
+    return report
 
 
 async def _accept(client: TestClient, body: bytes) -> None:
@@ -109,7 +119,7 @@ class TestRebuild:
         live = await _derived(database)
         await _wipe(database)
         assert [] == (await _derived(database))["intervals"]
-        report = await rebuild(database)
+        report = await _rebuild(database)
         assert live == await _derived(database)
         assert (15, 12, 1, 2) == (
             report.events,
@@ -125,8 +135,8 @@ class TestRebuild:
         """Rebuilding is idempotent."""
         await _lessons(client, database)
         live = await _derived(database)
-        await rebuild(database)
-        await rebuild(database)
+        await _rebuild(database)
+        await _rebuild(database)
         assert live == await _derived(database)
 
     async def test_rebuilding_one_session_touches_only_that_session(
@@ -137,7 +147,7 @@ class TestRebuild:
         live = await _derived(database)
         await _wipe(database, first)
         await _wipe(database, second)
-        report = await rebuild(database, session_id=first)
+        report = await _rebuild(database, session_id=first)
         after = await _derived(database)
         assert [first] == report.sessions
         assert [i for i in live["intervals"] if i[0] == first] == after["intervals"]
@@ -153,11 +163,78 @@ class TestRebuild:
             await seed_world(uow, NOW)
             session = await scheduled_session(uow, now=NOW, starts_at=START)
             await uow.commit()
-        report = await rebuild(database)
+        report = await _rebuild(database)
         derived = await _derived(database)
         assert [session.id] == [attached for _, attached in derived["inbox"]]
         assert [session.id] == [i[0] for i in derived["intervals"]]
         assert 0 == report.orphans
+
+
+class TestRebuildRedecides:
+    async def test_a_verdict_the_raw_events_change_is_redecided_in_agreement(
+        self, client: TestClient, database: Database
+    ) -> None:
+        """The student's leave at minute 5 was lost, so the lesson finished with them
+        present; the leave arrives afterwards (recorded, not counted). A rebuild
+        re-decides: verdict absent, the individual session ABSENT, its one charge row
+        charged for `absent`, and the change audited as `rebuild`."""
+        async with database.uow() as uow:
+            await seed_world(uow, NOW)
+            lesson = await scheduled_session(uow, now=NOW, starts_at=START)
+            session_id, room = lesson.id, lesson.session_code
+            await uow.commit()
+        await _accept(client, joined(room, "PA_t", "5", at(0)))
+        await _accept(client, joined(room, "PA_s", "10", at(0)))
+        async with database.uow() as uow:
+            session = await uow.sessions.get(session_id, for_update=True)
+            assert session is not None
+            await finish_session(uow, session, at=at(75), actor="test")
+            await uow.commit()
+        await _accept(client, left(room, "PA_s", "10", at(5), joined_at=at(0)))
+        before = await _verdict_state(client, session_id)
+
+        report = await _rebuild(database)
+
+        assert ("completed", "present", "present") == before
+        assert ("absent", "absent", "absent") == await _verdict_state(client, session_id)
+        assert ([session_id], [session_id]) == (report.redecided, report.moved)
+        _, history = await call(client, "GET", f"/v1/sessions/{session_id}/history")
+        rebuilt = [e for e in history["data"] if e["actor"] == "rebuild"]
+        assert [
+            ("rebuild", None, "present", "absent"),
+            ("transition", "report_absent", "completed", "absent"),
+        ] == [
+            (
+                e["kind"],
+                e["event"],
+                e["before"].get("attendance_status", e["before"].get("status")),
+                e["after"].get("attendance_status", e["after"].get("status")),
+            )
+            for e in rebuilt
+        ]
+        async with database.uow() as uow:
+            charges = await uow.charges.for_session(session_id)
+            assert [("charged", "absent")] == [(c.status, c.verdict) for c in charges.values()]
+
+    async def test_a_rebuild_that_changes_no_verdict_moves_nothing(
+        self, client: TestClient, database: Database
+    ) -> None:
+        """Rebuilding finished lessons whose evidence is unchanged re-decides nothing:
+        no audit, no transition."""
+        first, _ = await _lessons(client, database)
+        _, before = await call(client, "GET", f"/v1/sessions/{first}/history")
+        report = await _rebuild(database)
+        _, after = await call(client, "GET", f"/v1/sessions/{first}/history")
+        assert ([], before) == (report.redecided, after)
+
+
+async def _verdict_state(client: TestClient, session_id: int) -> tuple[str, str, str]:
+    """(the session's status, the student's verdict, the verdict its charge was for),
+    as the API answers them."""
+    _, session = await call(client, "GET", f"/v1/sessions/{session_id}")
+    _, attendance = await call(client, "GET", f"/v1/sessions/{session_id}/attendance")
+    (student,) = attendance["students"]
+    return session["status"], student["attendance_status"], student["charge"]["reason"]
 
 
 class TestRebuildCommand:

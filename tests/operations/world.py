@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from engine.operations import lifecycle
+from engine.operations.presence import take_in
 from engine.operations.sessions import cancel
 from rules.actors import SERVICE, Actor
 from rules.codes import SessionType
@@ -15,7 +16,6 @@ from store.database import Database
 from store.schema import Session
 from store.uow import UnitOfWork
 from tests.support.factories import seed_world
-from webhooks.intake import take_in
 from webhooks.parse import parse_event
 
 START = datetime(2025, 12, 1, 10, 0, tzinfo=UTC)

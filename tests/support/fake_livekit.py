@@ -32,7 +32,8 @@ from livekit.protocol import models, room, webhook
 from scheduler.rooms import RoomGateway
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
 from tests.support.clock import ManualClock
-from tests.support.livekit import encode, post_webhook
+from tests.support.livekit import encode
+from tests.support.signed_requests import post_webhook
 
 PROTOBUF = "application/protobuf"
 JSON = "application/json"

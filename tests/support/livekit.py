@@ -1,14 +1,11 @@
-"""LiveKit webhook bodies as LiveKit sends them, signed as LiveKit signs them.
+"""LiveKit webhook bodies as LiveKit sends them (signing them: tests.support.signed_requests).
 
 Bodies are built from livekit-protocol messages and encoded in LiveKit's exact
 JSON form: lowerCamelCase keys, 64-bit integers as strings, zero values omitted,
 compact, optionally with the odd extra spaces after commas that LiveKit's encoder
-inserts. Tokens come from livekit-api's `AccessToken(...).with_sha256(...)`.
+inserts.
 
     body = joined("QSE-1-000001", "PA_1", "10_Mohamed", at=datetime(..., tzinfo=UTC))
-    response = await post_webhook(client, body)          # signed, bare token
-    response = await post_webhook(client, body, bearer=True)
-    response = await post_webhook(client, body, token="not-a-jwt")
 
 Event builders (each returns the body bytes; all take `event_id=` (default: a fresh
 `EV_…`), `created_at=` (default: `at`, or the next whole second for joins),
@@ -21,34 +18,21 @@ Event builders (each returns the body bytes; all take `event_id=` (default: a fr
     track_published(room, sid, identity, at)    egress_started(room, at)
 
 Lower level: `room_info`, `participant_info`, `webhook_event`, `encode` (message ->
-bytes), `sign` (bytes -> JWT), `auth_headers`; `stored(database)` counts what the
-webhook path wrote.
+bytes).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import secrets
 import string
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from livekit.api import AccessToken
 from livekit.protocol import egress, models, webhook
-from sqlalchemy import func, select
 
-from store.database import Database
-from store.schema import Evidence, Interval, RoomOperation, Transition, WebhookEvent
-from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
-
-PATH = "/webhooks/livekit"
-CONTENT_TYPE = "application/webhook+json"
 ROOM_SID = "RM_hycBMAjmt6Ub"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 OBSERVER = '{"role":"observer"}'
@@ -355,61 +339,3 @@ def egress_started(
         ),
         odd_spacing=odd_spacing,
     )
-
-
-# --- signing and posting ----------------------------------------------------
-
-
-def body_hash(body: bytes) -> str:
-    """Standard padded base64 of the SHA-256 of the body, as LiveKit puts in `sha256`."""
-    return base64.b64encode(hashlib.sha256(body).digest()).decode()
-
-
-def sign(
-    body: bytes,
-    *,
-    key: str = LIVEKIT_KEY,
-    secret: str = LIVEKIT_SECRET,
-    ttl: timedelta = timedelta(minutes=5),
-) -> str:
-    """The JWT LiveKit sends with `body` (HS256, iss = key, sha256 = body hash)."""
-    return AccessToken(key, secret).with_sha256(body_hash(body)).with_ttl(ttl).to_jwt()
-
-
-def auth_headers(body: bytes, *, bearer: bool = False, token: str | None = None) -> dict[str, str]:
-    """Content-Type and Authorization as LiveKit sends them (bare token by default)."""
-    jwt = sign(body) if token is None else token
-    return {
-        "Content-Type": CONTENT_TYPE,
-        "Authorization": f"Bearer {jwt}" if bearer else jwt,
-    }
-
-
-async def post_webhook(
-    client: TestClient,
-    body: bytes,
-    *,
-    bearer: bool = False,
-    token: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> ClientResponse:
-    """POST `body` to the webhook endpoint, signed unless `token` or `headers` say otherwise."""
-    sent = auth_headers(body, bearer=bearer, token=token) if headers is None else headers
-    return await client.post(PATH, data=body, headers=sent)
-
-
-async def stored(database: Database) -> dict[str, int]:
-    """How many rows the webhook path has written: inbox, evidence, intervals,
-    status transitions and room operations."""
-    tables = {
-        "inbox": WebhookEvent,
-        "evidence": Evidence,
-        "intervals": Interval,
-        "transitions": Transition,
-        "room_operations": RoomOperation,
-    }
-    async with database.uow() as uow:
-        return {
-            name: int(await uow.session.scalar(select(func.count()).select_from(table)) or 0)
-            for name, table in tables.items()
-        }

@@ -11,6 +11,7 @@ import pytest
 from livekit.protocol import models
 
 from rules.errors import BadRequest
+from rules.evidence import ParticipantJoined, ParticipantLeft, RoomFinished
 from tests.support.livekit import (
     OBSERVER,
     aborted,
@@ -191,21 +192,22 @@ class TestNotAWebhookEvent:
 class TestDerive:
     def test_a_join_is_evidence_at_joined_at_ms(self) -> None:
         """The moment the participant connected, not when the event was queued."""
-        row = derive_evidence(parse_event(joined(ROOM, "PA_1", "10_Ali", AT, event_id="EV_j")))
-        assert row is not None
+        derived = derive_evidence(parse_event(joined(ROOM, "PA_1", "10_Ali", AT, event_id="EV_j")))
+        assert derived is not None
+        join = derived.evidence
+        assert isinstance(join, ParticipantJoined)
         assert ("EV_j", "webhook", "joined", ROOM, "PA_1", "10_Ali", 10, AT, True) == (
-            row.event_id,
-            row.source,
-            row.kind,
-            row.room_name,
-            row.participant_sid,
-            row.identity,
-            row.user_id,
-            row.at,
-            row.decisive,
+            join.event_id,
+            derived.source,
+            join.kind,
+            derived.room_name,
+            join.sid,
+            join.identity,
+            derived.user_id,
+            join.at,
+            join.decisive,
         )
-        assert "RM_hycBMAjmt6Ub" == row.room_sid
-        assert row.session_id is None
+        assert "RM_hycBMAjmt6Ub" == join.room_sid
 
     def test_a_join_without_joined_at_happens_at_the_event_time(self) -> None:
         """No joinedAt(Ms) at all: createdAt is the best there is."""
@@ -214,35 +216,43 @@ class TestDerive:
             room={"name": ROOM},
             participant={"sid": "PA_1", "identity": "10"},
         )
-        row = derive_evidence(parse_event(body))
-        assert row is not None
-        assert datetime(2025, 12, 1, 10, tzinfo=UTC) == row.at
+        derived = derive_evidence(parse_event(body))
+        assert derived is not None
+        assert datetime(2025, 12, 1, 10, tzinfo=UTC) == derived.evidence.at
 
     def test_a_leave_happens_at_the_event_time_and_keeps_when_it_joined(self) -> None:
         """`at` = createdAt; `joined_at` = the participant's joinedAtMs."""
         leave = AT + timedelta(minutes=30)
-        row = derive_evidence(parse_event(left(ROOM, "PA_1", "10", leave, joined_at=AT)))
-        assert row is not None
-        assert ("left", leave.replace(microsecond=0), AT) == (row.kind, row.at, row.joined_at)
+        derived = derive_evidence(parse_event(left(ROOM, "PA_1", "10", leave, joined_at=AT)))
+        assert derived is not None
+        evidence = derived.evidence
+        assert isinstance(evidence, ParticipantLeft)
+        assert ("left", leave.replace(microsecond=0), AT) == (
+            evidence.kind,
+            evidence.at,
+            evidence.joined_at,
+        )
 
     def test_an_aborted_connection_and_a_room_end_happen_at_the_event_time(self) -> None:
         """Both at createdAt; the room end has no participant."""
         abort = derive_evidence(parse_event(aborted(ROOM, "PA_1", "10", AT)))
         finish = derive_evidence(parse_event(room_finished(ROOM, AT, room_sid="RM_2")))
         assert abort is not None and finish is not None
-        assert ("aborted", AT.replace(microsecond=0)) == (abort.kind, abort.at)
+        assert ("aborted", AT.replace(microsecond=0)) == (abort.evidence.kind, abort.evidence.at)
+        assert isinstance(finish.evidence, RoomFinished)
         assert ("room_finished", "RM_2", None) == (
-            finish.kind,
-            finish.room_sid,
-            finish.participant_sid,
+            finish.evidence.kind,
+            finish.evidence.room_sid,
+            finish.user_id,
         )
 
     def test_an_agent_is_evidence_that_decides_nothing(self) -> None:
         """Kept, with decisive False."""
         body = joined(ROOM, "PA_1", "agent-7", AT, kind=models.ParticipantInfo.Kind.AGENT)
-        row = derive_evidence(parse_event(body))
-        assert row is not None
-        assert (False, None) == (row.decisive, row.user_id)
+        derived = derive_evidence(parse_event(body))
+        assert derived is not None
+        assert isinstance(derived.evidence, ParticipantJoined)
+        assert (False, None) == (derived.evidence.decisive, derived.user_id)
 
     @pytest.mark.parametrize(
         "body",

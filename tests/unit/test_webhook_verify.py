@@ -10,7 +10,7 @@ import pytest
 
 from rules.errors import Unauthorized
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
-from tests.support.livekit import body_hash, sign
+from tests.support.signed_requests import body_hash, sign
 from webhooks.verify import WebhookVerifier
 
 BODY = b'{"event":"room_started", "id":"EV_1","createdAt":"1764583200"}'

@@ -1,0 +1,155 @@
+"""Presence replayed: every webhook's evidence derived again from the inbox.
+
+The inbox keeps the raw bytes of every accepted event, so the evidence of source
+"webhook" is deleted and derived again with the same pure `derive_evidence` that
+live intake uses, and the intervals of every session touched are recomputed.
+Other evidence (a session's close, repairs) is kept. A finished session whose
+verdicts the new intervals change is then re-decided exactly as a report would
+(`verdicts.redecide_rebuilt`): the change audited as `rebuild`, an individual
+session moved COMPLETED <-> ABSENT, its charge updated in place; sessions still
+running need nothing, their verdicts are computed on read.
+
+A full rebuild holds the inbox (PostgreSQL: SHARE mode), so deliveries arriving
+meanwhile wait for it; they lock the inbox row before any session, so this cannot
+deadlock. One session's rebuild holds only that session's row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from engine.operations.presence import recompute_intervals
+from engine.operations.verdicts import redecide_rebuilt
+from rules import evidence as ev
+from rules.errors import HudurError, NotFound
+from store.uow import UnitOfWork
+from webhooks.derive import derive_evidence
+from webhooks.parse import parse_event
+
+# Inbox rows read at once, and session ids per `IN (…)`.
+BATCH = 500
+
+
+@dataclass
+class RebuildReport:
+    """What a rebuild read and wrote."""
+
+    events: int = 0  # stored webhooks read
+    evidence: int = 0  # evidence rows derived from them
+    orphans: int = 0  # of those, for rooms that still match no session
+    unreadable: list[str] = field(default_factory=list)  # event ids that no longer parse
+    sessions: list[int] = field(default_factory=list)  # sessions whose intervals were rebuilt
+    intervals: int = 0
+    redecided: list[int] = field(default_factory=list)  # finished sessions with a changed verdict
+    moved: list[int] = field(default_factory=list)  # of those, sessions whose status followed
+
+    def summary(self) -> str:
+        lines = [
+            f"rebuilt {self.evidence} evidence rows from {self.events} stored webhooks "
+            f"({self.orphans} for rooms without a session)",
+            f"recomputed the intervals of {len(self.sessions)} sessions: "
+            f"{self.intervals} intervals",
+        ]
+        if self.redecided:
+            lines.append(
+                f"re-decided {len(self.redecided)} finished sessions whose verdicts changed "
+                f"({len(self.moved)} moved between completed and absent)"
+            )
+        if self.unreadable:
+            lines.append(f"skipped {len(self.unreadable)} unreadable events: {self.unreadable}")
+        return "\n".join(lines)
+
+
+async def rebuild(
+    uow: UnitOfWork, *, now: datetime, session_id: int | None = None
+) -> RebuildReport:
+    """Derive the webhook evidence of one session (or of everything) again from the
+    inbox, recompute the intervals it bears on, and re-decide the finished sessions
+    among them as of `now`; NotFound for an unknown session."""
+    if session_id is None:
+        report = await _rebuild_all(uow)
+    else:
+        report = await _rebuild_session(uow, session_id)
+    for redecision in await redecide_rebuilt(uow, report.sessions, at=now):
+        if redecision.changes or redecision.moved:
+            report.redecided.append(redecision.attendance.session.id)
+        if redecision.moved:
+            report.moved.append(redecision.attendance.session.id)
+    return report
+
+
+async def _rebuild_session(uow: UnitOfWork, session_id: int) -> RebuildReport:
+    """One session: its webhooks, and those of its room still waiting to be attached."""
+    session = await uow.sessions.get(session_id, for_update=True)
+    if session is None:
+        raise NotFound(f"no session {session_id}")
+    await uow.inbox.attach(session.session_code, session_id)
+    await uow.evidence.delete_from_for_session(
+        ev.EvidenceSource.WEBHOOK, session_id, session.session_code
+    )
+    report = RebuildReport()
+    await _derive(uow, report, session_id=session_id)
+    await _recompute(uow, report, {session_id})
+    return report
+
+
+async def _rebuild_all(uow: UnitOfWork) -> RebuildReport:
+    """Every stored webhook, every session that has or had derived data."""
+    await uow.inbox.hold_for_rebuild()
+    touched = await uow.evidence.session_ids() | await uow.intervals.session_ids()
+    await uow.evidence.delete_from(ev.EvidenceSource.WEBHOOK)
+    report = RebuildReport()
+    touched |= await _derive(uow, report)
+    await _recompute(uow, report, touched)
+    return report
+
+
+async def _derive(
+    uow: UnitOfWork, report: RebuildReport, *, session_id: int | None = None
+) -> set[int]:
+    """Derive evidence from the inbox (of one session), page by page in id order;
+    rows of a room that has a session by now are attached to it (as adoption would)."""
+    touched: set[int] = set()
+    sessions_by_room: dict[str, int | None] = {}  # rooms looked up so far
+    last_id = 0
+    while rows := await uow.inbox.page(after=last_id, limit=BATCH, session_id=session_id):
+        last_id = rows[-1].id
+        for row in rows:
+            report.events += 1
+            try:
+                event = parse_event(row.body)
+            except HudurError:
+                report.unreadable.append(row.event_id)
+                continue
+            if row.session_id is None and row.room_name is not None:
+                if row.room_name not in sessions_by_room:
+                    sessions_by_room[row.room_name] = await uow.inbox.session_of_room(row.room_name)
+                row.session_id = sessions_by_room[row.room_name]
+            derived = derive_evidence(event)
+            if derived is None:
+                continue
+            uow.evidence.stage(
+                derived.evidence,
+                source=derived.source,
+                room_name=derived.room_name,
+                session_id=row.session_id,
+                user_id=derived.user_id,
+            )
+            report.evidence += 1
+            if row.session_id is None:
+                report.orphans += 1
+            else:
+                touched.add(row.session_id)
+        await uow.evidence.flush()
+    return touched
+
+
+async def _recompute(uow: UnitOfWork, report: RebuildReport, session_ids: set[int]) -> None:
+    wanted = sorted(session_ids)
+    existing: list[int] = []
+    for start in range(0, len(wanted), BATCH):
+        existing += await uow.evidence.existing_sessions(wanted[start : start + BATCH])
+    for session_id in sorted(existing):
+        report.intervals += len(await recompute_intervals(uow, session_id))
+        report.sessions.append(session_id)

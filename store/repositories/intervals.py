@@ -1,0 +1,75 @@
+"""Presence intervals: derived from a session's evidence, replaced whole on every change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rules import evidence as ev
+from store.schema import Interval
+
+
+class IntervalRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def for_session(self, session_id: int) -> list[ev.Interval]:
+        """A session's intervals in the rules' form, by (joined_at, sid)."""
+        rows = await self.session.scalars(
+            select(Interval)
+            .where(Interval.session_id == session_id)
+            .order_by(Interval.joined_at, Interval.participant_sid)
+        )
+        return [to_rule_interval(row) for row in rows]
+
+    async def open_in(self, session_ids: Sequence[int]) -> dict[int, list[ev.Interval]]:
+        """Per session of `session_ids`: its intervals still open (no `left_at`)."""
+        result: dict[int, list[ev.Interval]] = {sid: [] for sid in session_ids}
+        if not session_ids:
+            return result
+        for row in await self.session.scalars(
+            select(Interval).where(Interval.session_id.in_(session_ids), Interval.left_at.is_(None))
+        ):
+            result[row.session_id].append(to_rule_interval(row))
+        return result
+
+    async def session_ids(self) -> set[int]:
+        """Every session that has intervals."""
+        return set(await self.session.scalars(select(Interval.session_id).distinct()))
+
+    async def replace(self, session_id: int, intervals: Iterable[ev.Interval]) -> None:
+        """Make the stored intervals of a session exactly `intervals`."""
+        await self.session.execute(delete(Interval).where(Interval.session_id == session_id))
+        rows = [
+            {
+                "session_id": session_id,
+                "participant_sid": i.sid,
+                "identity": i.identity,
+                "user_id": i.user_id,
+                "room_sid": i.room_sid,
+                "joined_at": i.joined_at,
+                "left_at": i.left_at,
+                "decisive": i.decisive,
+            }
+            for i in intervals
+        ]
+        if rows:
+            # One executemany instead of an ORM flush of one INSERT per row: this runs
+            # on every webhook. render_nulls keeps rows with and without a NULL
+            # (left_at, user_id) in the same batch.
+            await self.session.execute(insert(Interval).execution_options(render_nulls=True), rows)
+
+
+def to_rule_interval(row: Interval) -> ev.Interval:
+    """The pure-rules form of a stored interval."""
+    return ev.Interval(
+        sid=row.participant_sid,
+        identity=row.identity,
+        user_id=row.user_id,
+        room_sid=row.room_sid,
+        joined_at=row.joined_at,
+        left_at=row.left_at,
+        decisive=row.decisive,
+    )
