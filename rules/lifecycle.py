@@ -214,3 +214,14 @@ def can_join(
     if Status(status) not in _JOINABLE:
         return False
     return ends_at is None or now < ends_at + timedelta(minutes=buffer_minutes)
+
+
+# --- sessions
+# Every status but CANCELLED, for queries: a session that stands holds its teacher's
+# time (`holds_teacher_time`), and a make-up that stands is its original's one make-up.
+STANDING: frozenset[Status] = frozenset(s for s in Status if holds_teacher_time(s))
+
+
+def is_cancelled(status: str) -> bool:
+    """CANCELLED: the session will not take place (a calendar marks it so)."""
+    return Status(status) is Status.CANCELLED

@@ -9,13 +9,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rules.lifecycle import Status
+from rules.lifecycle import NOT_STARTED
 from store.repositories.base import insert_ignore, upsert
 from store.schema import Schedule, ScheduleSlot, Session
-
-# Generated sessions that have not started yet: what deleting or reshaping a
-# schedule may still withdraw.
-NOT_STARTED = (Status.SCHEDULED.value, Status.READY.value)
 
 
 class ScheduleRepository:
@@ -98,7 +94,8 @@ class ScheduleRepository:
             .where(
                 Session.schedule_id == schedule_id,
                 Session.is_makeup_session.is_(False),
-                Session.status.in_(NOT_STARTED),
+                # Not started yet: what deleting or reshaping a schedule may still withdraw.
+                Session.status.in_(sorted(status.value for status in NOT_STARTED)),
                 Session.scheduled_at > after,
             )
             .order_by(Session.scheduled_at, Session.id)

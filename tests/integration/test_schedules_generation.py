@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from engine.operations.lifecycle import transition
+from engine.operations.schedules import withdraw_upcoming
 from rules.codes import SessionType
 from rules.lifecycle import LifecycleEvent, Status
 from rules.settings import resolve_settings
-from scheduler.recurring import generate, withdraw_upcoming
+from scheduler.recurring import generate
 from store.database import Database
 from store.schema import ScheduleSlot, Session
 from tests.support.factories import ACADEMY_ID, TEACHER_ID, scheduled_session, seed_world
