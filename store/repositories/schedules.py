@@ -66,6 +66,21 @@ class ScheduleRepository:
             result[schedule_id].append((slot_start, session_id is not None))
         return result
 
+    async def slot_at(self, schedule_id: int, slot_start: datetime) -> ScheduleSlot | None:
+        """The schedule's slot starting at `slot_start`, if it was recorded."""
+        return await self.session.scalar(
+            select(ScheduleSlot).where(
+                ScheduleSlot.schedule_id == schedule_id, ScheduleSlot.slot_start == slot_start
+            )
+        )
+
+    async def sessions_of(self, schedule_id: int) -> list[Session]:
+        """Every session generated from the schedule, whatever its status, by start."""
+        rows = await self.session.scalars(
+            select(Session).where(Session.schedule_id == schedule_id).order_by(Session.scheduled_at)
+        )
+        return list(rows)
+
     async def claim_slot(
         self, schedule_id: int, slot_start: datetime, *, now: datetime
     ) -> int | None:
