@@ -236,3 +236,14 @@ def can_join(
 def is_ongoing(status: str) -> bool:
     """ONGOING: started, so a roster join earlier than its start moves `started_at` back."""
     return Status(status) is Status.ONGOING
+
+
+# --- sessions
+# Every status but CANCELLED, for queries: a session that stands holds its teacher's
+# time (`holds_teacher_time`), and a make-up that stands is its original's one make-up.
+STANDING: frozenset[Status] = frozenset(s for s in Status if holds_teacher_time(s))
+
+
+def is_cancelled(status: str) -> bool:
+    """CANCELLED: the session will not take place (a calendar marks it so)."""
+    return Status(status) is Status.CANCELLED

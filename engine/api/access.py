@@ -56,33 +56,3 @@ def acting_user(principal: Principal, named: int | None, field: str) -> int | No
     if named is not None and named != principal.user_id:
         raise bad_field(field, "only the service token may act for another user")
     return principal.user_id
-
-
-async def check_people(
-    uow: UnitOfWork,
-    academy_id: int,
-    teacher_id: int,
-    student_ids: list[int],
-    *,
-    roster_field: str,
-) -> None:
-    """A teacher and students of `academy_id` with those roles, for a new session or
-    schedule: 404 for anyone missing or of another academy, 422 for a wrong role."""
-    users = await uow.users.get_many([teacher_id, *student_ids])
-    teacher = users.get(teacher_id)
-    if teacher is None or teacher.academy_id != academy_id:
-        raise NotFound(
-            f"no such teacher {teacher_id} in academy {academy_id}",
-            details={"field": "teacher_id"},
-        )
-    if teacher.role != "teacher":
-        raise bad_field("teacher_id", f"user {teacher.id} is a {teacher.role}, not a teacher")
-    unknown = [s for s in student_ids if s not in users or users[s].academy_id != academy_id]
-    if unknown:
-        raise NotFound(
-            f"no such student in academy {academy_id}: {unknown}",
-            details={"field": roster_field, "ids": unknown},
-        )
-    wrong = [s for s in student_ids if users[s].role != "student"]
-    if wrong:
-        raise bad_field(roster_field, f"not students: {wrong}")

@@ -1,6 +1,7 @@
 """Moving a session along: schedule, cancel, complete, and joining its room.
 
-Every status change goes through `engine.operations.lifecycle`, so it is recorded in the
+The handlers translate: the work is done by `engine.operations.sessions`, whose every
+status change goes through `engine.operations.lifecycle`, so it is recorded in the
 history, counted, and (on completion) charged like any other.
 """
 
@@ -17,18 +18,15 @@ from engine.api.answers import JoinTokenOut, SessionOut
 from engine.api.bodies import CancelIn, JoinTokenIn, ScheduleIn
 from engine.api.http import database, now, path_id, read_body, respond
 from engine.api.shapes import session_shape
-from engine.api.slots import claim_slot
 from engine.auth import authenticate, only
 from engine.display import display_for
 from engine.keys import SETTINGS
 from engine.openapi import Route
-from engine.operations.lifecycle import transition
-from engine.operations.sessions import cancel
+from engine.operations import sessions
+from engine.operations.sessions import CancelSession, CompleteSession, ScheduleSession
 from engine.operations.settings import settings_of
-from engine.operations.verdicts import finalise as finish_session
-from engine.wire import wire_time
 from rules.errors import Conflict, Forbidden
-from rules.lifecycle import LifecycleEvent, Status, apply
+from rules.lifecycle import Status
 from scheduler.plan import meeting_expires_at
 
 
@@ -37,31 +35,11 @@ async def schedule_session(request: web.Request) -> web.Response:
     session_id = path_id(request)
     body = await read_body(request, ScheduleIn)
     moment = now(request)
+    command = ScheduleSession(actor=principal.actor, scheduled_at=body.scheduled_at)
     async with database(request).uow() as uow:
         session = await visible_session(uow, principal, session_id, for_update=True)
         check_own_teaching(principal, session)
-        apply(Status(session.status), LifecycleEvent.SCHEDULE)  # 409 before anything else
-        slot = await claim_slot(
-            uow,
-            academy_id=session.academy_id,
-            teacher_id=session.teacher_id,
-            session_type=session.type,
-            starts_at=body.scheduled_at,
-            duration_minutes=session.duration_minutes,
-            exclude_id=session.id,
-            current_status=session.status,
-        )
-        session.scheduled_at = slot["scheduled_at"]
-        session.ends_at = slot["ends_at"]
-        session.settings = slot["settings"]
-        await transition(
-            uow,
-            session,
-            LifecycleEvent.SCHEDULE,
-            at=moment,
-            actor=principal.actor,
-            details={"scheduled_at": wire_time(body.scheduled_at)},
-        )
+        await sessions.schedule(uow, session, command, at=moment)
         shape = await session_shape(uow, session, now=moment)
         await uow.commit()
     return respond(shape)
@@ -71,20 +49,16 @@ async def cancel_session(request: web.Request) -> web.Response:
     principal = authenticate(request)
     session_id = path_id(request)
     body = await read_body(request, CancelIn)
-    cancelled_by = acting_user(principal, body.cancelled_by, "cancelled_by")
+    command = CancelSession(
+        actor=principal.actor,
+        reason=body.reason,
+        cancelled_by=acting_user(principal, body.cancelled_by, "cancelled_by"),
+    )
     moment = now(request)
     async with database(request).uow() as uow:
         session = await visible_session(uow, principal, session_id, for_update=True)
         check_own_teaching(principal, session)
-        await cancel(
-            uow,
-            session,
-            at=moment,
-            actor=principal.actor,
-            reason=body.reason,
-            cancelled_by=cancelled_by,
-            details={"cancelled_by": cancelled_by},
-        )
+        await sessions.cancel_on_request(uow, session, command, at=moment)
         shape = await session_shape(uow, session, now=moment)
         await uow.commit()
     return respond(shape)
@@ -94,10 +68,11 @@ async def complete_session(request: web.Request) -> web.Response:
     principal = authenticate(request)
     session_id = path_id(request)
     moment = now(request)
+    command = CompleteSession(actor=principal.actor)
     async with database(request).uow() as uow:
         session = await visible_session(uow, principal, session_id, for_update=True)
         check_own_teaching(principal, session)
-        await finish_session(uow, session, at=moment, actor=principal.actor)
+        await sessions.complete(uow, session, command, at=moment)
         shape = await session_shape(uow, session, now=moment)
         await uow.commit()
     return respond(shape)

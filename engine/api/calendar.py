@@ -22,7 +22,6 @@ from collections.abc import Callable
 from aiohttp import web
 from icalendar import Calendar, Event
 from pydantic import BaseModel, Field
-from sqlalchemy import or_, select
 
 from engine.api.http import database, now, path_id, respond
 from engine.auth import authenticate
@@ -30,8 +29,8 @@ from engine.display import LOOKS
 from engine.openapi import Route
 from rules.codes import SessionType
 from rules.errors import Forbidden, NotFound
-from rules.lifecycle import Status
-from store.schema import Session, SessionStudent, User
+from rules.lifecycle import Status, is_cancelled
+from store.schema import Session, User
 
 PRODID = "-//Hudur//Sessions and attendance//EN"
 TOKEN_BYTES = 32
@@ -89,18 +88,7 @@ async def calendar_feed(request: web.Request) -> web.Response:
         user = await uow.users.by_calendar_token(token)
         if user is None:
             raise NotFound("no such calendar")
-        on_roster = select(SessionStudent.session_id).where(SessionStudent.student_id == user.id)
-        sessions = list(
-            await uow.session.scalars(
-                select(Session)
-                .where(
-                    Session.academy_id == user.academy_id,
-                    Session.scheduled_at.is_not(None),
-                    or_(Session.teacher_id == user.id, Session.id.in_(on_roster)),
-                )
-                .order_by(Session.scheduled_at, Session.id)
-            )
-        )
+        sessions = await uow.sessions.on_calendar_of(user.id, user.academy_id)
         body = build_feed(user, sessions, lambda s: page_url(request, s))
     return web.Response(
         body=body,
@@ -137,14 +125,14 @@ def _event(session: Session, url: str) -> Event:
     event.add("dtstart", session.scheduled_at)
     if session.ends_at is not None:
         event.add("dtend", session.ends_at)
-    event.add("status", "CANCELLED" if status is Status.CANCELLED else "CONFIRMED")
+    event.add("status", "CANCELLED" if is_cancelled(status) else "CONFIRMED")
     event.add("url", url)
     kind = TYPE_NAMES.get(SessionType(session.type), session.type)
     lines = [
         f"{kind} · {session.session_code} · {LOOKS[status].label_en}",
         f"Join page: {url}",
     ]
-    if status is Status.CANCELLED and session.cancellation_reason:
+    if is_cancelled(status) and session.cancellation_reason:
         lines.append(f"Cancelled: {session.cancellation_reason}")
     event.add("description", "\n".join(lines))
     return event

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, or_, select
-
 from engine.api.http import bad_field
 from engine.api.types import MAX_ID
-from store.schema import Session, SessionStudent
+from store.repositories.sessions import SessionFilter
+from store.schema import Session
 from store.uow import UnitOfWork
 
 
@@ -31,6 +30,10 @@ class Cursor:
         at = self.scheduled_at.isoformat() if self.scheduled_at else None
         raw = json.dumps([at, self.id], separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def keyset(self) -> tuple[datetime | None, int]:
+        """The `(scheduled_at, id)` the next page starts after."""
+        return self.scheduled_at, self.id
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
@@ -47,20 +50,6 @@ class Cursor:
             return cls(moment, row_id)
         except (binascii.Error, ValueError, TypeError, OverflowError):
             raise bad_field("cursor", "not a cursor this service handed out") from None
-
-
-@dataclass(frozen=True, slots=True)
-class SessionFilter:
-    academy_id: int | None = None
-    status: str | None = None
-    teacher_id: int | None = None
-    student_id: int | None = None
-    type: str | None = None
-    starts_from: datetime | None = None  # scheduled_at >= starts_from
-    starts_before: datetime | None = None  # scheduled_at < starts_before
-    ended_by: datetime | None = None  # ends_at <= ended_by
-    after: Cursor | None = None
-    limit: int = 50
 
 
 def scope_window(
@@ -81,44 +70,9 @@ def scope_window(
     return start.astimezone(UTC), end.astimezone(UTC), None
 
 
-def _statement(f: SessionFilter) -> Select[Session]:
-    stmt = select(Session)
-    if f.academy_id is not None:
-        stmt = stmt.where(Session.academy_id == f.academy_id)
-    if f.status is not None:
-        stmt = stmt.where(Session.status == f.status)
-    if f.teacher_id is not None:
-        stmt = stmt.where(Session.teacher_id == f.teacher_id)
-    if f.type is not None:
-        stmt = stmt.where(Session.type == f.type)
-    if f.student_id is not None:
-        on_roster = select(SessionStudent.session_id).where(
-            SessionStudent.student_id == f.student_id
-        )
-        stmt = stmt.where(Session.id.in_(on_roster))
-    if f.starts_from is not None:
-        stmt = stmt.where(Session.scheduled_at >= f.starts_from)
-    if f.starts_before is not None:
-        stmt = stmt.where(Session.scheduled_at < f.starts_before)
-    if f.ended_by is not None:
-        stmt = stmt.where(Session.ends_at <= f.ended_by)
-    if f.after is not None:
-        if f.after.scheduled_at is None:
-            stmt = stmt.where(Session.scheduled_at.is_(None), Session.id > f.after.id)
-        else:
-            stmt = stmt.where(
-                or_(
-                    Session.scheduled_at.is_(None),
-                    Session.scheduled_at > f.after.scheduled_at,
-                    and_(Session.scheduled_at == f.after.scheduled_at, Session.id > f.after.id),
-                )
-            )
-    return stmt.order_by(Session.scheduled_at.is_(None), Session.scheduled_at, Session.id)
-
-
 async def find(uow: UnitOfWork, f: SessionFilter) -> tuple[list[Session], Cursor | None]:
     """One page of sessions, and the cursor of the next page if there is one."""
-    rows = list(await uow.session.scalars(_statement(f).limit(f.limit + 1)))
+    rows = await uow.sessions.listed(f)
     page = rows[: f.limit]
     more = len(rows) > f.limit
     return page, Cursor(page[-1].scheduled_at, page[-1].id) if more else None

@@ -13,24 +13,16 @@ from __future__ import annotations
 
 from aiohttp import web
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from engine.api.access import check_own_teaching, visible_session
 from engine.api.answers import SessionOut
 from engine.api.http import bad_field, database, now, path_id, read_body, respond
 from engine.api.shapes import session_shape
-from engine.api.slots import claim_slot
 from engine.api.types import BODY_CONFIG, Moment
 from engine.auth import authenticate, only
 from engine.openapi import Route
-from engine.operations import lifecycle
-from engine.wire import wire_time
-from rules.codes import SessionType
-from rules.errors import Conflict
-from rules.lifecycle import LifecycleEvent, Status
-from store.schema import Session
-
-MAKEUP_FOR = (Status.CANCELLED.value, Status.ABSENT.value)
+from engine.operations import sessions
+from engine.operations.sessions import CreateMakeup
 
 
 class MakeupIn(BaseModel):
@@ -54,77 +46,11 @@ async def create_makeup(request: web.Request) -> web.Response:
     moment = now(request)
     if body.scheduled_at is not None and body.scheduled_at <= moment:
         raise bad_field("scheduled_at", "must be in the future")
+    command = CreateMakeup(actor=principal.actor, scheduled_at=body.scheduled_at)
     async with database(request).uow() as uow:
         original = await visible_session(uow, principal, session_id, for_update=True)
         check_own_teaching(principal, original)
-        if original.status not in MAKEUP_FOR:
-            raise Conflict(
-                f"only a cancelled or absent session gets a make-up; this one is "
-                f"{original.status!r}",
-                details={"current_status": original.status},
-            )
-        earlier = await uow.session.scalar(
-            select(Session).where(
-                Session.makeup_of_id == original.id,
-                Session.status != Status.CANCELLED.value,
-            )
-        )
-        if earlier is not None:
-            raise Conflict(
-                f"session {original.session_code} already has make-up {earlier.session_code}",
-                details={
-                    "current_status": original.status,
-                    "makeup_session_id": earlier.id,
-                    "makeup_session_code": earlier.session_code,
-                },
-            )
-        fields: dict[str, object] = {}
-        if body.scheduled_at is not None:
-            slot = await claim_slot(
-                uow,
-                academy_id=original.academy_id,
-                teacher_id=original.teacher_id,
-                session_type=original.type,
-                starts_at=body.scheduled_at,
-                duration_minutes=original.duration_minutes,
-                exclude_id=None,
-                current_status=original.status,
-            )
-            fields = dict(slot)
-        makeup = await lifecycle.create(
-            uow,
-            LifecycleEvent.MAKEUP_CREATED,
-            at=moment,
-            actor=principal.actor,
-            details={
-                "makeup_of_id": original.id,
-                "makeup_of_code": original.session_code,
-                "scheduled_at": wire_time(fields.get("scheduled_at")),  # type: ignore[arg-type]
-            },
-            academy_id=original.academy_id,
-            session_type=SessionType(original.type),
-            title=original.title,
-            duration_minutes=original.duration_minutes,
-            teacher_id=original.teacher_id,
-            student_ids=await uow.sessions.roster(original.id),
-            description=original.description,
-            extra=dict(original.extra or {}),
-            is_makeup_session=True,
-            makeup_of_id=original.id,
-            **fields,
-        )
-        lifecycle.note(
-            uow,
-            original,
-            LifecycleEvent.MAKEUP_CREATED,
-            at=moment,
-            actor=principal.actor,
-            details={
-                "makeup_session_id": makeup.id,
-                "makeup_session_code": makeup.session_code,
-                "scheduled_at": wire_time(makeup.scheduled_at),
-            },
-        )
+        makeup = await sessions.make_up(uow, original, command, at=moment)
         shape = await session_shape(uow, makeup, now=moment)
         await uow.commit()
     return respond(shape, status=201)

@@ -1,12 +1,13 @@
 """`PUT`, `GET` and `DELETE /v1/schedules/{id}`: recurring schedules of circles and courses.
 
 The sweeper generates their sessions (`scheduler.recurring`); these endpoints only
-keep the pattern. A PUT that changes *when* or *for whom* sessions happen (type,
-teacher, roster, weekdays, start time, duration, dates) withdraws the generated
-sessions that have not started yet, so the next sweep generates them again from
-the new pattern; a change of title, monthly limit or days ahead applies to
-sessions generated from then on. DELETE stops generation and cancels the
-not-yet-started generated sessions with the reason "schedule deleted".
+keep the pattern, through `engine.operations.schedules`. A PUT that changes *when*
+or *for whom* sessions happen (type, teacher, roster, weekdays, start time,
+duration, dates) withdraws the generated sessions that have not started yet, so
+the next sweep generates them again from the new pattern; a change of title,
+monthly limit or days ahead applies to sessions generated from then on. DELETE
+stops generation and cancels the not-yet-started generated sessions with the
+reason "schedule deleted".
 """
 
 from __future__ import annotations
@@ -17,33 +18,19 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, Field
 
-from engine.api.access import check_people
 from engine.api.http import database, invalid, now, path_id, read_body, respond
 from engine.api.types import BODY_CONFIG, Id, Title
 from engine.auth import Principal, authenticate, only
 from engine.openapi import Route
+from engine.operations import schedules
+from engine.operations.schedules import PutSchedule
 from rules.codes import SessionType, is_individual
-from rules.errors import Conflict, NotFound
+from rules.errors import NotFound
 from rules.recurrence import WEEKDAYS
-from scheduler.recurring import withdraw_upcoming
 from store.schema import Schedule
 from store.uow import UnitOfWork
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-# What a change of which withdraws the upcoming generated sessions.
-SHAPING_FIELDS = (
-    "type",
-    "teacher_id",
-    "student_ids",
-    "weekdays",
-    "start_time",
-    "duration_minutes",
-    "starts_on",
-    "ends_on",
-)
-DELETED_REASON = "schedule deleted"
-CHANGED_REASON = "schedule changed"
 
 
 def _distinct(values: list[Any]) -> list[Any]:
@@ -144,21 +131,9 @@ def schedule_shape(schedule: Schedule, timezone: str) -> ScheduleOut:
     )
 
 
-def _stored(body: RecurringScheduleIn) -> dict[str, Any]:
-    values = body.model_dump()
-    values["type"] = body.type.value
-    values["student_ids"] = {"ids": list(body.student_ids)}
-    values["weekdays"] = {"days": sorted(set(body.weekdays), key=WEEKDAYS.index)}
-    return values
-
-
-def _shaping(schedule: Schedule) -> tuple[Any, ...]:
-    return tuple(
-        sorted(getattr(schedule, name)["days"], key=WEEKDAYS.index)
-        if name == "weekdays"
-        else getattr(schedule, name)
-        for name in SHAPING_FIELDS
-    )
+async def _shape(uow: UnitOfWork, schedule: Schedule) -> ScheduleOut:
+    academy = await uow.academies.get(schedule.academy_id)
+    return schedule_shape(schedule, academy.timezone if academy else "UTC")
 
 
 async def _visible(
@@ -177,32 +152,28 @@ async def put_schedule(request: web.Request) -> web.Response:
     _check_consistent(body)
     principal.check_academy(body.academy_id)
     moment = now(request)
+    command = PutSchedule(
+        actor=principal.actor,
+        schedule_id=schedule_id,
+        academy_id=body.academy_id,
+        session_type=body.type,
+        title=body.title,
+        teacher_id=body.teacher_id,
+        student_ids=tuple(body.student_ids),
+        weekdays=tuple(body.weekdays),
+        start_time=body.start_time,
+        duration_minutes=body.duration_minutes,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+        monthly_session_limit=body.monthly_session_limit,
+        generate_days_ahead=body.generate_days_ahead,
+    )
     async with database(request).uow() as uow:
         existing = await uow.schedules.get(schedule_id, for_update=True)
         if existing is not None:
             principal.check_academy(existing.academy_id)
-            if existing.academy_id != body.academy_id:
-                raise Conflict(
-                    f"schedule {schedule_id} belongs to another academy; schedules do not move",
-                    details={"field": "academy_id"},
-                )
-        academy = await uow.academies.get(body.academy_id)
-        if academy is None:
-            raise NotFound(f"no such academy {body.academy_id}", details={"field": "academy_id"})
-        await check_people(
-            uow,
-            body.academy_id,
-            body.teacher_id,
-            list(body.student_ids),
-            roster_field="student_ids",
-        )
-        before = _shaping(existing) if existing is not None and existing.active else None
-        schedule = await uow.schedules.upsert(schedule_id, now=moment, **_stored(body))
-        if before is not None and before != _shaping(schedule):
-            await withdraw_upcoming(
-                uow, schedule, now=moment, actor=principal.actor, reason=CHANGED_REASON
-            )
-        shape = schedule_shape(schedule, academy.timezone)
+        schedule = await schedules.put(uow, existing, command, at=moment)
+        shape = await _shape(uow, schedule)
         await uow.commit()
     return respond(shape)
 
@@ -212,8 +183,7 @@ async def get_schedule(request: web.Request) -> web.Response:
     schedule_id = path_id(request)
     async with database(request).uow() as uow:
         schedule = await _visible(uow, principal, schedule_id)
-        academy = await uow.academies.get(schedule.academy_id)
-        shape = schedule_shape(schedule, academy.timezone if academy else "UTC")
+        shape = await _shape(uow, schedule)
     return respond(shape)
 
 
@@ -223,15 +193,8 @@ async def delete_schedule(request: web.Request) -> web.Response:
     moment = now(request)
     async with database(request).uow() as uow:
         schedule = await _visible(uow, principal, schedule_id, for_update=True)
-        if schedule.active:
-            schedule.active = False
-            schedule.deleted_at = moment
-            schedule.updated_at = moment
-            await withdraw_upcoming(
-                uow, schedule, now=moment, actor=principal.actor, reason=DELETED_REASON
-            )
-        academy = await uow.academies.get(schedule.academy_id)
-        shape = schedule_shape(schedule, academy.timezone if academy else "UTC")
+        await schedules.delete(uow, schedule, at=moment, actor=principal.actor)
+        shape = await _shape(uow, schedule)
         await uow.commit()
     return respond(shape)
 

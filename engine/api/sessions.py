@@ -6,19 +6,19 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from engine.api.access import check_people, check_reader, visible_session
+from engine.api.access import check_reader, visible_session
 from engine.api.answers import SessionList, SessionOut
 from engine.api.bodies import NewSession, SessionQuery, type_field_names
 from engine.api.http import database, now, path_id, read_body, read_query, respond
-from engine.api.listing import Cursor, SessionFilter, find, scope_window
+from engine.api.listing import Cursor, find, scope_window
 from engine.api.shapes import session_shape, session_shapes
 from engine.auth import authenticate, only
 from engine.openapi import Route
-from engine.operations import lifecycle
-from engine.operations.presence import adopt_orphan_evidence
+from engine.operations import sessions
+from engine.operations.sessions import CreateSession
 from rules.codes import SessionType, is_individual
 from rules.errors import Forbidden, NotFound
-from rules.lifecycle import LifecycleEvent
+from store.repositories.sessions import SessionFilter
 
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -29,34 +29,24 @@ async def create_session(request: web.Request) -> web.Response:
     principal.check_academy(body.academy_id)
     session_type = SessionType(body.type)
     students = [body.student_id] if is_individual(session_type) else body.student_ids  # type: ignore[union-attr]
-    roster_field = "student_id" if is_individual(session_type) else "student_ids"
-    extra = {
-        name: getattr(body, name)
-        for name in type_field_names(session_type)
-        if getattr(body, name) is not None
-    }
+    command = CreateSession(
+        actor=principal.actor,
+        academy_id=body.academy_id,
+        session_type=session_type,
+        title=body.title,
+        duration_minutes=body.duration_minutes,
+        teacher_id=body.teacher_id,
+        student_ids=students,
+        description=body.description,
+        extra={
+            name: getattr(body, name)
+            for name in type_field_names(session_type)
+            if getattr(body, name) is not None
+        },
+    )
     moment = now(request)
     async with database(request).uow() as uow:
-        if await uow.academies.get(body.academy_id) is None:
-            raise NotFound(f"no such academy {body.academy_id}", details={"field": "academy_id"})
-        await check_people(
-            uow, body.academy_id, body.teacher_id, students, roster_field=roster_field
-        )
-        session = await lifecycle.create(
-            uow,
-            LifecycleEvent.CREATE,
-            at=moment,
-            actor=principal.actor,
-            academy_id=body.academy_id,
-            session_type=session_type,
-            title=body.title,
-            duration_minutes=body.duration_minutes,
-            teacher_id=body.teacher_id,
-            student_ids=students,
-            description=body.description,
-            extra=extra,
-        )
-        await adopt_orphan_evidence(uow, session)
+        session = await sessions.create(uow, command, at=moment)
         shape = await session_shape(uow, session, now=moment)
         await uow.commit()
     return respond(shape, status=201)
@@ -110,7 +100,7 @@ async def list_sessions(request: web.Request) -> web.Response:
                 starts_from=starts_from,
                 starts_before=starts_before,
                 ended_by=ended_by,
-                after=Cursor.decode(query.cursor) if query.cursor else None,
+                after=Cursor.decode(query.cursor).keyset() if query.cursor else None,
                 limit=query.limit,
             ),
         )

@@ -1,17 +1,132 @@
-"""Sessions: create, schedule, cancel, complete, make-up."""
+"""Sessions: create, schedule, cancel, complete, make-up.
+
+Each operation takes the session row its caller has loaded (and checked the caller
+may act on), a frozen command saying who asks for what, and the moment; it never
+commits. Every status change goes through `engine.operations.lifecycle`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.operations import lifecycle, slots
 from engine.operations.lifecycle import transition
-from engine.operations.presence import close_presence
-from engine.operations.verdicts import close_room
+from engine.operations.people import academy_named, check_people
+from engine.operations.presence import adopt_orphan_evidence, close_presence
+from engine.operations.verdicts import close_room, finalise
+from engine.wire import wire_time
 from rules.actors import Actor
-from rules.lifecycle import LifecycleEvent
+from rules.codes import SessionType, is_individual
+from rules.errors import Conflict
+from rules.lifecycle import LifecycleEvent, Status, apply, takes_makeup
 from store.schema import Session, Transition
 from store.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class CreateSession:
+    """A new UNSCHEDULED session; `extra` holds the fields of its type."""
+
+    actor: Actor
+    academy_id: int
+    session_type: SessionType
+    title: str
+    duration_minutes: int
+    teacher_id: int
+    student_ids: Sequence[int]
+    description: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSession:
+    actor: Actor
+    scheduled_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CancelSession:
+    """A cancellation asked for by hand; `cancelled_by` is the person it is recorded under."""
+
+    actor: Actor
+    reason: str
+    cancelled_by: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteSession:
+    actor: Actor
+
+
+@dataclass(frozen=True, slots=True)
+class CreateMakeup:
+    """A make-up of a cancelled or absent session, SCHEDULED at once with `scheduled_at`."""
+
+    actor: Actor
+    scheduled_at: datetime | None = None
+
+
+async def create(uow: UnitOfWork, command: CreateSession, *, at: datetime) -> Session:
+    """A new UNSCHEDULED session of an existing academy, its teacher and students checked;
+    evidence its room received before it existed is adopted."""
+    await academy_named(uow, command.academy_id)
+    individual = is_individual(command.session_type)
+    await check_people(
+        uow,
+        command.academy_id,
+        command.teacher_id,
+        list(command.student_ids),
+        roster_field="student_id" if individual else "student_ids",
+    )
+    session = await lifecycle.create(
+        uow,
+        LifecycleEvent.CREATE,
+        at=at,
+        actor=command.actor,
+        academy_id=command.academy_id,
+        session_type=command.session_type,
+        title=command.title,
+        duration_minutes=command.duration_minutes,
+        teacher_id=command.teacher_id,
+        student_ids=command.student_ids,
+        description=command.description,
+        extra=dict(command.extra),
+    )
+    await adopt_orphan_evidence(uow, session)
+    return session
+
+
+async def schedule(
+    uow: UnitOfWork, session: Session, command: ScheduleSession, *, at: datetime
+) -> Session:
+    """UNSCHEDULED -> SCHEDULED at `command.scheduled_at`, the academy's rules frozen,
+    once the teacher is free then (409 otherwise)."""
+    apply(Status(session.status), LifecycleEvent.SCHEDULE)  # 409 before anything else
+    slot = await slots.claim(
+        uow,
+        academy_id=session.academy_id,
+        teacher_id=session.teacher_id,
+        session_type=session.type,
+        starts_at=command.scheduled_at,
+        duration_minutes=session.duration_minutes,
+        exclude_id=session.id,
+        current_status=session.status,
+    )
+    session.scheduled_at = slot.scheduled_at
+    session.ends_at = slot.ends_at
+    session.settings = slot.settings
+    await transition(
+        uow,
+        session,
+        LifecycleEvent.SCHEDULE,
+        at=at,
+        actor=command.actor,
+        details={"scheduled_at": wire_time(command.scheduled_at)},
+    )
+    return session
 
 
 async def cancel(
@@ -39,3 +154,99 @@ async def cancel(
     await close_presence(uow, session, at=at)
     close_room(uow, session, at=at)
     return row
+
+
+async def cancel_on_request(
+    uow: UnitOfWork, session: Session, command: CancelSession, *, at: datetime
+) -> Session:
+    """`cancel`, asked for by hand: the history names who cancelled."""
+    await cancel(
+        uow,
+        session,
+        at=at,
+        actor=command.actor,
+        reason=command.reason,
+        cancelled_by=command.cancelled_by,
+        details={"cancelled_by": command.cancelled_by},
+    )
+    return session
+
+
+async def complete(
+    uow: UnitOfWork, session: Session, command: CompleteSession, *, at: datetime
+) -> Session:
+    """End a READY or ONGOING session now: COMPLETED, or ABSENT for an individual
+    session whose student is absent; verdicts and charges settled, the room closed."""
+    await finalise(uow, session, at=at, actor=command.actor)
+    return session
+
+
+async def make_up(
+    uow: UnitOfWork, original: Session, command: CreateMakeup, *, at: datetime
+) -> Session:
+    """A make-up copying the original (a cancelled or absent session that has no standing
+    make-up yet), UNSCHEDULED or SCHEDULED in a free slot of the teacher; both sessions'
+    histories record it."""
+    if not takes_makeup(original.status):
+        raise Conflict(
+            f"only a cancelled or absent session gets a make-up; this one is {original.status!r}",
+            details={"current_status": original.status},
+        )
+    earlier = await uow.sessions.standing_makeup(original.id)
+    if earlier is not None:
+        raise Conflict(
+            f"session {original.session_code} already has make-up {earlier.session_code}",
+            details={
+                "current_status": original.status,
+                "makeup_session_id": earlier.id,
+                "makeup_session_code": earlier.session_code,
+            },
+        )
+    fields: dict[str, Any] = {}
+    if command.scheduled_at is not None:
+        slot = await slots.claim(
+            uow,
+            academy_id=original.academy_id,
+            teacher_id=original.teacher_id,
+            session_type=original.type,
+            starts_at=command.scheduled_at,
+            duration_minutes=original.duration_minutes,
+            exclude_id=None,
+            current_status=original.status,
+        )
+        fields = slot.fields()
+    makeup = await lifecycle.create(
+        uow,
+        LifecycleEvent.MAKEUP_CREATED,
+        at=at,
+        actor=command.actor,
+        details={
+            "makeup_of_id": original.id,
+            "makeup_of_code": original.session_code,
+            "scheduled_at": wire_time(fields.get("scheduled_at")),
+        },
+        academy_id=original.academy_id,
+        session_type=SessionType(original.type),
+        title=original.title,
+        duration_minutes=original.duration_minutes,
+        teacher_id=original.teacher_id,
+        student_ids=await uow.sessions.roster(original.id),
+        description=original.description,
+        extra=dict(original.extra or {}),
+        is_makeup_session=True,
+        makeup_of_id=original.id,
+        **fields,
+    )
+    lifecycle.note(
+        uow,
+        original,
+        LifecycleEvent.MAKEUP_CREATED,
+        at=at,
+        actor=command.actor,
+        details={
+            "makeup_session_id": makeup.id,
+            "makeup_session_code": makeup.session_code,
+            "scheduled_at": wire_time(makeup.scheduled_at),
+        },
+    )
+    return makeup

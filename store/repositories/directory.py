@@ -30,6 +30,11 @@ class AcademyRepository:
         assert academy is not None
         return academy
 
+    async def zones(self) -> dict[int, str]:
+        """Every academy's IANA time zone, by academy id."""
+        rows = await self.session.execute(select(Academy.id, Academy.timezone))
+        return {academy_id: zone for academy_id, zone in rows}
+
 
 class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -51,6 +56,11 @@ class UserRepository:
         user = await self.session.get(User, user_id, populate_existing=True)
         assert user is not None
         return user
+
+    async def lock(self, user_id: int) -> None:
+        """Hold the user's row until this transaction ends: a teacher's time is claimed
+        under it, so two sessions cannot be put into one slot of the teacher at once."""
+        await self.session.execute(select(User.id).where(User.id == user_id).with_for_update())
 
     async def by_calendar_token(self, token: str) -> User | None:
         return await self.session.scalar(select(User).where(User.calendar_token == token))

@@ -9,13 +9,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rules.lifecycle import Status
+from rules.lifecycle import NOT_STARTED
 from store.repositories.base import insert_ignore, upsert
 from store.schema import Schedule, ScheduleSlot, Session
-
-# Generated sessions that have not started yet: what deleting or reshaping a
-# schedule may still withdraw.
-NOT_STARTED = (Status.SCHEDULED.value, Status.READY.value)
 
 
 class ScheduleRepository:
@@ -70,6 +66,21 @@ class ScheduleRepository:
             result[schedule_id].append((slot_start, session_id is not None))
         return result
 
+    async def slot_at(self, schedule_id: int, slot_start: datetime) -> ScheduleSlot | None:
+        """The schedule's slot starting at `slot_start`, if it was recorded."""
+        return await self.session.scalar(
+            select(ScheduleSlot).where(
+                ScheduleSlot.schedule_id == schedule_id, ScheduleSlot.slot_start == slot_start
+            )
+        )
+
+    async def sessions_of(self, schedule_id: int) -> list[Session]:
+        """Every session generated from the schedule, whatever its status, by start."""
+        rows = await self.session.scalars(
+            select(Session).where(Session.schedule_id == schedule_id).order_by(Session.scheduled_at)
+        )
+        return list(rows)
+
     async def claim_slot(
         self, schedule_id: int, slot_start: datetime, *, now: datetime
     ) -> int | None:
@@ -98,7 +109,8 @@ class ScheduleRepository:
             .where(
                 Session.schedule_id == schedule_id,
                 Session.is_makeup_session.is_(False),
-                Session.status.in_(NOT_STARTED),
+                # Not started yet: what deleting or reshaping a schedule may still withdraw.
+                Session.status.in_(sorted(status.value for status in NOT_STARTED)),
                 Session.scheduled_at > after,
             )
             .order_by(Session.scheduled_at, Session.id)

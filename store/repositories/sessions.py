@@ -3,16 +3,74 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.codes import SessionType, format_session_code, prefix_of
-from rules.lifecycle import Status
+from rules.lifecycle import STANDING
 from store.repositories.base import insert_ignore
 from store.schema import Session, SessionCodeCounter, SessionStudent, Transition
+
+
+def _values(statuses: frozenset[Any]) -> list[str]:
+    return sorted(status.value for status in statuses)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFilter:
+    """What `GET /v1/sessions` narrows by; `after` is the keyset `(scheduled_at, id)` of
+    the last row of the previous page."""
+
+    academy_id: int | None = None
+    status: str | None = None
+    teacher_id: int | None = None
+    student_id: int | None = None
+    type: str | None = None
+    starts_from: datetime | None = None  # scheduled_at >= starts_from
+    starts_before: datetime | None = None  # scheduled_at < starts_before
+    ended_by: datetime | None = None  # ends_at <= ended_by
+    after: tuple[datetime | None, int] | None = None
+    limit: int = 50
+
+
+def _listed(f: SessionFilter) -> Select[Session]:
+    stmt = select(Session)
+    if f.academy_id is not None:
+        stmt = stmt.where(Session.academy_id == f.academy_id)
+    if f.status is not None:
+        stmt = stmt.where(Session.status == f.status)
+    if f.teacher_id is not None:
+        stmt = stmt.where(Session.teacher_id == f.teacher_id)
+    if f.type is not None:
+        stmt = stmt.where(Session.type == f.type)
+    if f.student_id is not None:
+        on_roster = select(SessionStudent.session_id).where(
+            SessionStudent.student_id == f.student_id
+        )
+        stmt = stmt.where(Session.id.in_(on_roster))
+    if f.starts_from is not None:
+        stmt = stmt.where(Session.scheduled_at >= f.starts_from)
+    if f.starts_before is not None:
+        stmt = stmt.where(Session.scheduled_at < f.starts_before)
+    if f.ended_by is not None:
+        stmt = stmt.where(Session.ends_at <= f.ended_by)
+    if f.after is not None:
+        after_at, after_id = f.after
+        if after_at is None:
+            stmt = stmt.where(Session.scheduled_at.is_(None), Session.id > after_id)
+        else:
+            stmt = stmt.where(
+                or_(
+                    Session.scheduled_at.is_(None),
+                    Session.scheduled_at > after_at,
+                    and_(Session.scheduled_at == after_at, Session.id > after_id),
+                )
+            )
+    return stmt.order_by(Session.scheduled_at.is_(None), Session.scheduled_at, Session.id)
 
 
 class SessionRepository:
@@ -107,13 +165,43 @@ class SessionRepository:
         """Another non-cancelled session of the teacher overlapping [starts_at, ends_at)."""
         stmt = select(Session).where(
             Session.teacher_id == teacher_id,
-            Session.status != Status.CANCELLED.value,
+            Session.status.in_(_values(STANDING)),
             Session.scheduled_at < ends_at,
             Session.ends_at > starts_at,
         )
         if exclude_id is not None:
             stmt = stmt.where(Session.id != exclude_id)
         return await self.session.scalar(stmt.limit(1))
+
+    async def standing_makeup(self, original_id: int) -> Session | None:
+        """The make-up of `original_id` that is not cancelled, if it has one."""
+        return await self.session.scalar(
+            select(Session).where(
+                Session.makeup_of_id == original_id,
+                Session.status.in_(_values(STANDING)),
+            )
+        )
+
+    async def listed(self, f: SessionFilter) -> list[Session]:
+        """The sessions `f` selects in `(scheduled_at, id)` order, unscheduled ones last,
+        from just after its cursor: up to `f.limit + 1` rows, the last one only telling
+        that another page follows."""
+        return list(await self.session.scalars(_listed(f).limit(f.limit + 1)))
+
+    async def on_calendar_of(self, user_id: int, academy_id: int) -> list[Session]:
+        """The scheduled sessions of the academy the user teaches or is on the roster of,
+        by `(scheduled_at, id)`: a calendar feed's events."""
+        on_roster = select(SessionStudent.session_id).where(SessionStudent.student_id == user_id)
+        rows = await self.session.scalars(
+            select(Session)
+            .where(
+                Session.academy_id == academy_id,
+                Session.scheduled_at.is_not(None),
+                or_(Session.teacher_id == user_id, Session.id.in_(on_roster)),
+            )
+            .order_by(Session.scheduled_at, Session.id)
+        )
+        return list(rows)
 
 
 class TransitionRepository:

@@ -148,7 +148,7 @@ class TestFeed:
         async with database.uow() as uow:
             circle = await uow.sessions.get(ids["circle"])
             lesson = await uow.sessions.get(ids["lesson"])
-            uow.session.expunge_all()
+            await uow.commit()  # nothing to write: committed, the rows stay readable after it
         assert circle is not None and lesson is not None
         assert {f"{circle.session_code}@hudur", f"{lesson.session_code}@hudur"} == set(events)
         event = events[f"{circle.session_code}@hudur"]
@@ -174,7 +174,7 @@ class TestFeed:
 
         async with database.uow() as uow:
             circle = await uow.sessions.get(ids["circle"])
-            uow.session.expunge_all()
+            await uow.commit()  # nothing to write: committed, the rows stay readable after it
         assert circle is not None
         assert [f"{circle.session_code}@hudur"] == [e.uid for e in events]
 

@@ -8,15 +8,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-
 from engine.operations.lifecycle import transition
+from engine.operations.schedules import withdraw_upcoming
 from rules.codes import SessionType
 from rules.lifecycle import LifecycleEvent, Status
+from rules.recurrence import EARLIEST
 from rules.settings import resolve_settings
-from scheduler.recurring import generate, withdraw_upcoming
+from scheduler.recurring import generate
 from store.database import Database
-from store.schema import ScheduleSlot, Session
+from store.schema import Session
 from tests.support.factories import ACADEMY_ID, TEACHER_ID, scheduled_session, seed_world
 
 CAIRO = ZoneInfo("Africa/Cairo")
@@ -53,11 +53,8 @@ async def given_schedule(database: Database, **overrides: Any) -> None:
 
 async def generated_sessions(database: Database) -> list[Session]:
     async with database.uow() as uow:
-        rows = await uow.session.scalars(
-            select(Session).where(Session.schedule_id == SCHEDULE_ID).order_by(Session.scheduled_at)
-        )
-        sessions = list(rows)
-        uow.session.expunge_all()  # keep them readable after the unit of work
+        sessions = await uow.schedules.sessions_of(SCHEDULE_ID)
+        await uow.commit()  # nothing to write: committed, the rows stay readable after it
         return sessions
 
 
@@ -122,7 +119,7 @@ class TestTerm:
             session = await uow.sessions.get(first.session_id)
             roster = await uow.sessions.roster(first.session_id)
             history = await uow.transitions.for_session(first.session_id)
-            uow.session.expunge_all()
+            await uow.commit()  # nothing to write: committed, the rows stay readable after it
 
         assert session is not None
         assert (Status.SCHEDULED.value, "Evening circle", SessionType.QURAN_CIRCLE.value) == (
@@ -201,10 +198,8 @@ class TestIdempotence:
         reports = await asyncio.gather(*(generate(database, now) for _ in range(6)))
         sessions = await generated_sessions(database)
         async with database.uow() as uow:
-            slot_rows = await uow.session.scalar(
-                select(func.count())
-                .select_from(ScheduleSlot)
-                .where(ScheduleSlot.schedule_id == SCHEDULE_ID)
+            slot_rows = len(
+                (await uow.schedules.slot_starts_since([SCHEDULE_ID], EARLIEST))[SCHEDULE_ID]
             )
 
         starts = [s.scheduled_at for s in sessions]
@@ -229,17 +224,12 @@ class TestOverlap:
                 uow, now=SEEDED, starts_at=datetime(2025, 9, 3, 15, 30, tzinfo=UTC)
             )
             await uow.commit()
-            uow.session.expunge(busy)
 
         report = await generate(database, datetime(2025, 8, 30, tzinfo=UTC))
         async with database.uow() as uow:
-            slot = await uow.session.scalar(
-                select(ScheduleSlot).where(
-                    ScheduleSlot.slot_start == datetime(2025, 9, 3, 15, 0, tzinfo=UTC)
-                )
-            )
+            slot = await uow.schedules.slot_at(SCHEDULE_ID, datetime(2025, 9, 3, 15, 0, tzinfo=UTC))
             history = await uow.transitions.for_session(busy.id)
-            uow.session.expunge_all()
+            await uow.commit()  # nothing to write: committed, the rows stay readable after it
 
         assert [datetime(2025, 9, 3, 15, 0, tzinfo=UTC)] == [s.slot_start for s in report.skipped]
         assert slot is not None and slot.session_id is None

@@ -1,26 +1,34 @@
-"""Putting a session into its teacher's time: shared by scheduling and make-ups."""
+"""Putting a session into its teacher's time: shared by scheduling by hand and make-ups."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypedDict
-
-from sqlalchemy import select
+from typing import Any
 
 from engine.wire import wire_time
 from rules.errors import Conflict
 from rules.settings import resolve_settings
-from store.schema import User
 from store.uow import UnitOfWork
 
 
-class Slot(TypedDict):
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """When a session takes place and the academy's rules frozen for it."""
+
     scheduled_at: datetime
     ends_at: datetime
     settings: dict[str, Any]
 
+    def fields(self) -> dict[str, Any]:
+        return {
+            "scheduled_at": self.scheduled_at,
+            "ends_at": self.ends_at,
+            "settings": self.settings,
+        }
 
-async def claim_slot(
+
+async def claim(
     uow: UnitOfWork,
     *,
     academy_id: int,
@@ -34,8 +42,7 @@ async def claim_slot(
     """The session's `scheduled_at`, `ends_at` and its academy's rules frozen as
     `settings`, once the teacher is free then; else 409 naming the session in the way."""
     ends_at = starts_at + timedelta(minutes=duration_minutes)
-    # Hold the teacher's row so two sessions cannot be scheduled into one slot at once.
-    await uow.session.execute(select(User.id).where(User.id == teacher_id).with_for_update())
+    await uow.users.lock(teacher_id)
     other = await uow.sessions.teacher_overlap(
         teacher_id, starts_at, ends_at, exclude_id=exclude_id
     )
