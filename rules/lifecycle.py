@@ -214,3 +214,8 @@ def can_join(
     if Status(status) not in _JOINABLE:
         return False
     return ends_at is None or now < ends_at + timedelta(minutes=buffer_minutes)
+
+
+# --- the sweep
+# The statuses the sweep prepares (`may_be_prepared`), as a set for its query.
+PREPARABLE: frozenset[Status] = frozenset({Status.SCHEDULED})

@@ -29,7 +29,7 @@ from engine.operations.settings import settings_of
 from engine.wire import wire_time
 from rules.errors import Conflict, Forbidden
 from rules.lifecycle import LifecycleEvent, Status, apply
-from scheduler.plan import meeting_expires_at
+from rules.sweep import meeting_expires_at
 
 
 async def schedule_session(request: web.Request) -> web.Response:

@@ -11,8 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.codes import SessionType, format_session_code, prefix_of
 from rules.lifecycle import Status
+from rules.sweep import OpenInterval
 from store.repositories.base import insert_ignore
-from store.schema import Session, SessionCodeCounter, SessionStudent, Transition
+from store.repositories.due import due_statement
+from store.schema import (
+    Academy,
+    Interval,
+    Session,
+    SessionCodeCounter,
+    SessionStudent,
+    Transition,
+)
 
 
 class SessionRepository:
@@ -114,6 +123,48 @@ class SessionRepository:
         if exclude_id is not None:
             stmt = stmt.where(Session.id != exclude_id)
         return await self.session.scalar(stmt.limit(1))
+
+    # --- the sweep
+
+    async def due_page(
+        self,
+        statuses: Sequence[Status],
+        until: datetime | None,
+        *,
+        after: tuple[datetime, int] | None,
+        ended: bool,
+        limit: int,
+    ) -> list[Session]:
+        """One keyset page of the sessions in `statuses` due by `until` (`due_statement`),
+        detached: plain values, readable after the unit of work ends."""
+        rows = list(
+            await self.session.scalars(
+                due_statement(statuses, until, after=after, ended=ended, limit=limit)
+            )
+        )
+        for row in rows:
+            self.session.expunge(row)
+        return rows
+
+    async def open_presence(self, session_ids: Sequence[int]) -> dict[int, list[OpenInterval]]:
+        """Who is still in each session's room: its intervals not yet closed (sessions
+        with none are absent from the answer)."""
+        result: dict[int, list[OpenInterval]] = {}
+        if not session_ids:
+            return result
+        rows = await self.session.execute(
+            select(Interval.session_id, Interval.user_id, Interval.decisive).where(
+                Interval.session_id.in_(session_ids), Interval.left_at.is_(None)
+            )
+        )
+        for session_id, user_id, decisive in rows:
+            result.setdefault(session_id, []).append(OpenInterval(user_id, decisive))
+        return result
+
+    async def academy_rule_tables(self) -> list[dict[str, Any]]:
+        """Every academy's rule table, for the longest preparation in force (the tables
+        are small)."""
+        return list(await self.session.scalars(select(Academy.rules)))
 
 
 class TransitionRepository:

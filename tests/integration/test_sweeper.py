@@ -19,8 +19,9 @@ from rules.lifecycle import Status
 from rules.settings import RuleSettings
 from scheduler.loop import Sweeper
 from scheduler.rooms import RoomGateway
-from scheduler.tick import due_statement, tick
+from scheduler.tick import tick
 from store.database import Database
+from store.repositories.due import due_statement
 from store.schema import Session
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
 from tests.support.bulk import session_row
