@@ -1,5 +1,6 @@
 """Bulk-inserted worlds for the sweeper's load tests and `bench/tick.py`: thousands of
-sessions in a few INSERTs, where the units of work of the factories would take minutes.
+sessions in a few INSERTs, where the units of work of the factories would take minutes;
+and the bare statements a benchmark measures or checks against.
 
 Everything lives in academy 1, with the contract's default rules frozen per session.
 """
@@ -10,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import func, insert, select, text
 
 from rules.lifecycle import Status
 from rules.settings import RuleSettings
@@ -136,3 +137,34 @@ async def insert_world(
             for start in range(0, len(rows), CHUNK):
                 await conn.execute(insert(table), rows[start : start + CHUNK])
         await conn.execute(text("ANALYZE"))
+
+
+async def bare_due_ids(database: Database, now: datetime, *, preparation: timedelta) -> int:
+    """How many ids the two due queries of a tick find, ids only, without paging or any
+    work: the floor a tick is measured against."""
+    prepare = select(Session.id).where(
+        Session.status == Status.SCHEDULED.value,
+        Session.scheduled_at <= now + preparation,
+    )
+    finish = select(Session.id).where(
+        Session.status.in_([Status.READY.value, Status.ONGOING.value]),
+        Session.scheduled_at <= now,
+        Session.ends_at <= now,
+    )
+    async with database.uow() as uow:
+        found = len(list(await uow.session.scalars(prepare)))
+        found += len(list(await uow.session.scalars(finish)))
+    return found
+
+
+async def count_sessions(database: Database) -> int:
+    """Every session on record."""
+    async with database.uow() as uow:
+        return int(await uow.session.scalar(select(func.count()).select_from(Session)) or 0)
+
+
+async def wipe(database: Database) -> None:
+    """Drop the whole public schema (PostgreSQL) and create it empty, to migrate again."""
+    async with database.engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
