@@ -35,7 +35,7 @@ from typing import Any
 
 import structlog
 
-from rules.lifecycle import Status
+from rules.lifecycle import Status, is_finished
 from scheduler.rooms import RoomGateway
 from scheduler.tick import tick
 from store.database import Database
@@ -129,7 +129,7 @@ async def run(label: str, database: Database, total: int, due: int) -> dict[str,
         started = time.perf_counter()
         idle = await tick(database, NOW, rooms=OFFLINE)
         idle_s = min(idle_s, time.perf_counter() - started)
-    finished = sum(1 for r in reports if r.to_status in ("completed", "absent"))
+    finished = sum(1 for r in reports if is_finished(r.to_status))
     return {
         "backend": label,
         "sessions": count,
