@@ -13,10 +13,21 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, text
 
-from rules.lifecycle import Status
+from rules.lifecycle import FINISHED, Status
+from rules.rooms import RoomOperationKind
 from rules.settings import RuleSettings
 from store.database import Database
-from store.schema import Academy, Evidence, Session, SessionStudent, Subscription, User
+from store.schema import (
+    Academy,
+    Charge,
+    Evidence,
+    RoomOperation,
+    Session,
+    SessionStudent,
+    Subscription,
+    Transition,
+    User,
+)
 
 Rows = list[dict[str, Any]]
 
@@ -168,3 +179,72 @@ async def wipe(database: Database) -> None:
     async with database.engine.begin() as conn:
         await conn.execute(text("DROP SCHEMA public CASCADE"))
         await conn.execute(text("CREATE SCHEMA public"))
+
+
+async def insert_sessions(database: Database, rows: Rows) -> None:
+    """Sessions inserted as they are, then fresh statistics of the table."""
+    async with database.engine.begin() as conn:
+        await conn.execute(insert(Session), rows)
+        await conn.execute(text("ANALYZE sessions"))
+
+
+async def query_plan(database: Database, stmt: Any) -> str:
+    """The plan the database chooses for `stmt` (EXPLAIN, or SQLite's EXPLAIN QUERY
+    PLAN), one line per step."""
+    compiled = stmt.compile(dialect=database.engine.dialect, compile_kwargs={"literal_binds": True})
+    explain = "EXPLAIN" if database.dialect == "postgresql" else "EXPLAIN QUERY PLAN"
+    async with database.uow() as uow:
+        rows = (await uow.session.execute(text(f"{explain} {compiled}"))).all()
+    return "\n".join(str(r[-1]) for r in rows)
+
+
+async def finishes_per_session(database: Database) -> dict[int, int]:
+    """How many times each session was finished (moved to COMPLETED or ABSENT)."""
+    async with database.uow() as uow:
+        rows = await uow.session.execute(
+            select(Transition.session_id, func.count())
+            .where(Transition.to_status.in_(sorted(s.value for s in FINISHED)))
+            .group_by(Transition.session_id)
+        )
+        return {session_id: count for session_id, count in rows}
+
+
+async def charge_rows_and_pairs(database: Database) -> tuple[int, int]:
+    """The number of charge rows, and of distinct (session, student) pairs among them."""
+    async with database.uow() as uow:
+        rows = await uow.session.scalar(select(func.count()).select_from(Charge))
+        distinct = await uow.session.scalar(
+            select(func.count()).select_from(
+                select(Charge.session_id, Charge.student_id).distinct().subquery()
+            )
+        )
+        return int(rows or 0), int(distinct or 0)
+
+
+async def charged_per_subscription(database: Database) -> dict[int | None, int]:
+    """How many sessions each subscription (None: none) was charged for."""
+    async with database.uow() as uow:
+        rows = await uow.session.execute(
+            select(Charge.subscription_id, func.count())
+            .where(Charge.status == "charged")
+            .group_by(Charge.subscription_id)
+        )
+        return {subscription_id: count for subscription_id, count in rows}
+
+
+async def sessions_per_student(database: Database) -> dict[int, int]:
+    """On how many sessions' rosters each student is."""
+    async with database.uow() as uow:
+        rows = await uow.session.execute(
+            select(SessionStudent.student_id, func.count()).group_by(SessionStudent.student_id)
+        )
+        return {student_id: count for student_id, count in rows}
+
+
+async def queued_room_operations(database: Database, kind: RoomOperationKind) -> int:
+    """How many room operations of `kind` were ever queued."""
+    async with database.uow() as uow:
+        count = await uow.session.scalar(
+            select(func.count()).select_from(RoomOperation).where(RoomOperation.op == kind.value)
+        )
+        return int(count or 0)
