@@ -21,13 +21,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import hashlib
-import json
 import os
 import platform
 import secrets
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -35,160 +31,16 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
-from google.protobuf import json_format
-from livekit.api import AccessToken
-from livekit.protocol import models, webhook
 
-PATH = "/webhooks/livekit"
+from bench.support import PATH, Rooms, free_port, lesson, seed, serve_bare, signed, wait_ready
+
 EVENTS_PER_ROOM = 20
 LEVELS = (1, 4, 16, 64)
-TEACHER = 5
-STUDENTS = (10, 11, 12)
 WARMUP = 40
-
-
-# --- the bare handler (runs in its own process) ------------------------------
-
-
-async def _bare(request: web.Request) -> web.Response:
-    await request.read()
-    return web.json_response({"status": "accepted"})
-
-
-async def _bare_health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
-
-
-def serve_bare(port: int) -> None:
-    app = web.Application(client_max_size=1024 * 1024)
-    app.router.add_post(PATH, _bare)
-    app.router.add_get("/healthz", _bare_health)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
-
-
-# --- set-up ----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def seed(url: str, sessions: int, starts_at: datetime) -> list[str]:
-    """Migrate, then one academy, a teacher, students and `sessions` scheduled circles."""
-    from rules.codes import SessionType
-    from rules.lifecycle import Status
-    from rules.settings import RuleSettings
-    from store.database import Database
-
-    database = Database(url)
-    try:
-        await database.migrate()
-        async with database.uow() as uow:
-            now = starts_at - timedelta(hours=1)
-            await uow.academies.upsert(1, now=now, name="Bench", timezone="UTC", locale="en")
-            for user_id, role in [(TEACHER, "teacher")] + [(s, "student") for s in STUDENTS]:
-                await uow.users.upsert(
-                    user_id, now=now, academy_id=1, role=role, name=f"U{user_id}", email=None
-                )
-            codes = []
-            for _ in range(sessions):
-                session = await uow.sessions.create(
-                    academy_id=1,
-                    session_type=SessionType.QURAN_CIRCLE,
-                    title="Bench",
-                    duration_minutes=60,
-                    teacher_id=TEACHER,
-                    student_ids=STUDENTS,
-                    now=now,
-                    status=Status.SCHEDULED.value,
-                    scheduled_at=starts_at,
-                    ends_at=starts_at + timedelta(minutes=60),
-                    settings=RuleSettings().to_dict(),
-                )
-                codes.append(session.session_code)
-            await uow.commit()
-        return codes
-    finally:
-        await database.dispose()
-
-
-async def wait_ready(
-    session: aiohttp.ClientSession, base: str, process: subprocess.Popen[bytes]
-) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server at {base} exited with {process.returncode}")
-        try:
-            async with session.get(base + "/healthz") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.05)
-    raise RuntimeError(f"server at {base} not ready after 30 s")
-
-
-# --- load ---------------------------------------------------------------------------
-
-
-@dataclass
-class Rooms:
-    """Hands out room names, each for one lesson's worth of events."""
-
-    codes: list[str]
-    used: int = 0
-
-    def take(self) -> str:
-        code = self.codes[self.used]
-        self.used += 1
-        return code
-
-
-def lesson(room: str, count: int, start: datetime, tag: str) -> list[bytes]:
-    """`count` distinct events of one lesson in `room`: join/leave pairs of the
-    teacher and students, each reconnect under a new sid."""
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    people = [str(TEACHER)] + [f"{s}_bench" for s in STUDENTS]
-    bodies = []
-    for n in range(count):
-        person = people[(n // 2) % len(people)]
-        sid = f"PA_{tag}_{n // 2}"
-        joined_at = start + timedelta(seconds=30 * (n // 2))
-        event = webhook.WebhookEvent(id=f"EV_{tag}_{n}", event="participant_joined")
-        event.room.sid = "RM_" + tag
-        event.room.name = room
-        participant = models.ParticipantInfo(
-            sid=sid, identity=person, state=models.ParticipantInfo.State.ACTIVE, version=2
-        )
-        participant.joined_at = int((joined_at - epoch).total_seconds())
-        participant.joined_at_ms = int((joined_at - epoch) / timedelta(milliseconds=1))
-        if n % 2:
-            event.event = "participant_left"
-            participant.state = models.ParticipantInfo.State.DISCONNECTED
-            event.created_at = participant.joined_at + 600
-        else:
-            event.created_at = participant.joined_at + 1
-        event.participant.CopyFrom(participant)
-        data = json_format.MessageToDict(event)
-        bodies.append(json.dumps(data, separators=(",", ":")).encode())
-    return bodies
-
-
-def signed(bodies: list[bytes], key: str, secret: str) -> list[tuple[bytes, str]]:
-    out = []
-    for body in bodies:
-        digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
-        token = AccessToken(key, secret).with_sha256(digest).with_ttl(timedelta(minutes=5))
-        out.append((body, token.to_jwt()))
-    return out
 
 
 @dataclass(frozen=True)

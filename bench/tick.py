@@ -34,14 +34,21 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select, text
 
-from rules.lifecycle import Status
+from rules.lifecycle import Status, is_finished
 from scheduler.rooms import RoomGateway
 from scheduler.tick import tick
 from store.database import Database
-from store.schema import Base, Session
-from tests.support.bulk import Rows, attended_rows, insert_world, session_row
+from store.schema import Base
+from tests.support.bulk import (
+    Rows,
+    attended_rows,
+    bare_due_ids,
+    count_sessions,
+    insert_world,
+    session_row,
+    wipe,
+)
 
 NOW = datetime(2025, 12, 1, 12, 0, tzinfo=UTC)
 STUDENTS = 2000
@@ -103,19 +110,8 @@ async def _load(database: Database, total: int, due: int) -> None:
 
 async def _baseline(database: Database) -> tuple[float, int]:
     """The two due queries of a tick, ids only, without paging or any work."""
-    prepare = select(Session.id).where(
-        Session.status == Status.SCHEDULED.value,
-        Session.scheduled_at <= NOW + timedelta(minutes=15),
-    )
-    finish = select(Session.id).where(
-        Session.status.in_([Status.READY.value, Status.ONGOING.value]),
-        Session.scheduled_at <= NOW,
-        Session.ends_at <= NOW,
-    )
     started = time.perf_counter()
-    async with database.uow() as uow:
-        found = len(list(await uow.session.scalars(prepare)))
-        found += len(list(await uow.session.scalars(finish)))
+    found = await bare_due_ids(database, NOW, preparation=timedelta(minutes=15))
     return time.perf_counter() - started, found
 
 
@@ -123,8 +119,7 @@ async def run(label: str, database: Database, total: int, due: int) -> dict[str,
     started = time.perf_counter()
     await _load(database, total, due)
     load_s = time.perf_counter() - started
-    async with database.uow() as uow:
-        count = await uow.session.scalar(select(func.count()).select_from(Session))
+    count = await count_sessions(database)
     baseline_s, found = await _baseline(database)
     started = time.perf_counter()
     reports = await tick(database, NOW, rooms=OFFLINE)
@@ -134,7 +129,7 @@ async def run(label: str, database: Database, total: int, due: int) -> dict[str,
         started = time.perf_counter()
         idle = await tick(database, NOW, rooms=OFFLINE)
         idle_s = min(idle_s, time.perf_counter() - started)
-    finished = sum(1 for r in reports if r.to_status in ("completed", "absent"))
+    finished = sum(1 for r in reports if is_finished(r.to_status))
     return {
         "backend": label,
         "sessions": count,
@@ -176,9 +171,7 @@ async def _sqlite(total: int, due: int) -> dict[str, Any]:
 async def _postgres(url: str, total: int, due: int) -> dict[str, Any]:
     database = Database(url)
     try:
-        async with database.engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
+        await wipe(database)
         await database.migrate()
         return await run("postgresql", database, total, due)
     finally:

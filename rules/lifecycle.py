@@ -247,3 +247,8 @@ STANDING: frozenset[Status] = frozenset(s for s in Status if holds_teacher_time(
 def is_cancelled(status: str) -> bool:
     """CANCELLED: the session will not take place (a calendar marks it so)."""
     return Status(status) is Status.CANCELLED
+
+
+# --- the sweep
+# The statuses the sweep prepares (`may_be_prepared`), as a set for its query.
+PREPARABLE: frozenset[Status] = frozenset({Status.SCHEDULED})

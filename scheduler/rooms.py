@@ -3,10 +3,11 @@
 Every RoomService call Hudur needs is first written as a `room_operations` row in
 the same transaction as the change that needs it (a session made READY, finished,
 cancelled; a join into a finished session). `run_room_operations` then performs
-due rows: done on success, else kept pending with `attempts + 1`, the error and an
-exponential backoff. Nothing is lost when LiveKit is down, and each call is
-idempotent on LiveKit's side (an existing room is returned, a missing one counts
-as deleted), so a call repeated after a crash does no harm.
+due rows (`engine.operations.rooms` keeps their books): done on success, else kept
+pending with `attempts + 1`, the error and an exponential backoff. Nothing is lost
+when LiveKit is down, and each call is idempotent on LiveKit's side (an existing
+room is returned, a missing one counts as deleted), so a call repeated after a
+crash does no harm.
 
 With `HUDUR_LIVEKIT_URL` unset there is no LiveKit to call: rows are marked done
 with `last_error = "skipped: no HUDUR_LIVEKIT_URL"` and a log line.
@@ -15,26 +16,21 @@ with `last_error = "skipped: no HUDUR_LIVEKIT_URL"` and a log line.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import aiohttp
 import structlog
 from livekit import api
-from sqlalchemy import select
 
+from engine.operations.rooms import SKIPPED, RoomCall, Settled, claim_due, settle
+from rules.rooms import ClaimOutcome, RoomOperationKind
 from scheduler.metrics import ROOM_CALLS
-from scheduler.plan import backoff
 from store.database import Database
-from store.schema import RoomOperation
 
 log = structlog.get_logger("hudur.rooms")
 
-SKIPPED = "skipped: no HUDUR_LIVEKIT_URL"
-SUPERSEDED = "superseded: the room was deleted later"
 CALL_TIMEOUT_SECONDS = 10.0
-# A claimed row is left alone by other replicas this long (calls time out sooner).
-CLAIM_LEASE = timedelta(seconds=60)
 
 
 class RoomGateway:
@@ -131,23 +127,22 @@ class RoomGateway:
         answer = await self._room().list_rooms(api.ListRoomsRequest(names=[room]))
         return next((r.sid for r in answer.rooms if r.name == room), None)
 
-    async def perform(self, op: RoomOperation) -> None:
-        """Carry out one pending operation; raises when LiveKit did not do it."""
-        if op.op == "create_room":
-            payload = op.payload or {}
+    async def perform(self, call: RoomCall) -> None:
+        """Carry out one claimed operation; raises when LiveKit did not do it."""
+        if call.kind == RoomOperationKind.CREATE_ROOM:
             await self.create_room(
-                op.room_name,
-                empty_timeout=int(payload.get("empty_timeout", 0)),
-                max_participants=int(payload.get("max_participants", 0)),
+                call.room_name,
+                empty_timeout=int(call.payload.get("empty_timeout", 0)),
+                max_participants=int(call.payload.get("max_participants", 0)),
             )
-        elif op.op == "delete_room":
-            await self.delete_room(op.room_name)
-        elif op.op == "remove_participant":
-            if not op.identity:
+        elif call.kind == RoomOperationKind.DELETE_ROOM:
+            await self.delete_room(call.room_name)
+        elif call.kind == RoomOperationKind.REMOVE_PARTICIPANT:
+            if not call.identity:
                 raise ValueError("remove_participant needs an identity")
-            await self.remove_participant(op.room_name, op.identity)
+            await self.remove_participant(call.room_name, call.identity)
         else:
-            raise ValueError(f"unknown room operation {op.op!r}")
+            raise ValueError(f"unknown room operation {call.kind!r}")
 
 
 async def run_room_operations(
@@ -155,50 +150,33 @@ async def run_room_operations(
 ) -> int:
     """Perform every room operation due at `now`; the number of LiveKit calls tried.
 
-    A batch is claimed in one short transaction (`FOR UPDATE SKIP LOCKED` on
-    PostgreSQL, so replicas never take the same row) by moving its
-    `next_attempt_at` a lease ahead; LiveKit is called outside any transaction;
-    the outcome is written in another. A replica that dies mid-call leaves its
-    rows to be retried once the lease runs out. A failed row moves to a later
-    `next_attempt_at`, so the loop ends."""
+    A batch is claimed in one short transaction (`engine.operations.rooms.claim_due`:
+    replicas never take the same row); LiveKit is called outside any transaction; the
+    outcomes are written in another. A failed row moves to a later `next_attempt_at`,
+    so the loop ends."""
     called = 0
     while True:
         async with database.uow() as uow:
-            ops = await uow.rooms.due(now, limit=batch_size, lock=True)
-            claimed = [op for op in ops if await _claim(uow, rooms, op, now)]
+            claimed = await claim_due(uow, now, limit=batch_size, calls_enabled=rooms.enabled)
             await uow.commit()
-        outcomes = [(op, await _call(rooms, op)) for op in claimed]
+        for done in claimed.settled:
+            _count(done)
+        outcomes = [(call, await _call(rooms, call)) for call in claimed.calls]
         if outcomes:
             async with database.uow() as uow:
-                for op, error in outcomes:
-                    await _settle(uow, op, error, now)
+                settled = [await settle(uow, call, error, now) for call, error in outcomes]
                 await uow.commit()
-        called += len(claimed)
-        if len(ops) < batch_size:
+            for done in settled:
+                _count(done)
+        called += len(claimed.calls)
+        if claimed.read < batch_size:
             return called
 
 
-async def _claim(uow: Any, rooms: RoomGateway, op: RoomOperation, now: datetime) -> bool:
-    """Take a row for a call (True), or finish it here without one."""
-    op.updated_at = now
-    if op.op == "create_room" and await _deleted_later(uow, op):
-        op.state, op.last_error = "done", SUPERSEDED
-        ROOM_CALLS.labels(op.op, "superseded").inc()
-        return False
-    if not rooms.enabled:
-        op.state, op.last_error = "done", SKIPPED
-        ROOM_CALLS.labels(op.op, "skipped").inc()
-        log.info("room_call_skipped", op=op.op, room=op.room_name, reason=SKIPPED)
-        return False
-    op.attempts += 1
-    op.next_attempt_at = now + CLAIM_LEASE
-    return True
-
-
-async def _call(rooms: RoomGateway, op: RoomOperation) -> str | None:
+async def _call(rooms: RoomGateway, call: RoomCall) -> str | None:
     """Call LiveKit; the error text, or None when it was done."""
     try:
-        await rooms.perform(op)
+        await rooms.perform(call)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # any failure keeps the work pending; it is retried later
@@ -206,38 +184,19 @@ async def _call(rooms: RoomGateway, op: RoomOperation) -> str | None:
     return None
 
 
-async def _settle(uow: Any, claimed: RoomOperation, error: str | None, now: datetime) -> None:
-    op = await uow.session.get(RoomOperation, claimed.id, populate_existing=True)
-    op.updated_at = now
-    if error is None:
-        op.state, op.last_error = "done", None
-        ROOM_CALLS.labels(op.op, "ok").inc()
-        log.info("room_call_done", op=op.op, room=op.room_name, attempts=op.attempts)
-        return
-    op.last_error = error
-    op.next_attempt_at = now + backoff(op.attempts)
-    ROOM_CALLS.labels(op.op, "failed").inc()
-    log.warning(
-        "room_call_failed",
-        op=op.op,
-        room=op.room_name,
-        attempts=op.attempts,
-        retry_at=op.next_attempt_at.isoformat(),
-        error=error,
-    )
-
-
-async def _deleted_later(uow: Any, op: RoomOperation) -> bool:
-    """A create still pending after the room's delete was queued must not bring the
-    room back (the session's rows are indexed by session_id)."""
-    same_room = (
-        RoomOperation.session_id == op.session_id
-        if op.session_id is not None
-        else RoomOperation.room_name == op.room_name
-    )
-    later = await uow.session.scalar(
-        select(RoomOperation.id)
-        .where(same_room, RoomOperation.op == "delete_room", RoomOperation.id > op.id)
-        .limit(1)
-    )
-    return later is not None
+def _count(done: Settled) -> None:
+    ROOM_CALLS.labels(done.kind, done.outcome).inc()
+    if done.outcome == ClaimOutcome.SKIPPED:
+        log.info("room_call_skipped", op=done.kind, room=done.room_name, reason=SKIPPED)
+    elif done.outcome == "ok":
+        log.info("room_call_done", op=done.kind, room=done.room_name, attempts=done.attempts)
+    elif done.outcome == "failed":
+        assert done.retry_at is not None
+        log.warning(
+            "room_call_failed",
+            op=done.kind,
+            room=done.room_name,
+            attempts=done.attempts,
+            retry_at=done.retry_at.isoformat(),
+            error=done.error,
+        )

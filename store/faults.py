@@ -1,10 +1,12 @@
-"""What a database fault looks like, so the edges can answer 503 without SQLAlchemy.
+"""What a database fault looks like, so callers outside store/ need no SQLAlchemy.
 
 `DATABASE_FAULTS` is what "the database cannot serve now" means to the HTTP error
 middleware and the webhook endpoint (which answers 503, so LiveKit retries): driver
 and DBAPI errors (OperationalError and IntegrityError are DBAPIErrors), an exhausted
 pool, and a connection or socket that failed under them. Catch it as a whole
 (`except DATABASE_FAULTS`); anything else a query raises is a bug, not an outage.
+`connection_lost` tells the sweeper a fault that ends its tick from one that ends
+only the session it was working on.
 """
 
 from __future__ import annotations
@@ -12,6 +14,12 @@ from __future__ import annotations
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-__all__ = ["DATABASE_FAULTS"]
+__all__ = ["DATABASE_FAULTS", "connection_lost"]
 
 DATABASE_FAULTS: tuple[type[BaseException], ...] = (DBAPIError, PoolTimeout, OSError)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether `exc` is the driver reporting that the connection itself is gone (the
+    database went away), rather than one statement failing."""
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)

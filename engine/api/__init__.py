@@ -74,7 +74,8 @@ from engine.api import (
     users,
 )
 from engine.auth import RIGHTS
-from engine.openapi import ELSEWHERE, Route, add_routes, document_route, rights_table
+from engine.openapi import ELSEWHERE, document_route
+from engine.routes import Route, add_routes, rights_table
 
 ROUTES: tuple[Route, ...] = (
     *academies.ROUTES,

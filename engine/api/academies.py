@@ -12,7 +12,7 @@ from engine.api.bodies import RulesIn
 from engine.api.http import database, invalid, now, path_id, read_body, respond
 from engine.api.shapes import RULE_LEVELS, academy_shape, rules_shape
 from engine.auth import authenticate, only
-from engine.openapi import Route
+from engine.routes import Route
 from rules.errors import NotFound
 from rules.settings import resolve_settings
 

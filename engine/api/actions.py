@@ -21,13 +21,13 @@ from engine.api.shapes import session_shape
 from engine.auth import authenticate, only
 from engine.display import display_for
 from engine.keys import SETTINGS
-from engine.openapi import Route
 from engine.operations import sessions
 from engine.operations.sessions import CancelSession, CompleteSession, ScheduleSession
 from engine.operations.settings import settings_of
+from engine.routes import Route
 from rules.errors import Conflict, Forbidden
 from rules.lifecycle import Status
-from scheduler.plan import meeting_expires_at
+from rules.sweep import meeting_expires_at
 
 
 async def schedule_session(request: web.Request) -> web.Response:

@@ -9,8 +9,8 @@ from engine.api.answers import AttendanceOut, HistoryList
 from engine.api.http import database, now, path_id, respond
 from engine.api.shapes import attendance_shape, history_shape
 from engine.auth import authenticate, only
-from engine.openapi import Route
 from engine.operations.attendance import session_attendance
+from engine.routes import Route
 
 
 async def get_attendance(request: web.Request) -> web.Response:

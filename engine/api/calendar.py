@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from engine.api.http import database, now, path_id, respond
 from engine.auth import authenticate
 from engine.display import LOOKS
-from engine.openapi import Route
+from engine.routes import Route
 from rules.codes import SessionType
 from rules.errors import Forbidden, NotFound
 from rules.lifecycle import Status, is_cancelled

@@ -11,8 +11,8 @@ from engine.api.bodies import ChargeIn
 from engine.api.http import database, now, path_id, read_body, respond
 from engine.api.shapes import usage_shape
 from engine.auth import authenticate, only
-from engine.openapi import Route
 from engine.operations.charges import SetCharge, set_by_hand
+from engine.routes import Route
 
 
 async def put_charge(request: web.Request) -> web.Response:

@@ -20,9 +20,9 @@ from engine.api.http import bad_field, database, now, path_id, read_body, respon
 from engine.api.shapes import session_shape
 from engine.api.types import BODY_CONFIG, Moment
 from engine.auth import authenticate, only
-from engine.openapi import Route
 from engine.operations import sessions
 from engine.operations.sessions import CreateMakeup
+from engine.routes import Route
 
 
 class MakeupIn(BaseModel):

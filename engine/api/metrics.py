@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from engine.openapi import Route
+from engine.routes import Route
 
 
 async def metrics(request: web.Request) -> web.Response:

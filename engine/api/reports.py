@@ -17,8 +17,8 @@ from engine.api.bodies import ACADEMIC_REPORT_FIELDS, QURAN_REPORT_FIELDS, Repor
 from engine.api.http import database, invalid, now, path_id, read_body, respond
 from engine.api.shapes import report_shape
 from engine.auth import authenticate, only
-from engine.openapi import Route
 from engine.operations.reports import RecordReport, record_report
+from engine.routes import Route
 from rules.codes import SessionType, SubscriptionKind, kind_of
 from rules.errors import ValidationFailed
 

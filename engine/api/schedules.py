@@ -21,9 +21,9 @@ from pydantic import AfterValidator, BaseModel, Field
 from engine.api.http import database, invalid, now, path_id, read_body, respond
 from engine.api.types import BODY_CONFIG, Id, Title
 from engine.auth import Principal, authenticate, only
-from engine.openapi import Route
 from engine.operations import schedules
 from engine.operations.schedules import PutSchedule
+from engine.routes import Route
 from rules.codes import SessionType, is_individual
 from rules.errors import NotFound
 from rules.recurrence import WEEKDAYS

@@ -13,9 +13,9 @@ from engine.api.http import database, now, path_id, read_body, read_query, respo
 from engine.api.listing import Cursor, find, scope_window
 from engine.api.shapes import session_shape, session_shapes
 from engine.auth import authenticate, only
-from engine.openapi import Route
 from engine.operations import sessions
 from engine.operations.sessions import CreateSession
+from engine.routes import Route
 from rules.codes import SessionType, is_individual
 from rules.errors import Forbidden, NotFound
 from store.repositories.sessions import SessionFilter

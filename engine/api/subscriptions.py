@@ -9,7 +9,7 @@ from engine.api.bodies import SubscriptionIn
 from engine.api.http import bad_field, database, invalid, now, path_id, read_body, respond
 from engine.api.shapes import subscription_shape
 from engine.auth import authenticate, only
-from engine.openapi import Route
+from engine.routes import Route
 from rules.errors import Conflict, NotFound
 
 

@@ -9,7 +9,7 @@ from engine.api.bodies import UserIn
 from engine.api.http import database, now, path_id, read_body, respond
 from engine.api.shapes import user_shape
 from engine.auth import authenticate, only
-from engine.openapi import Route
+from engine.routes import Route
 from rules.errors import Conflict, NotFound
 
 

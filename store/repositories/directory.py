@@ -21,6 +21,11 @@ class AcademyRepository:
     async def get(self, academy_id: int) -> Academy | None:
         return await self.session.get(Academy, academy_id)
 
+    async def rule_tables(self) -> list[dict[str, Any]]:
+        """Every academy's rule table, for the longest preparation in force (the tables
+        are small)."""
+        return list(await self.session.scalars(select(Academy.rules)))
+
     async def upsert(self, academy_id: int, *, now: datetime, **values: Any) -> Academy:
         row = {"id": academy_id, **values, "created_at": now, "updated_at": now}
         row.setdefault("rules", {})

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rules.rooms import RoomOperationKind, RoomOperationState
 from store.schema import RoomOperation
 
 
@@ -25,13 +26,14 @@ class RoomOperationRepository:
         identity: str | None = None,
         payload: dict[str, Any] | None = None,
     ) -> RoomOperation:
+        """Queue an operation, due at once."""
         row = RoomOperation(
             session_id=session_id,
             op=op,
             room_name=room_name,
             identity=identity,
             payload=payload,
-            state="pending",
+            state=RoomOperationState.PENDING.value,
             attempts=0,
             next_attempt_at=now,
             created_at=now,
@@ -41,9 +43,14 @@ class RoomOperationRepository:
         return row
 
     async def due(self, now: datetime, *, limit: int, lock: bool = False) -> list[RoomOperation]:
+        """The pending operations due at `now`, oldest first; with `lock` their rows locked
+        `FOR UPDATE SKIP LOCKED`, so replicas never take the same one."""
         stmt = (
             select(RoomOperation)
-            .where(RoomOperation.state == "pending", RoomOperation.next_attempt_at <= now)
+            .where(
+                RoomOperation.state == RoomOperationState.PENDING.value,
+                RoomOperation.next_attempt_at <= now,
+            )
             .order_by(RoomOperation.next_attempt_at, RoomOperation.id)
             .limit(limit)
         )
@@ -52,9 +59,34 @@ class RoomOperationRepository:
         return list(await self.session.scalars(stmt))
 
     async def for_session(self, session_id: int) -> list[RoomOperation]:
+        """Every operation queued for the session, in the order queued."""
         rows = await self.session.scalars(
             select(RoomOperation)
             .where(RoomOperation.session_id == session_id)
             .order_by(RoomOperation.id)
         )
         return list(rows)
+
+    async def fresh(self, op_id: int) -> RoomOperation | None:
+        """The operation as stored now, whatever this unit of work held of it (a row
+        claimed in an earlier transaction, read back to write the call's outcome)."""
+        return await self.session.get(RoomOperation, op_id, populate_existing=True)
+
+    async def deleted_after(self, op: RoomOperation) -> bool:
+        """Whether a DeleteRoom of the same room was queued after `op` (the session's
+        rows by session_id, else the room's by name)."""
+        same_room = (
+            RoomOperation.session_id == op.session_id
+            if op.session_id is not None
+            else RoomOperation.room_name == op.room_name
+        )
+        later = await self.session.scalar(
+            select(RoomOperation.id)
+            .where(
+                same_room,
+                RoomOperation.op == RoomOperationKind.DELETE_ROOM.value,
+                RoomOperation.id > op.id,
+            )
+            .limit(1)
+        )
+        return later is not None

@@ -11,9 +11,17 @@ from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.codes import SessionType, format_session_code, prefix_of
-from rules.lifecycle import STANDING
+from rules.lifecycle import STANDING, Status
+from rules.sweep import OpenInterval
 from store.repositories.base import insert_ignore
-from store.schema import Session, SessionCodeCounter, SessionStudent, Transition
+from store.repositories.due import due_statement
+from store.schema import (
+    Interval,
+    Session,
+    SessionCodeCounter,
+    SessionStudent,
+    Transition,
+)
 
 
 def _values(statuses: frozenset[Any]) -> list[str]:
@@ -202,6 +210,43 @@ class SessionRepository:
             .order_by(Session.scheduled_at, Session.id)
         )
         return list(rows)
+
+    # --- the sweep
+
+    async def due_page(
+        self,
+        statuses: Sequence[Status],
+        until: datetime | None,
+        *,
+        after: tuple[datetime, int] | None,
+        ended: bool,
+        limit: int,
+    ) -> list[Session]:
+        """One keyset page of the sessions in `statuses` due by `until` (`due_statement`),
+        detached: plain values, readable after the unit of work ends."""
+        rows = list(
+            await self.session.scalars(
+                due_statement(statuses, until, after=after, ended=ended, limit=limit)
+            )
+        )
+        for row in rows:
+            self.session.expunge(row)
+        return rows
+
+    async def open_presence(self, session_ids: Sequence[int]) -> dict[int, list[OpenInterval]]:
+        """Who is still in each session's room: its intervals not yet closed (sessions
+        with none are absent from the answer)."""
+        result: dict[int, list[OpenInterval]] = {}
+        if not session_ids:
+            return result
+        rows = await self.session.execute(
+            select(Interval.session_id, Interval.user_id, Interval.decisive).where(
+                Interval.session_id.in_(session_ids), Interval.left_at.is_(None)
+            )
+        )
+        for session_id, user_id, decisive in rows:
+            result.setdefault(session_id, []).append(OpenInterval(user_id, decisive))
+        return result
 
 
 class TransitionRepository:

@@ -9,7 +9,8 @@ import pytest
 from livekit import api
 from structlog.testing import capture_logs
 
-from scheduler.rooms import SKIPPED, SUPERSEDED, RoomGateway, run_room_operations
+from engine.operations.rooms import SKIPPED, SUPERSEDED
+from scheduler.rooms import RoomGateway, run_room_operations
 from store.database import Database
 from store.schema import RoomOperation
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET

@@ -10,22 +10,26 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from engine.operations.verdicts import finalise as finish_session
+from rules.actors import SERVICE
 from rules.errors import IllegalTransition
 from rules.lifecycle import Status
+from rules.rooms import RoomOperationKind
 from scheduler.rooms import RoomGateway
 from scheduler.tick import tick
 from store.database import Database
-from store.schema import (
-    Charge,
-    RoomOperation,
-    SessionStudent,
-    Transition,
-)
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
-from tests.support.bulk import attended_rows, insert_world, session_row
+from tests.support.bulk import (
+    attended_rows,
+    charge_rows_and_pairs,
+    charged_per_subscription,
+    finishes_per_session,
+    insert_world,
+    queued_room_operations,
+    session_row,
+    sessions_per_student,
+)
 from tests.support.databases import fresh_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -103,7 +107,7 @@ async def _complete_calls(database: Database, ids: list[int]) -> int:
             async with database.uow() as uow:
                 session = await uow.sessions.get(session_id, for_update=True)
                 assert session is not None
-                await finish_session(uow, session, at=SWEEP_AT, actor="service")
+                await finish_session(uow, session, at=SWEEP_AT, actor=SERVICE)
                 await uow.commit()
                 finished += 1
         except IllegalTransition:
@@ -136,46 +140,10 @@ class TestReplicas:
 
         assert SESSIONS == len(first) + len(second) + completed
         assert not {r.session_id for r in first} & {r.session_id for r in second}
-        async with pg.uow() as uow:
-            finishing = await uow.session.execute(
-                select(Transition.session_id, func.count())
-                .where(Transition.to_status.in_(["completed", "absent"]))
-                .group_by(Transition.session_id)
-            )
-            assert {1} == {count for _, count in finishing}
-            assert SESSIONS == await uow.session.scalar(
-                select(func.count(func.distinct(Transition.session_id))).where(
-                    Transition.to_status.in_(["completed", "absent"])
-                )
-            )
-            rows = await uow.session.scalar(select(func.count()).select_from(Charge))
-            distinct = await uow.session.scalar(
-                select(func.count()).select_from(
-                    select(Charge.session_id, Charge.student_id).distinct().subquery()
-                )
-            )
-            assert (pairs, pairs) == (rows, distinct)
-            usage = dict(
-                (
-                    await uow.session.execute(
-                        select(Charge.subscription_id, func.count())
-                        .where(Charge.status == "charged")
-                        .group_by(Charge.subscription_id)
-                    )
-                ).all()
-            )
-            on_roster = dict(
-                (
-                    await uow.session.execute(
-                        select(SessionStudent.student_id, func.count()).group_by(
-                            SessionStudent.student_id
-                        )
-                    )
-                ).all()
-            )
-            assert {100_000 + s: n for s, n in on_roster.items()} == usage
-            assert SESSIONS == await uow.session.scalar(
-                select(func.count())
-                .select_from(RoomOperation)
-                .where(RoomOperation.op == "delete_room")
-            )
+        finishes = await finishes_per_session(pg)
+        assert {1} == set(finishes.values())
+        assert SESSIONS == len(finishes)
+        assert (pairs, pairs) == await charge_rows_and_pairs(pg)
+        on_roster = await sessions_per_student(pg)
+        assert {100_000 + s: n for s, n in on_roster.items()} == await charged_per_subscription(pg)
+        assert SESSIONS == await queued_room_operations(pg, RoomOperationKind.DELETE_ROOM)

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, text
 from structlog.testing import capture_logs
 
 from engine.app import create_app
@@ -19,11 +18,11 @@ from rules.lifecycle import Status
 from rules.settings import RuleSettings
 from scheduler.loop import Sweeper
 from scheduler.rooms import RoomGateway
-from scheduler.tick import due_statement, tick
+from scheduler.tick import tick
 from store.database import Database
-from store.schema import Session
+from store.repositories.due import due_statement
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
-from tests.support.bulk import session_row
+from tests.support.bulk import insert_sessions, query_plan, session_row
 from tests.support.clock import ManualClock
 from tests.support.factories import TEACHER_ID, scheduled_session, seed_world
 
@@ -73,10 +72,7 @@ async def _plan_a_year_of_history(database: Database) -> None:
         )
         for n in range(200)
     ]
-    async with database.uow() as uow:
-        await uow.session.execute(insert(Session), rows)
-        await uow.session.execute(text("ANALYZE sessions"))
-        await uow.commit()
+    await insert_sessions(database, rows)
 
 
 class TestFindingDueSessions:
@@ -96,13 +92,7 @@ class TestFindingDueSessions:
         takes candidates from ix_sessions_status_scheduled_at, so a tick's cost follows the
         sessions that are due (or running), not every session ever planned."""
         await _plan_a_year_of_history(database)
-        async with database.uow() as uow:
-            compiled = stmt.compile(
-                dialect=database.engine.dialect, compile_kwargs={"literal_binds": True}
-            )
-            explain = "EXPLAIN" if uow.is_postgres else "EXPLAIN QUERY PLAN"
-            rows = (await uow.session.execute(text(f"{explain} {compiled}"))).all()
-        plan = "\n".join(str(r[-1]) for r in rows)
+        plan = await query_plan(database, stmt)
         assert "ix_sessions_status_scheduled_at" in plan, plan
 
     async def test_every_due_session_is_swept_in_one_tick_whatever_the_batch_size(

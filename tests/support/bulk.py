@@ -1,5 +1,6 @@
 """Bulk-inserted worlds for the sweeper's load tests and `bench/tick.py`: thousands of
-sessions in a few INSERTs, where the units of work of the factories would take minutes.
+sessions in a few INSERTs, where the units of work of the factories would take minutes;
+and the bare statements a benchmark measures or checks against.
 
 Everything lives in academy 1, with the contract's default rules frozen per session.
 """
@@ -10,12 +11,23 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import func, insert, select, text
 
-from rules.lifecycle import Status
+from rules.lifecycle import FINISHED, Status
+from rules.rooms import RoomOperationKind
 from rules.settings import RuleSettings
 from store.database import Database
-from store.schema import Academy, Evidence, Session, SessionStudent, Subscription, User
+from store.schema import (
+    Academy,
+    Charge,
+    Evidence,
+    RoomOperation,
+    Session,
+    SessionStudent,
+    Subscription,
+    Transition,
+    User,
+)
 
 Rows = list[dict[str, Any]]
 
@@ -136,3 +148,103 @@ async def insert_world(
             for start in range(0, len(rows), CHUNK):
                 await conn.execute(insert(table), rows[start : start + CHUNK])
         await conn.execute(text("ANALYZE"))
+
+
+async def bare_due_ids(database: Database, now: datetime, *, preparation: timedelta) -> int:
+    """How many ids the two due queries of a tick find, ids only, without paging or any
+    work: the floor a tick is measured against."""
+    prepare = select(Session.id).where(
+        Session.status == Status.SCHEDULED.value,
+        Session.scheduled_at <= now + preparation,
+    )
+    finish = select(Session.id).where(
+        Session.status.in_([Status.READY.value, Status.ONGOING.value]),
+        Session.scheduled_at <= now,
+        Session.ends_at <= now,
+    )
+    async with database.uow() as uow:
+        found = len(list(await uow.session.scalars(prepare)))
+        found += len(list(await uow.session.scalars(finish)))
+    return found
+
+
+async def count_sessions(database: Database) -> int:
+    """Every session on record."""
+    async with database.uow() as uow:
+        return int(await uow.session.scalar(select(func.count()).select_from(Session)) or 0)
+
+
+async def wipe(database: Database) -> None:
+    """Drop the whole public schema (PostgreSQL) and create it empty, to migrate again."""
+    async with database.engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+
+
+async def insert_sessions(database: Database, rows: Rows) -> None:
+    """Sessions inserted as they are, then fresh statistics of the table."""
+    async with database.engine.begin() as conn:
+        await conn.execute(insert(Session), rows)
+        await conn.execute(text("ANALYZE sessions"))
+
+
+async def query_plan(database: Database, stmt: Any) -> str:
+    """The plan the database chooses for `stmt` (EXPLAIN, or SQLite's EXPLAIN QUERY
+    PLAN), one line per step."""
+    compiled = stmt.compile(dialect=database.engine.dialect, compile_kwargs={"literal_binds": True})
+    explain = "EXPLAIN" if database.dialect == "postgresql" else "EXPLAIN QUERY PLAN"
+    async with database.uow() as uow:
+        rows = (await uow.session.execute(text(f"{explain} {compiled}"))).all()
+    return "\n".join(str(r[-1]) for r in rows)
+
+
+async def finishes_per_session(database: Database) -> dict[int, int]:
+    """How many times each session was finished (moved to COMPLETED or ABSENT)."""
+    async with database.uow() as uow:
+        rows = await uow.session.execute(
+            select(Transition.session_id, func.count())
+            .where(Transition.to_status.in_(sorted(s.value for s in FINISHED)))
+            .group_by(Transition.session_id)
+        )
+        return {session_id: count for session_id, count in rows}
+
+
+async def charge_rows_and_pairs(database: Database) -> tuple[int, int]:
+    """The number of charge rows, and of distinct (session, student) pairs among them."""
+    async with database.uow() as uow:
+        rows = await uow.session.scalar(select(func.count()).select_from(Charge))
+        distinct = await uow.session.scalar(
+            select(func.count()).select_from(
+                select(Charge.session_id, Charge.student_id).distinct().subquery()
+            )
+        )
+        return int(rows or 0), int(distinct or 0)
+
+
+async def charged_per_subscription(database: Database) -> dict[int | None, int]:
+    """How many sessions each subscription (None: none) was charged for."""
+    async with database.uow() as uow:
+        rows = await uow.session.execute(
+            select(Charge.subscription_id, func.count())
+            .where(Charge.status == "charged")
+            .group_by(Charge.subscription_id)
+        )
+        return {subscription_id: count for subscription_id, count in rows}
+
+
+async def sessions_per_student(database: Database) -> dict[int, int]:
+    """On how many sessions' rosters each student is."""
+    async with database.uow() as uow:
+        rows = await uow.session.execute(
+            select(SessionStudent.student_id, func.count()).group_by(SessionStudent.student_id)
+        )
+        return {student_id: count for student_id, count in rows}
+
+
+async def queued_room_operations(database: Database, kind: RoomOperationKind) -> int:
+    """How many room operations of `kind` were ever queued."""
+    async with database.uow() as uow:
+        count = await uow.session.scalar(
+            select(func.count()).select_from(RoomOperation).where(RoomOperation.op == kind.value)
+        )
+        return int(count or 0)

@@ -1,0 +1,100 @@
+"""The bookkeeping of pending LiveKit room work: claim what is due, then write down
+how each call went (done, or retried later with a backoff).
+
+The calls themselves are made by `scheduler.rooms` between the two, outside any
+transaction; these functions only read and write `room_operations` rows and never
+commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rules.rooms import (
+    CLAIM_LEASE,
+    ClaimOutcome,
+    RoomOperationKind,
+    RoomOperationState,
+    backoff,
+    claim_outcome,
+)
+from store.uow import UnitOfWork
+
+__all__ = ["SKIPPED", "SUPERSEDED", "Claimed", "RoomCall", "Settled", "claim_due", "settle"]
+
+SKIPPED = "skipped: no HUDUR_LIVEKIT_URL"
+SUPERSEDED = "superseded: the room was deleted later"
+_DONE_WITHOUT_CALL = {ClaimOutcome.SUPERSEDED: SUPERSEDED, ClaimOutcome.SKIPPED: SKIPPED}
+
+
+@dataclass(frozen=True, slots=True)
+class RoomCall:
+    """A claimed operation: what to ask LiveKit, outside any transaction."""
+
+    op_id: int
+    kind: str
+    room_name: str
+    identity: str | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What became of one operation: `outcome` says how (a call made, failed or
+    not needed); `retry_at` is set when it stays pending."""
+
+    kind: str
+    room_name: str
+    outcome: str
+    attempts: int
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """One claimed batch: the calls to make, those settled without one, and how many
+    due rows were read (a full batch means more may be due)."""
+
+    calls: tuple[RoomCall, ...]
+    settled: tuple[Settled, ...]
+    read: int
+
+
+async def claim_due(uow: UnitOfWork, now: datetime, *, limit: int, calls_enabled: bool) -> Claimed:
+    """Take up to `limit` due operations, their rows locked `FOR UPDATE SKIP LOCKED`:
+    each is moved a lease ahead for its call (a replica that dies mid-call leaves it
+    to be retried once the lease runs out), or done here without one."""
+    ops = await uow.rooms.due(now, limit=limit, lock=True)
+    calls: list[RoomCall] = []
+    settled: list[Settled] = []
+    for op in ops:
+        op.updated_at = now
+        deleted_later = op.op == RoomOperationKind.CREATE_ROOM and await uow.rooms.deleted_after(op)
+        outcome = claim_outcome(op.op, deleted_later=deleted_later, calls_enabled=calls_enabled)
+        if outcome is not ClaimOutcome.CALL:
+            op.state, op.last_error = RoomOperationState.DONE.value, _DONE_WITHOUT_CALL[outcome]
+            settled.append(Settled(op.op, op.room_name, outcome.value, op.attempts))
+            continue
+        op.attempts += 1
+        op.next_attempt_at = now + CLAIM_LEASE
+        calls.append(
+            RoomCall(op.id, op.op, op.room_name, op.identity, dict(op.payload or {}), op.attempts)
+        )
+    return Claimed(tuple(calls), tuple(settled), len(ops))
+
+
+async def settle(uow: UnitOfWork, call: RoomCall, error: str | None, now: datetime) -> Settled:
+    """Write down how a call went: done, or pending again after a backoff with its error."""
+    op = await uow.rooms.fresh(call.op_id)
+    assert op is not None  # operations are never deleted
+    op.updated_at = now
+    if error is None:
+        op.state, op.last_error = RoomOperationState.DONE.value, None
+        return Settled(op.op, op.room_name, "ok", op.attempts)
+    op.last_error = error
+    op.next_attempt_at = now + backoff(op.attempts)
+    return Settled(op.op, op.room_name, "failed", op.attempts, error, op.next_attempt_at)

@@ -1,0 +1,44 @@
+"""The due statement: one keyset page of sessions by status and time, a range scan of
+ix_sessions_status_scheduled_at (`SessionRepository.due_page` runs it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select
+
+from rules.lifecycle import Status
+from store.schema import Session
+
+__all__ = ["DEFAULT_BATCH_SIZE", "due_statement"]
+
+DEFAULT_BATCH_SIZE = 200
+
+
+def due_statement(
+    statuses: Sequence[Status],
+    until: datetime | None,
+    *,
+    after: tuple[datetime, int] | None = None,
+    ended: bool = False,
+    limit: int = DEFAULT_BATCH_SIZE,
+) -> Select[Any]:
+    """One page of candidates: sessions in `statuses` with `scheduled_at <= until` (any
+    scheduled time when `until` is None; and `ends_at <= until` when `ended`), after the
+    `(scheduled_at, id)` key `after`, in that order."""
+    stmt = select(Session).where(
+        Session.status.in_([s.value for s in statuses]),
+        Session.scheduled_at.is_not(None) if until is None else Session.scheduled_at <= until,
+    )
+    if ended and until is not None:
+        stmt = stmt.where(Session.ends_at <= until)
+    if after is not None:
+        stmt = stmt.where(
+            or_(
+                Session.scheduled_at > after[0],
+                and_(Session.scheduled_at == after[0], Session.id > after[1]),
+            )
+        )
+    return stmt.order_by(Session.scheduled_at, Session.id).limit(limit)
