@@ -18,8 +18,8 @@ async def get_attendance(request: web.Request) -> web.Response:
     session_id = path_id(request)
     async with database(request).uow() as uow:
         session = await visible_session(uow, principal, session_id)
-        await check_reader(uow, principal, session)
-        attendance = await session_attendance(uow, session, now=now(request))
+        roster = await check_reader(uow, principal, session)
+        attendance = await session_attendance(uow, session, now=now(request), roster=roster)
         # A student sees its own verdict, not its classmates'.
         only = principal.user_id if principal.role == "student" else None
         return respond(attendance_shape(attendance, only_student=only))

@@ -105,16 +105,7 @@ async def schedule(
     """UNSCHEDULED -> SCHEDULED at `command.scheduled_at`, the academy's rules frozen,
     once the teacher is free then (409 otherwise)."""
     apply(Status(session.status), LifecycleEvent.SCHEDULE)  # 409 before anything else
-    slot = await slots.claim(
-        uow,
-        academy_id=session.academy_id,
-        teacher_id=session.teacher_id,
-        session_type=session.type,
-        starts_at=command.scheduled_at,
-        duration_minutes=session.duration_minutes,
-        exclude_id=session.id,
-        current_status=session.status,
-    )
+    slot = await slots.claim_like(uow, session, command.scheduled_at, exclude_id=session.id)
     session.scheduled_at = slot.scheduled_at
     session.ends_at = slot.ends_at
     session.settings = slot.settings
@@ -204,16 +195,7 @@ async def make_up(
         )
     fields: dict[str, Any] = {}
     if command.scheduled_at is not None:
-        slot = await slots.claim(
-            uow,
-            academy_id=original.academy_id,
-            teacher_id=original.teacher_id,
-            session_type=original.type,
-            starts_at=command.scheduled_at,
-            duration_minutes=original.duration_minutes,
-            exclude_id=None,
-            current_status=original.status,
-        )
+        slot = await slots.claim_like(uow, original, command.scheduled_at, exclude_id=None)
         fields = slot.fields()
     makeup = await lifecycle.create(
         uow,

@@ -9,6 +9,7 @@ from typing import Any
 from engine.wire import wire_time
 from rules.errors import Conflict
 from rules.settings import resolve_settings
+from store.schema import Session
 from store.uow import UnitOfWork
 
 
@@ -59,3 +60,20 @@ async def claim(
     academy = await uow.academies.get(academy_id)
     settings = resolve_settings(academy.rules if academy else {}, session_type)
     return Slot(scheduled_at=starts_at, ends_at=ends_at, settings=settings.to_dict())
+
+
+async def claim_like(
+    uow: UnitOfWork, session: Session, starts_at: datetime, *, exclude_id: int | None
+) -> Slot:
+    """`claim` for a session shaped like `session` (its academy, teacher, type and
+    duration): the session itself when scheduled, its original for a make-up."""
+    return await claim(
+        uow,
+        academy_id=session.academy_id,
+        teacher_id=session.teacher_id,
+        session_type=session.type,
+        starts_at=starts_at,
+        duration_minutes=session.duration_minutes,
+        exclude_id=exclude_id,
+        current_status=session.status,
+    )

@@ -149,7 +149,7 @@ async def prepare(
     roster = await uow.sessions.roster(session.id)
     if await _still_due(uow, session, settings, roster, now):
         # Too late for anyone to meet: no room is opened just to be closed again.
-        reports.append(await _close(uow, session, roster, now))
+        reports.append(await _close(uow, session, roster, settings, now))
         return tuple(reports)
     uow.rooms.enqueue(
         RoomOperationKind.CREATE_ROOM,
@@ -173,7 +173,7 @@ async def finish(
     roster = await uow.sessions.roster(session.id)
     if not await _still_due(uow, session, settings, roster, now):
         return ()
-    return (await _close(uow, session, roster, now),)
+    return (await _close(uow, session, roster, settings, now),)
 
 
 async def _settings(uow: UnitOfWork, session: Session, due: Due | None) -> RuleSettings:
@@ -194,10 +194,10 @@ async def _still_due(
 
 
 async def _close(
-    uow: UnitOfWork, session: Session, roster: list[int], now: datetime
+    uow: UnitOfWork, session: Session, roster: list[int], settings: RuleSettings, now: datetime
 ) -> TransitionReport:
     before = session.status
-    await finalise(uow, session, at=now, actor=SWEEPER, roster=roster)
+    await finalise(uow, session, at=now, actor=SWEEPER, roster=roster, settings=settings)
     return _report(session, before, now)
 
 

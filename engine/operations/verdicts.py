@@ -30,6 +30,7 @@ from rules.charging import counts_for_teacher
 from rules.codes import SessionType, is_individual
 from rules.lifecycle import finishing_event, following_verdict, is_finished
 from rules.rooms import RoomOperationKind
+from rules.settings import RuleSettings
 from store.schema import Session
 from store.uow import UnitOfWork
 
@@ -43,17 +44,19 @@ async def finalise(
     at: datetime,
     actor: Actor,
     roster: list[int] | None = None,
+    settings: RuleSettings | None = None,
 ) -> SessionAttendance:
     """READY/ONGOING -> COMPLETED or ABSENT at `at`: close presence, make the verdicts
     final, settle charges, close the room. The verdicts are decided first, on the
     intervals the close will leave, so an illegal move raises before anything is
-    written. `roster`, when the caller has read it in this transaction, is not read again.
+    written. `roster` and `settings`, when the caller (the sweep) has them from this
+    transaction, are not read or parsed again.
     """
     closed = ev.SessionClosed(event_id=closing_event_id(session.id), at=at)
     intervals = ev.build_intervals([*await uow.evidence.for_session(session.id), closed])
     attendance = assess(
         session,
-        settings=await settings_of(uow, session),
+        settings=await settings_of(uow, session) if settings is None else settings,
         roster=await uow.sessions.roster(session.id) if roster is None else roster,
         intervals=intervals,
         reports=await uow.reports.for_session(session.id),

@@ -63,7 +63,7 @@ async def get_page(request: web.Request) -> web.StreamResponse:
     async with database(request).uow() as uow:
         session = await visible_session(uow, principal, session_id)
         roster = await check_reader(uow, principal, session)
-        attendance = await session_attendance(uow, session, now=moment)
+        attendance = await session_attendance(uow, session, now=moment, roster=roster)
         academy = await uow.academies.get(session.academy_id)
         users = await uow.users.get_many([session.teacher_id, *roster])
         intervals = await uow.intervals.for_session(session.id)

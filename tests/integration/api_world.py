@@ -18,7 +18,6 @@ from sqlalchemy import select
 from engine.operations.presence import recompute_intervals
 from rules.codes import SessionType
 from rules.lifecycle import Status
-from rules.settings import RuleSettings
 from store.database import Database
 from store.schema import (
     Academy,
@@ -37,6 +36,7 @@ from store.schema import (
 from store.uow import UnitOfWork
 from tests.support.auth import auth, user_token
 from tests.support.databases import empty_postgres
+from tests.support.sessions import session_in
 
 NOW = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
 START = datetime(2025, 12, 1, 10, 0, tzinfo=UTC)  # a Monday, 12:00 in Cairo
@@ -164,23 +164,16 @@ async def make_session(
     teacher_id: int = 5,
     duration_minutes: int = 60,
 ) -> Session:
-    scheduled = {}
-    if starts_at is not None:
-        scheduled = {
-            "scheduled_at": starts_at,
-            "ends_at": starts_at + timedelta(minutes=duration_minutes),
-            "settings": RuleSettings().to_dict(),
-        }
-    return await uow.sessions.create(
-        academy_id=academy_id,
-        session_type=session_type,
-        title="Hifz",
-        duration_minutes=duration_minutes,
-        teacher_id=teacher_id,
-        student_ids=students,
+    return await session_in(
+        uow,
+        status,
         now=NOW,
-        status=status.value,
-        **scheduled,
+        academy_id=academy_id,
+        teacher_id=teacher_id,
+        students=students,
+        starts_at=starts_at,
+        session_type=session_type,
+        duration_minutes=duration_minutes,
     )
 
 

@@ -177,6 +177,8 @@ class TestReports:
         )
         assert 200 == status
         assert [
+            ("transition", "2025-12-01T09:00:00Z", "service", {"status": "scheduled"}),
+            ("transition", "2025-12-01T09:00:00Z", "service", {"status": "ready"}),
             ("transition", "2025-12-01T13:10:00Z", "service", {"status": "completed"}),
             ("report", "2025-12-01T14:00:00Z", "user:5", None),
             ("transition", "2025-12-01T14:00:00Z", "user:5", {"status": "absent"}),

@@ -156,7 +156,7 @@ class TestFeed:
             "Evening circle: Al-Mulk",
             START,
             START + timedelta(minutes=60),
-            0,
+            1,  # created, then scheduled: one visible change
             EventStatus.CONFIRMED,
         ) == (event.summary, event.dtstart, event.dtend, event.sequence, event.status)
         assert UTC.utcoffset(None) == event.dtstart.utcoffset()

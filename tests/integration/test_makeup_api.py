@@ -131,7 +131,7 @@ class TestMakeup:
             (e["event"], e["actor"], e["after"]) for e in new_history["data"]
         ]
         assert original == new_history["data"][0]["details"]["makeup_of_id"]
-        assert ["cancel", "makeup_created"] == [e["event"] for e in old_history["data"]]
+        assert ["schedule", "cancel", "makeup_created"] == [e["event"] for e in old_history["data"]]
         assert makeup["id"] == old_history["data"][-1]["details"]["makeup_session_id"]
 
     @pytest.mark.parametrize("status", [Status.SCHEDULED, Status.COMPLETED])

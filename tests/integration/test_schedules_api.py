@@ -242,10 +242,11 @@ class TestGenerationThroughTheSweep:
         assert [("generated", "schedule:1", {"status": "scheduled"})] == [
             (e["event"], e["actor"], e["after"]) for e in generated["data"]
         ]
-        assert [("slot_skipped", "schedule:1", "teacher_overlap")] == [
-            (e["event"], e["actor"], e["reason"]) for e in skipped["data"]
-        ]
-        assert "2025-09-03T15:00:00Z" == skipped["data"][0]["details"]["slot_start"]
+        assert [
+            ("schedule", "service", None),
+            ("slot_skipped", "schedule:1", "teacher_overlap"),
+        ] == [(e["event"], e["actor"], e["reason"]) for e in skipped["data"]]
+        assert "2025-09-03T15:00:00Z" == skipped["data"][-1]["details"]["slot_start"]
 
 
 class TestDelete:

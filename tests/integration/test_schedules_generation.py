@@ -234,14 +234,15 @@ class TestOverlap:
         assert [datetime(2025, 9, 3, 15, 0, tzinfo=UTC)] == [s.slot_start for s in report.skipped]
         assert slot is not None and slot.session_id is None
         assert slot.skipped_reason is not None and busy.session_code in slot.skipped_reason
-        assert [("slot_skipped", "scheduled", "scheduled", f"schedule:{SCHEDULE_ID}")] == [
-            (h.event, h.from_status, h.to_status, h.actor) for h in history
-        ]
+        assert [
+            ("schedule", "unscheduled", "scheduled", "service"),
+            ("slot_skipped", "scheduled", "scheduled", f"schedule:{SCHEDULE_ID}"),
+        ] == [(h.event, h.from_status, h.to_status, h.actor) for h in history]
         assert {
             "schedule_id": SCHEDULE_ID,
             "slot_start": "2025-09-03T15:00:00Z",
             "reason": "teacher_overlap",
-        }.items() <= (history[0].details or {}).items()
+        }.items() <= (history[-1].details or {}).items()
 
     async def test_a_skipped_slot_leaves_its_place_in_the_month_to_a_later_one(
         self, database: Database

@@ -160,7 +160,7 @@ class TestRoundTrip:
             assert NOW == op.next_attempt_at
             schedule = await uow.session.get(Schedule, 3)
             assert schedule is not None and date(2025, 12, 1) == schedule.starts_on
-            (history,) = await uow.transitions.for_session(session_id)
+            history = (await uow.transitions.for_session(session_id))[-1]
             assert ("scheduled", "ready", "sweeper") == (
                 history.from_status,
                 history.to_status,
@@ -280,13 +280,20 @@ class TestLifecycleOperations:
         """Completing a cancelled session raises and records no history."""
         async with database.uow() as uow:
             await seed_world(uow, NOW)
-            session = await scheduled_session(
+            cancelled = await scheduled_session(
                 uow, now=NOW, starts_at=START, status=Status.CANCELLED
             )
+            session_id = cancelled.id
+            await uow.commit()
+        async with database.uow() as uow:
+            session = await uow.sessions.get(session_id, for_update=True)
+            assert session is not None
+            before = [t.event for t in await uow.transitions.for_session(session.id)]
             with pytest.raises(IllegalTransition):
                 await finish_session(uow, session, at=NOW, actor="service")
             assert Status.CANCELLED.value == session.status
-            assert [] == await uow.transitions.for_session(session.id)
+            after = [t.event for t in await uow.transitions.for_session(session.id)]
+            assert ["schedule", "cancel"] == before == after
 
     async def test_finishing_closes_intervals_and_charges_once(self, database: Database) -> None:
         """A lesson attended in full completes, closes the open interval, charges one row."""

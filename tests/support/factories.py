@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from rules.codes import SessionType
 from rules.lifecycle import Status
-from rules.settings import RuleSettings
 from store.schema import Session
 from store.uow import UnitOfWork
+from tests.support.sessions import session_in
 
 ACADEMY_ID = 1
 TEACHER_ID = 5
@@ -64,16 +64,14 @@ async def scheduled_session(
     duration_minutes: int = 60,
     status: Status = Status.SCHEDULED,
 ) -> Session:
-    return await uow.sessions.create(
-        academy_id=ACADEMY_ID,
-        session_type=session_type,
-        title="Hifz",
-        duration_minutes=duration_minutes,
-        teacher_id=TEACHER_ID,
-        student_ids=students,
+    return await session_in(
+        uow,
+        status,
         now=now,
-        status=status.value,
-        scheduled_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=duration_minutes),
-        settings=RuleSettings().to_dict(),
+        academy_id=ACADEMY_ID,
+        teacher_id=TEACHER_ID,
+        students=students,
+        starts_at=starts_at,
+        session_type=session_type,
+        duration_minutes=duration_minutes,
     )
