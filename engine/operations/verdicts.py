@@ -85,11 +85,14 @@ async def finalise(
 
 @dataclass(frozen=True, slots=True)
 class VerdictChange:
-    """One student's verdict before and after a re-decision."""
+    """One student's verdict before and after a re-decision, and both as the audit
+    log keeps them (the before taken ahead of any write: the charge row is one object,
+    updated in place)."""
 
     user_id: int
     before: StudentAttendance
     after: StudentAttendance
+    before_audit: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +120,7 @@ async def redecide(
     before = await session_attendance(uow, session, now=at)
     fresh = await session_attendance(uow, session, now=at, fresh=True)
     changes = tuple(
-        VerdictChange(new.user_id, old, new)
+        VerdictChange(new.user_id, old, new, verdict_snapshot(old))
         for old, new in zip(before.students, fresh.students, strict=True)
         if (old.verdict.status, old.verdict.source) != (new.verdict.status, new.verdict.source)
     )
@@ -170,7 +173,7 @@ async def redecide_rebuilt(
                 actor=REBUILD,
                 at=at,
                 reason=REBUILD_REASON,
-                before=verdict_snapshot(change.before),
+                before=change.before_audit,
                 after=verdict_snapshot(change.after),
             )
         done.append(redecision)

@@ -212,6 +212,10 @@ class TestRebuildRedecides:
             )
             for e in rebuilt
         ]
+        assert ("present", "absent") == (
+            rebuilt[0]["before"]["charge"]["reason"],
+            rebuilt[0]["after"]["charge"]["reason"],
+        )
         async with database.uow() as uow:
             charges = await uow.charges.for_session(session_id)
             assert [("charged", "absent")] == [(c.status, c.verdict) for c in charges.values()]
