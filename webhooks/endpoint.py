@@ -6,7 +6,8 @@
     JWT + body hash (verify.py)    401
     WebhookEvent (parse.py)        400
     presence.take_in (the engine)  200 accepted | 200 duplicate, after the commit
-    the database cannot take it    503  (rolled back; LiveKit retries 5xx)
+    the database cannot take it    503  (rolled back; LiveKit retries 5xx); also while
+                                   the SQLite file is not the one opened (uow.ensure_durable)
     any other refusal after that   500  (rolled back; never a 4xx for a verified event)
 
 Every answer is counted (`hudur_webhook_events_total{outcome, reason}`) and logged
@@ -92,6 +93,8 @@ class WebhookEndpoint:
                 intake = await take_in(uow, event, body, now=self._clock())
                 if intake.status == "accepted":
                     await uow.commit()
+                else:  # "duplicate" acknowledges too: only if the stored one lasts
+                    uow.ensure_durable()
         except DATABASE_FAULTS as exc:
             WEBHOOKS.labels("unavailable", "database").inc()
             log.error("webhook_unavailable", event_type=event.event, error=repr(exc)[:500])
