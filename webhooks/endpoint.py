@@ -68,6 +68,7 @@ class WebhookEndpoint:
         clock: Callable[[], datetime],
         database: Callable[[], Database],
         http_error: Callable[[HudurError], tuple[int, str]],
+        allow_as_of: bool,
         max_body: int = MAX_BODY_BYTES,
     ) -> None:
         # The HTTP layer's error table (status, code), handed in: this package
@@ -75,6 +76,8 @@ class WebhookEndpoint:
         self._http_error = http_error
         self._verifier = WebhookVerifier(api_key, api_secret)
         self._clock = clock
+        # Where `as_of` is allowed, events are dated in simulated time: no receipt rule.
+        self._allow_as_of = allow_as_of
         self._database = database
         self._max_body = max_body
         self._sqlite_lock: asyncio.Lock | None = None
@@ -90,7 +93,9 @@ class WebhookEndpoint:
         database = self._database()
         try:
             async with self._writer(database), database.uow() as uow:
-                intake = await take_in(uow, event, body, now=self._clock())
+                intake = await take_in(
+                    uow, event, body, now=self._clock(), allow_as_of=self._allow_as_of
+                )
                 if intake.status == "accepted":
                     await uow.commit()
                 else:  # "duplicate" acknowledges too: only if the stored one lasts
