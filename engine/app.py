@@ -58,6 +58,7 @@ def create_app(
         clock=clock,
         database=lambda: app[DATABASE],
         http_error=http_error,
+        allow_as_of=settings.allow_as_of,
     )
     app.router.add_post("/webhooks/livekit", webhooks.handle)
     api.setup(app)  # every CONTRACT 5 endpoint of engine/api, and GET /openapi.json

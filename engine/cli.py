@@ -56,7 +56,12 @@ async def _rebuild(settings: Settings, session_id: int | None) -> RebuildReport:
     database = Database(settings.database_url)
     try:
         async with database.uow() as uow:
-            report = await rebuild(uow, now=datetime.now(UTC), session_id=session_id)
+            report = await rebuild(
+                uow,
+                now=datetime.now(UTC),
+                allow_as_of=settings.allow_as_of,
+                session_id=session_id,
+            )
             await uow.commit()
     finally:
         await database.dispose()

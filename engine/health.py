@@ -14,9 +14,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     try:
-        await request.app[DATABASE].ping()
-    except Exception as exc:  # any failure to reach the database means not ready
-        raise Unavailable("database unreachable", details={"error": str(exc)}) from exc
+        await request.app[DATABASE].ready()
+    except Exception as exc:  # a database that cannot take a write now means not ready
+        raise Unavailable("database unavailable", details={"error": str(exc)}) from exc
     return web.json_response({"status": "ready"})
 
 

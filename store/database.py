@@ -11,7 +11,9 @@ from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.util import greenlet_spawn
 
+from store.sqlite_file import FileGuard
 from store.uow import UnitOfWork
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -24,19 +26,23 @@ def is_sqlite(url: str) -> bool:
 
 def _sqlite_file(url: str) -> Path | None:
     path = url.split(":///", 1)[1] if ":///" in url else ""
+    path = path.split("?", 1)[0]
+    if path.startswith("file:"):  # a URI filename (`?uri=true`, e.g. `mode=ro`)
+        path = path.removeprefix("file:")
     if not path or path == ":memory:":
         return None
-    return Path(path.split("?", 1)[0])
+    return Path(path)
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An engine set up for concurrent use: WAL and write-lock-up-front on SQLite."""
+def create_engine(url: str, *, guard: FileGuard | None = None, **kwargs: Any) -> AsyncEngine:
+    """An engine set up for concurrent use: WAL and write-lock-up-front on SQLite;
+    `guard` watches that its connections open the file at the configured path."""
     if is_sqlite(url):
         db_file = _sqlite_file(url)
         if db_file is not None:
             db_file.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **kwargs)
-        _prepare_sqlite(engine)
+        _prepare_sqlite(engine, guard)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
@@ -44,7 +50,17 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
-def _prepare_sqlite(engine: AsyncEngine) -> None:
+def _prepare_sqlite(engine: AsyncEngine, guard: FileGuard | None) -> None:
+    if guard is not None:
+
+        @event.listens_for(engine.sync_engine, "do_connect")
+        def _before_connect(*_args: Any) -> None:
+            guard.before_connect()
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _opened(*_args: Any) -> None:
+            guard.connected()
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN itself (below) instead of pysqlite's implicit one.
@@ -93,10 +109,20 @@ async def ping(engine: AsyncEngine) -> None:
         await connection.execute(text("SELECT 1"))
 
 
+# A write that changes nothing, rolled back: it needs the write lock and a writable
+# file (SQLite's read-only modes refuse it), and costs no I/O.
+_SQLITE_WRITE_PROBE = "UPDATE alembic_version SET version_num = version_num WHERE 0"
+_POSTGRES_READ_ONLY = (
+    "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'"
+)
+
+
 class Database:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_engine(url, **engine_kwargs)
+        db_file = _sqlite_file(url) if is_sqlite(url) else None
+        self._guard = FileGuard(db_file) if db_file is not None else None
+        self.engine: AsyncEngine = create_engine(url, guard=self._guard, **engine_kwargs)
         self._maker = sessionmaker(self.engine)
 
     @property
@@ -104,7 +130,39 @@ class Database:
         return self.engine.dialect.name
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._maker, self.dialect)
+        if self._guard is None:
+            return UnitOfWork(self._maker, self.dialect)
+        return UnitOfWork(self._maker, self.dialect, admit=self._admit, confirm=self._guard.check)
+
+    async def _admit(self) -> int:
+        """The generation of the pool a new unit of work draws from; a file put back at
+        the path first gets a new pool, so new connections open it."""
+        guard = self._guard
+        assert guard is not None
+        if guard.needs_reopen():
+            old = self.engine.sync_engine.pool
+            # Swap the pool at once (no await in between), then close the old one.
+            self.engine.sync_engine.dispose(close=False)
+            guard.reopened()
+            await greenlet_spawn(old.dispose)
+        return guard.generation
+
+    async def ready(self) -> None:
+        """Raise unless the database can take a write now: on SQLite the file at the
+        path is the one opened and writable, and a write that changes nothing is
+        allowed (then rolled back); on PostgreSQL the server is not a read-only one."""
+        if self._guard is not None:
+            await self._admit()
+            self._guard.check()
+            if not self._guard.writable():
+                raise PermissionError(f"the database file {self._guard.path} is not writable")
+        async with self.engine.connect() as connection:
+            if self.dialect == "sqlite":
+                async with connection.begin() as transaction:
+                    await connection.execute(text(_SQLITE_WRITE_PROBE))
+                    await transaction.rollback()
+            elif (await connection.execute(text(_POSTGRES_READ_ONLY))).scalar():
+                raise PermissionError("the database is read-only (a standby, or read-only mode)")
 
     async def migrate(self) -> None:
         await migrate(self.engine)

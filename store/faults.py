@@ -6,7 +6,9 @@ and DBAPI errors (OperationalError and IntegrityError are DBAPIErrors), an exhau
 pool, and a connection or socket that failed under them. Catch it as a whole
 (`except DATABASE_FAULTS`); anything else a query raises is a bug, not an outage.
 `connection_lost` tells the sweeper a fault that ends its tick from one that ends
-only the session it was working on.
+only the session it was working on. `Displaced` is the SQLite file at the
+configured path no longer being the one that was opened (store/sqlite_file.py): an
+OSError, so it is one of the faults, and it ends a sweeper's tick.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from __future__ import annotations
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-__all__ = ["DATABASE_FAULTS", "connection_lost"]
+__all__ = ["DATABASE_FAULTS", "Displaced", "connection_lost"]
+
+
+class Displaced(OSError):
+    """The database file was removed or replaced under the running service: what it
+    would write now would not survive a restart."""
+
 
 DATABASE_FAULTS: tuple[type[BaseException], ...] = (DBAPIError, PoolTimeout, OSError)
 

@@ -5,12 +5,15 @@
         await uow.commit()
 
 Leaving the block without `commit()` rolls everything back. Callbacks added with
-`after_commit` run only once the commit succeeded (metrics, wake-ups).
+`after_commit` run only once the commit succeeded (metrics, wake-ups). Nothing may
+be acknowledged unless it is durable: `commit()` asks `ensure_durable()` before and
+after (SQLite: is the file at the path still the one written to?), and a caller
+that answers without committing (a duplicate) asks it itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -34,16 +37,28 @@ from store.repositories.verdicts import VerdictRepository
 
 
 class UnitOfWork:
-    def __init__(self, maker: async_sessionmaker[AsyncSession], dialect: str) -> None:
+    def __init__(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        dialect: str,
+        *,
+        admit: Callable[[], Awaitable[int]] | None = None,
+        confirm: Callable[[int], None] | None = None,
+    ) -> None:
         self._maker = maker
         self.dialect = dialect
         self._after_commit: list[Callable[[], Any]] = []
+        # The database's generation check (store/sqlite_file.py), when it has one.
+        self._admit, self._confirm = admit, confirm
+        self._generation = 0
 
     @property
     def is_postgres(self) -> bool:
         return self.dialect == "postgresql"
 
     async def __aenter__(self) -> Self:
+        if self._admit is not None:
+            self._generation = await self._admit()
         self.session = session = self._maker()
         self.academies = AcademyRepository(session)
         self.users = UserRepository(session)
@@ -75,8 +90,16 @@ class UnitOfWork:
     def after_commit(self, callback: Callable[[], Any]) -> None:
         self._after_commit.append(callback)
 
+    def ensure_durable(self) -> None:
+        """Raise a database fault (store.faults.Displaced) if what this unit of work
+        reads and writes would not survive a restart."""
+        if self._confirm is not None:
+            self._confirm(self._generation)
+
     async def commit(self) -> None:
+        self.ensure_durable()
         await self.session.commit()
+        self.ensure_durable()  # displaced while committing: that commit will not last
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()

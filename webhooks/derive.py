@@ -1,8 +1,12 @@
 """One parsed LiveKit event -> the evidence it proves (or none), in the rules' form.
 
-Pure: the same event always gives the same evidence, which is what lets a rebuild
-reproduce live intake from the inbox. Times come from the event itself, never
-from when it arrived (CONTRACT 3):
+Pure: the same event (and time of receipt) always gives the same evidence, which
+is what lets a rebuild reproduce live intake from the inbox (it hands in the
+inbox's `received_at`). Times come from the event itself, never from when it
+arrived (CONTRACT 3), but only the believable ones (rules.event_times): a
+`joinedAt(Ms)` more than 10 min from `createdAt` gives way to `createdAt`, and an
+event dated more than 5 min after its receipt gives no evidence at all (where a
+receipt time is handed in, i.e. `as_of` is not allowed).
 
     participant_joined              joined         at = joinedAtMs, else joinedAt, else createdAt
     participant_left                left           at = createdAt, joined_at = joinedAt(Ms)
@@ -15,8 +19,10 @@ Every other event type proves nothing about presence and gives none.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from rules import evidence as ev
+from rules.event_times import believed_join, decides
 from webhooks.parse import LiveKitEvent
 
 SOURCE = ev.EvidenceSource.WEBHOOK
@@ -37,9 +43,14 @@ class Derived:
     source: ev.EvidenceSource = SOURCE
 
 
-def derive_evidence(event: LiveKitEvent) -> Derived | None:
-    """The evidence of `event`, or None when it proves nothing about presence."""
+def derive_evidence(event: LiveKitEvent, *, received_at: datetime | None) -> Derived | None:
+    """The evidence of `event`, or None when it proves nothing about presence or, being
+    dated too far after `received_at`, may decide nothing (None: no receipt rule)."""
     at, room_sid = event.created_at, event.room_sid or ""
+    if not decides(at, received_at):
+        # No evidence rather than undecisive evidence: a leave or room end dated in
+        # the future would still hold an interval open until then.
+        return None
     if event.event == "room_finished":
         return Derived(ev.RoomFinished(event.id, room_sid, at), event.room_name, None)
     if event.event not in _PARTICIPANT_KINDS:
@@ -52,7 +63,7 @@ def derive_evidence(event: LiveKitEvent) -> Derived | None:
     match _PARTICIPANT_KINDS[event.event]:
         case ev.EvidenceKind.JOINED:
             evidence = ev.ParticipantJoined(
-                event.id, room_sid, joined_at or at, sid, identity, decisive
+                event.id, room_sid, believed_join(joined_at, at), sid, identity, decisive
             )
         case ev.EvidenceKind.LEFT:
             evidence = ev.ParticipantLeft(

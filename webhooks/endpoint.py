@@ -6,7 +6,8 @@
     JWT + body hash (verify.py)    401
     WebhookEvent (parse.py)        400
     presence.take_in (the engine)  200 accepted | 200 duplicate, after the commit
-    the database cannot take it    503  (rolled back; LiveKit retries 5xx)
+    the database cannot take it    503  (rolled back; LiveKit retries 5xx); also while
+                                   the SQLite file is not the one opened (uow.ensure_durable)
     any other refusal after that   500  (rolled back; never a 4xx for a verified event)
 
 Every answer is counted (`hudur_webhook_events_total{outcome, reason}`) and logged
@@ -67,6 +68,7 @@ class WebhookEndpoint:
         clock: Callable[[], datetime],
         database: Callable[[], Database],
         http_error: Callable[[HudurError], tuple[int, str]],
+        allow_as_of: bool,
         max_body: int = MAX_BODY_BYTES,
     ) -> None:
         # The HTTP layer's error table (status, code), handed in: this package
@@ -74,6 +76,8 @@ class WebhookEndpoint:
         self._http_error = http_error
         self._verifier = WebhookVerifier(api_key, api_secret)
         self._clock = clock
+        # Where `as_of` is allowed, events are dated in simulated time: no receipt rule.
+        self._allow_as_of = allow_as_of
         self._database = database
         self._max_body = max_body
         self._sqlite_lock: asyncio.Lock | None = None
@@ -89,9 +93,13 @@ class WebhookEndpoint:
         database = self._database()
         try:
             async with self._writer(database), database.uow() as uow:
-                intake = await take_in(uow, event, body, now=self._clock())
+                intake = await take_in(
+                    uow, event, body, now=self._clock(), allow_as_of=self._allow_as_of
+                )
                 if intake.status == "accepted":
                     await uow.commit()
+                else:  # "duplicate" acknowledges too: only if the stored one lasts
+                    uow.ensure_durable()
         except DATABASE_FAULTS as exc:
             WEBHOOKS.labels("unavailable", "database").inc()
             log.error("webhook_unavailable", event_type=event.event, error=repr(exc)[:500])

@@ -90,14 +90,17 @@ class Intake:
     removal: bool = False  # flagged the participant for removal from the room
 
 
-async def take_in(uow: UnitOfWork, event: LiveKitEvent, body: bytes, *, now: datetime) -> Intake:
-    """Store `event` (its raw `body` as received) and everything derived from it.
+async def take_in(
+    uow: UnitOfWork, event: LiveKitEvent, body: bytes, *, now: datetime, allow_as_of: bool
+) -> Intake:
+    """Store `event` (its raw `body` as received at `now`) and everything derived from it;
+    without `allow_as_of`, an event dated over 5 min after `now` is stored and ignored.
 
     inbox insert-or-ignore on the event id, attached to the session of its room
     (a duplicate stops here); that session row-locked (an unknown room: an orphan);
     the evidence and the session's intervals; a first roster join starts it, a
     join into a finished session flags the participant for removal."""
-    derived = derive_evidence(event)
+    derived = derive_evidence(event, received_at=None if allow_as_of else now)
     stored = await uow.inbox.add(
         event_id=event.id,
         event=event.event,

@@ -62,15 +62,17 @@ class RebuildReport:
 
 
 async def rebuild(
-    uow: UnitOfWork, *, now: datetime, session_id: int | None = None
+    uow: UnitOfWork, *, now: datetime, allow_as_of: bool, session_id: int | None = None
 ) -> RebuildReport:
     """Derive the webhook evidence of one session (or of everything) again from the
     inbox, recompute the intervals it bears on, and re-decide the finished sessions
-    among them as of `now`; NotFound for an unknown session."""
+    among them as of `now`; NotFound for an unknown session. Each event is judged
+    against its stored `received_at`, as live intake judged it (`allow_as_of` as the
+    service's setting)."""
     if session_id is None:
-        report = await _rebuild_all(uow)
+        report = await _rebuild_all(uow, allow_as_of)
     else:
-        report = await _rebuild_session(uow, session_id)
+        report = await _rebuild_session(uow, session_id, allow_as_of)
     for redecision in await redecide_rebuilt(uow, report.sessions, at=now):
         if redecision.changes or redecision.moved:
             report.redecided.append(redecision.attendance.session.id)
@@ -79,7 +81,7 @@ async def rebuild(
     return report
 
 
-async def _rebuild_session(uow: UnitOfWork, session_id: int) -> RebuildReport:
+async def _rebuild_session(uow: UnitOfWork, session_id: int, allow_as_of: bool) -> RebuildReport:
     """One session: its webhooks, and those of its room still waiting to be attached."""
     session = await uow.sessions.get(session_id, for_update=True)
     if session is None:
@@ -89,24 +91,24 @@ async def _rebuild_session(uow: UnitOfWork, session_id: int) -> RebuildReport:
         ev.EvidenceSource.WEBHOOK, session_id, session.session_code
     )
     report = RebuildReport()
-    await _derive(uow, report, session_id=session_id)
+    await _derive(uow, report, allow_as_of, session_id=session_id)
     await _recompute(uow, report, {session_id})
     return report
 
 
-async def _rebuild_all(uow: UnitOfWork) -> RebuildReport:
+async def _rebuild_all(uow: UnitOfWork, allow_as_of: bool) -> RebuildReport:
     """Every stored webhook, every session that has or had derived data."""
     await uow.inbox.hold_for_rebuild()
     touched = await uow.evidence.session_ids() | await uow.intervals.session_ids()
     await uow.evidence.delete_from(ev.EvidenceSource.WEBHOOK)
     report = RebuildReport()
-    touched |= await _derive(uow, report)
+    touched |= await _derive(uow, report, allow_as_of)
     await _recompute(uow, report, touched)
     return report
 
 
 async def _derive(
-    uow: UnitOfWork, report: RebuildReport, *, session_id: int | None = None
+    uow: UnitOfWork, report: RebuildReport, allow_as_of: bool, *, session_id: int | None = None
 ) -> set[int]:
     """Derive evidence from the inbox (of one session), page by page in id order;
     rows of a room that has a session by now are attached to it (as adoption would)."""
@@ -126,7 +128,7 @@ async def _derive(
                 if row.room_name not in sessions_by_room:
                     sessions_by_room[row.room_name] = await uow.inbox.session_of_room(row.room_name)
                 row.session_id = sessions_by_room[row.room_name]
-            derived = derive_evidence(event)
+            derived = derive_evidence(event, received_at=None if allow_as_of else row.received_at)
             if derived is None:
                 continue
             uow.evidence.stage(

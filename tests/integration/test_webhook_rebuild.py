@@ -61,7 +61,7 @@ async def _lessons(client: TestClient, database: Database) -> tuple[int, int]:
 async def _rebuild(database: Database, session_id: int | None = None) -> RebuildReport:
     """Run the rebuild in a unit of work of its own, and commit it (as the CLI does)."""
     async with database.uow() as uow:
-        report = await rebuild(uow, now=NOW, session_id=session_id)
+        report = await rebuild(uow, now=NOW, allow_as_of=True, session_id=session_id)
         await uow.commit()
     return report
 
@@ -282,8 +282,11 @@ class TestRebuildCommand:
 
 
 def _configure(monkeypatch: pytest.MonkeyPatch, directory: Path, database: Database) -> None:
-    """Point the CLI at the test database, away from any .env, and leave the test
-    run's logging configuration alone."""
+    """Point the CLI at the test database, away from any .env, with the settings the
+    app under test took the events in with (`as_of` allowed: the events are dated in
+    the tests' time, not when they were received), and leave the test run's logging
+    configuration alone."""
     monkeypatch.chdir(directory)
     monkeypatch.setenv("HUDUR_DATABASE_URL", database.url)
+    monkeypatch.setenv("HUDUR_ALLOW_AS_OF", "true")
     monkeypatch.setattr(cli, "configure_logging", lambda *args, **kwargs: None)

@@ -60,10 +60,11 @@ async def scheduled(
 
 
 async def hear(database: Database, *bodies: bytes, now: datetime = END) -> None:
-    """LiveKit webhooks taken in, each in its own transaction as the endpoint does."""
+    """LiveKit webhooks taken in, each in its own transaction as the endpoint does (as
+    where `as_of` is allowed: the events are dated in the tests' own time)."""
     for body in bodies:
         async with database.uow() as uow:
-            await take_in(uow, parse_event(body), body, now=now)
+            await take_in(uow, parse_event(body), body, now=now, allow_as_of=True)
             await uow.commit()
 
 

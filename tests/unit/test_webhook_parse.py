@@ -192,7 +192,9 @@ class TestNotAWebhookEvent:
 class TestDerive:
     def test_a_join_is_evidence_at_joined_at_ms(self) -> None:
         """The moment the participant connected, not when the event was queued."""
-        derived = derive_evidence(parse_event(joined(ROOM, "PA_1", "10_Ali", AT, event_id="EV_j")))
+        derived = derive_evidence(
+            parse_event(joined(ROOM, "PA_1", "10_Ali", AT, event_id="EV_j")), received_at=None
+        )
         assert derived is not None
         join = derived.evidence
         assert isinstance(join, ParticipantJoined)
@@ -216,14 +218,16 @@ class TestDerive:
             room={"name": ROOM},
             participant={"sid": "PA_1", "identity": "10"},
         )
-        derived = derive_evidence(parse_event(body))
+        derived = derive_evidence(parse_event(body), received_at=None)
         assert derived is not None
         assert datetime(2025, 12, 1, 10, tzinfo=UTC) == derived.evidence.at
 
     def test_a_leave_happens_at_the_event_time_and_keeps_when_it_joined(self) -> None:
         """`at` = createdAt; `joined_at` = the participant's joinedAtMs."""
         leave = AT + timedelta(minutes=30)
-        derived = derive_evidence(parse_event(left(ROOM, "PA_1", "10", leave, joined_at=AT)))
+        derived = derive_evidence(
+            parse_event(left(ROOM, "PA_1", "10", leave, joined_at=AT)), received_at=None
+        )
         assert derived is not None
         evidence = derived.evidence
         assert isinstance(evidence, ParticipantLeft)
@@ -235,8 +239,10 @@ class TestDerive:
 
     def test_an_aborted_connection_and_a_room_end_happen_at_the_event_time(self) -> None:
         """Both at createdAt; the room end has no participant."""
-        abort = derive_evidence(parse_event(aborted(ROOM, "PA_1", "10", AT)))
-        finish = derive_evidence(parse_event(room_finished(ROOM, AT, room_sid="RM_2")))
+        abort = derive_evidence(parse_event(aborted(ROOM, "PA_1", "10", AT)), received_at=None)
+        finish = derive_evidence(
+            parse_event(room_finished(ROOM, AT, room_sid="RM_2")), received_at=None
+        )
         assert abort is not None and finish is not None
         assert ("aborted", AT.replace(microsecond=0)) == (abort.evidence.kind, abort.evidence.at)
         assert isinstance(finish.evidence, RoomFinished)
@@ -249,7 +255,7 @@ class TestDerive:
     def test_an_agent_is_evidence_that_decides_nothing(self) -> None:
         """Kept, with decisive False."""
         body = joined(ROOM, "PA_1", "agent-7", AT, kind=models.ParticipantInfo.Kind.AGENT)
-        derived = derive_evidence(parse_event(body))
+        derived = derive_evidence(parse_event(body), received_at=None)
         assert derived is not None
         assert isinstance(derived.evidence, ParticipantJoined)
         assert (False, None) == (derived.evidence.decisive, derived.user_id)
@@ -265,4 +271,4 @@ class TestDerive:
     )
     def test_other_events_prove_nothing_about_presence(self, body: bytes) -> None:
         """Stored in the inbox, no evidence."""
-        assert derive_evidence(parse_event(body)) is None
+        assert derive_evidence(parse_event(body), received_at=None) is None
