@@ -130,7 +130,9 @@ ELSEWHERE = (
         rights=None,  # admin or teacher, checked by the page (its token is a cookie)
         tag="pages",
         description="The same report logic as `PUT /v1/sessions/{id}/reports/{student_id}`, "
-        "changing only `attendance_status`; answers 303 back to the page.",
+        "changing only `attendance_status`; answers 303 back to the page. Refused with 403 "
+        "when `Origin` (or, lacking it, `Referer`) names another site, or when the form's "
+        "`csrf_token` is missing or not this caller's for this session.",
     ),
     Route(
         "GET",

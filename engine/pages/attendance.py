@@ -3,7 +3,8 @@
 Same rights as the API. The token comes in the `Authorization` header, or once as
 `?token=` (a link a teacher can open): it is then kept in an HttpOnly, SameSite=Strict
 cookie and the address is cleaned of it. The override form posts back here and
-goes through the same report logic as `PUT /v1/sessions/{id}/reports/{student_id}`.
+goes through the same report logic as `PUT /v1/sessions/{id}/reports/{student_id}`,
+once `engine.pages.csrf` has found it same-origin and carrying its CSRF token.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from engine.api.http import database, field_errors, invalid, now, path_id
 from engine.auth import Principal, authenticate, bearer_token
 from engine.operations.attendance import session_attendance
 from engine.operations.reports import RecordReport, record_report
+from engine.pages import csrf
 from engine.pages.forms import OverrideForm
 from engine.pages.view import build_page
 from rules.errors import BadRequest, Forbidden, Unauthorized
@@ -80,26 +82,36 @@ async def get_page(request: web.Request) -> web.StreamResponse:
         )
         template = _templates().get_template("attendance.html")
         html = template.render(
-            page=page, w=page.words, action=request.path, saved="saved" in request.query
+            page=page,
+            w=page.words,
+            action=request.path,
+            saved="saved" in request.query,
+            csrf_field=csrf.FIELD,
+            csrf_token=csrf.form_token(request, principal, session_id, moment),
         )
     return web.Response(text=html, content_type="text/html")
 
 
 async def post_override(request: web.Request) -> web.StreamResponse:
+    csrf.check_same_origin(request)
     principal = _principal(request)
     if not _may_override(principal):
         raise Forbidden("only the teacher or an admin may override a verdict")
     session_id = path_id(request)
+    moment = now(request)
     try:
         posted = await request.post()
     except ValueError as exc:  # e.g. multipart without a boundary
         raise BadRequest(f"the form cannot be read: {exc}") from None
+    token = posted.get(csrf.FIELD)
+    csrf.check_form_token(
+        request, principal, session_id, moment, token if isinstance(token, str) else None
+    )
     try:
         form = OverrideForm.model_validate(dict(posted))
     except ValidationError as exc:
         raise invalid(*field_errors(exc)) from None
     student_id = form.student_id
-    moment = now(request)
     async with database(request).uow() as uow:
         session = await visible_session(uow, principal, session_id, for_update=True)
         check_own_teaching(principal, session)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from aiohttp.test_utils import TestClient
@@ -33,6 +34,14 @@ async def world(database: Database, clock: ManualClock) -> Sessions:
         database, sessions.circle, 10, start + timedelta(minutes=2), start + timedelta(minutes=58)
     )
     return sessions
+
+
+async def page_token(client: TestClient, session_id: int, role: str) -> str:
+    """The CSRF token the page's forms carry for `role`."""
+    html = await (await client.get(PAGE.format(session_id), headers=headers_of(role))).text()
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match is not None
+    return match[1]
 
 
 class TestReadingThePage:
@@ -138,9 +147,15 @@ class TestOverriding:
         """A form post sets the verdict with its reason, redirects to the page, and is
         audited like an API report."""
         sessions = await world(database, clock)
+        token = await page_token(client, sessions.circle, "teacher_own")
         response = await client.post(
             PAGE.format(sessions.circle),
-            data={"student_id": "11", "attendance_status": "late", "reason": "came by phone"},
+            data={
+                "student_id": "11",
+                "attendance_status": "late",
+                "reason": "came by phone",
+                "csrf_token": token,
+            },
             headers=headers_of("teacher_own"),
             allow_redirects=False,
         )
@@ -171,10 +186,16 @@ class TestOverriding:
     ) -> None:
         """Every bad field is named, and nothing is written."""
         sessions = await world(database, clock)
+        token = await page_token(client, sessions.circle, "teacher_own")
         before = await snapshot(database)
         response = await client.post(
             PAGE.format(sessions.circle),
-            data={"student_id": "11", "attendance_status": "asleep", "reason": " "},
+            data={
+                "student_id": "11",
+                "attendance_status": "asleep",
+                "reason": " ",
+                "csrf_token": token,
+            },
             headers=headers_of("teacher_own"),
         )
         body = await response.json()
