@@ -86,8 +86,9 @@ class TestReadingThePage:
     async def test_a_token_in_the_address_becomes_a_cookie_and_leaves_the_address(
         self, client: TestClient, database: Database, clock: ManualClock
     ) -> None:
-        """A link with ?token= redirects to the clean address with an HttpOnly cookie,
-        and the cookie then opens the page."""
+        """A link with ?token= redirects to the clean address with an HttpOnly,
+        SameSite=Lax cookie (Lax: it must open from an e-mail or another site), and
+        the cookie then opens the page."""
         sessions = await world(database, clock)
         token = user_token(5, "teacher", 1)
         response = await client.get(
@@ -96,7 +97,7 @@ class TestReadingThePage:
         assert 303 == response.status
         assert PAGE.format(sessions.circle) == response.headers["Location"]
         cookie = response.cookies["hudur_token"]
-        assert (token, True, "Strict") == (
+        assert (token, True, "Lax") == (
             cookie.value,
             bool(cookie["httponly"]),
             cookie["samesite"],
@@ -106,12 +107,27 @@ class TestReadingThePage:
 
 
 class TestRefusals:
-    async def test_no_token_is_401_in_the_error_shape(
+    async def test_no_token_is_an_html_401_saying_to_open_the_link_again(
         self, client: TestClient, database: Database, clock: ManualClock
     ) -> None:
-        """Without a token there is no page."""
+        """Without a token there is no page, and a person is told what to do, in
+        English since nobody known is asking."""
         sessions = await world(database, clock)
         response = await client.get(PAGE.format(sessions.circle))
+        html = await response.text()
+        assert (401, "text/html") == (response.status, response.content_type)
+        assert '<html lang="en" dir="ltr">' in html
+        assert "Open the attendance page again from the platform" in html
+        assert 'data-error-code="unauthorized"' in html
+
+    async def test_a_client_asking_for_json_gets_the_401_in_the_error_shape(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """Scripts keep the contract's error shape."""
+        sessions = await world(database, clock)
+        response = await client.get(
+            PAGE.format(sessions.circle), headers={"Accept": "application/json"}
+        )
         assert 401 == response.status
         assert "unauthorized" == (await response.json())["error"]["code"]
 
