@@ -115,7 +115,10 @@ ELSEWHERE = (
         tag="pages",
         description="Same rights as the API. The token comes in the `Authorization` header, "
         "in the cookie this page sets, or once as `?token=` (answered with a 303 to the "
-        "clean address and an HttpOnly cookie).",
+        "clean address and an HttpOnly, SameSite=Lax cookie, Secure over HTTPS). Every answer "
+        "carries a Content-Security-Policy, `X-Frame-Options: DENY` and "
+        "`Cache-Control: no-store`; its errors are HTML pages saying what to do, unless the "
+        "request asks for `application/json`.",
     ),
     Route(
         "POST",
@@ -130,7 +133,9 @@ ELSEWHERE = (
         rights=None,  # admin or teacher, checked by the page (its token is a cookie)
         tag="pages",
         description="The same report logic as `PUT /v1/sessions/{id}/reports/{student_id}`, "
-        "changing only `attendance_status`; answers 303 back to the page.",
+        "changing only `attendance_status`; answers 303 back to the page. Refused with 403 "
+        "when `Origin` (or, lacking it, `Referer`) names another site, or when the form's "
+        "`csrf_token` is missing or not this caller's for this session.",
     ),
     Route(
         "GET",
@@ -229,7 +234,16 @@ def document(
             }
         responses: dict[str, Any] = {}
         for status in route.statuses():
-            if status >= 400:
+            if status >= 400 and route.answer_media_type == "text/html":
+                # The page's errors are HTML for people, JSON for clients that ask for it.
+                responses[str(status)] = {
+                    "description": ERRORS.get(status, "Error"),
+                    "content": {
+                        **_content("text/html", {"type": "string"}),
+                        **_content("application/json", {"$ref": "#/components/schemas/ErrorBody"}),
+                    },
+                }
+            elif status >= 400:
                 responses[str(status)] = {"$ref": f"#/components/responses/E{status}"}
             elif route.answer is not None:
                 responses[str(status)] = {
@@ -252,8 +266,9 @@ def document(
         "info": {
             "title": title,
             "version": version,
-            "description": "Sessions and attendance over LiveKit. Errors always answer "
-            '`{"error": {"code", "message", "details"}}`; times are ISO 8601 UTC with `Z`.',
+            "description": "Sessions and attendance over LiveKit. Errors answer "
+            '`{"error": {"code", "message", "details"}}` (the attendance page answers '
+            "browsers with an HTML page instead); times are ISO 8601 UTC with `Z`.",
         },
         "paths": paths,
         "components": {

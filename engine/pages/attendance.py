@@ -1,17 +1,16 @@
 """`GET/POST /sessions/{id}/attendance`: the teacher's attendance page.
 
 Same rights as the API. The token comes in the `Authorization` header, or once as
-`?token=` (a link a teacher can open): it is then kept in an HttpOnly, SameSite=Strict
-cookie and the address is cleaned of it. The override form posts back here and
-goes through the same report logic as `PUT /v1/sessions/{id}/reports/{student_id}`.
+`?token=` (a link a teacher can open, from an e-mail or another site): it is then kept
+in an HttpOnly, SameSite=Lax cookie (Secure over HTTPS) and the address is cleaned of
+it. The override form posts back here and goes through the same report logic as
+`PUT /v1/sessions/{id}/reports/{student_id}`, once `engine.pages.csrf` has found it
+same-origin and carrying its CSRF token. `engine.pages.guard` adds the headers and
+turns errors into HTML for people.
 """
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
-import jinja2
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -20,28 +19,22 @@ from engine.api.http import database, field_errors, invalid, now, path_id
 from engine.auth import Principal, authenticate, bearer_token
 from engine.operations.attendance import session_attendance
 from engine.operations.reports import RecordReport, record_report
+from engine.pages import csrf
 from engine.pages.forms import OverrideForm
+from engine.pages.guard import NONCE, PRINCIPAL, guarded, templates
 from engine.pages.view import build_page
 from rules.errors import BadRequest, Forbidden, Unauthorized
 
 COOKIE = "hudur_token"
-TEMPLATES = Path(__file__).parent / "templates"
-
-
-@cache
-def _templates() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
 
 
 def _principal(request: web.Request) -> Principal:
     token = bearer_token(request) or request.cookies.get(COOKIE)
     if token is None:
         raise Unauthorized("open this page with ?token=<your token> or an Authorization header")
-    return authenticate(request, token)
+    principal = authenticate(request, token)
+    request[PRINCIPAL] = principal
+    return principal
 
 
 def _may_override(principal: Principal) -> bool:
@@ -54,7 +47,7 @@ async def get_page(request: web.Request) -> web.StreamResponse:
         authenticate(request, token)  # a bad token is refused before it is stored
         response = web.HTTPSeeOther(location=request.path)
         response.set_cookie(
-            COOKIE, token, httponly=True, samesite="Strict", path="/sessions", secure=request.secure
+            COOKIE, token, httponly=True, samesite="Lax", path="/sessions", secure=request.secure
         )
         raise response
     principal = _principal(request)
@@ -78,28 +71,39 @@ async def get_page(request: web.Request) -> web.StreamResponse:
             can_override=_may_override(principal),
             only_student=principal.user_id if principal.role == "student" else None,
         )
-        template = _templates().get_template("attendance.html")
+        template = templates().get_template("attendance.html")
         html = template.render(
-            page=page, w=page.words, action=request.path, saved="saved" in request.query
+            page=page,
+            w=page.words,
+            action=request.path,
+            saved="saved" in request.query,
+            csrf_field=csrf.FIELD,
+            csrf_token=csrf.form_token(request, principal, session_id, moment),
+            nonce=request[NONCE],
         )
     return web.Response(text=html, content_type="text/html")
 
 
 async def post_override(request: web.Request) -> web.StreamResponse:
+    csrf.check_same_origin(request)
     principal = _principal(request)
     if not _may_override(principal):
         raise Forbidden("only the teacher or an admin may override a verdict")
     session_id = path_id(request)
+    moment = now(request)
     try:
         posted = await request.post()
     except ValueError as exc:  # e.g. multipart without a boundary
         raise BadRequest(f"the form cannot be read: {exc}") from None
+    token = posted.get(csrf.FIELD)
+    csrf.check_form_token(
+        request, principal, session_id, moment, token if isinstance(token, str) else None
+    )
     try:
         form = OverrideForm.model_validate(dict(posted))
     except ValidationError as exc:
         raise invalid(*field_errors(exc)) from None
     student_id = form.student_id
-    moment = now(request)
     async with database(request).uow() as uow:
         session = await visible_session(uow, principal, session_id, for_update=True)
         check_own_teaching(principal, session)
@@ -122,5 +126,5 @@ async def post_override(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/sessions/{id:\\d+}/attendance", get_page)
-    app.router.add_post("/sessions/{id:\\d+}/attendance", post_override)
+    app.router.add_get("/sessions/{id:\\d+}/attendance", guarded(get_page))
+    app.router.add_post("/sessions/{id:\\d+}/attendance", guarded(post_override))

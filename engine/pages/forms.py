@@ -23,3 +23,8 @@ class OverrideForm(BaseModel):
     student_id: Id
     attendance_status: Literal["", "present", "late", "left_early", "partial", "absent"]
     reason: str = Field(min_length=1, max_length=2000)
+    csrf_token: str = Field(
+        default="",
+        description="The token the page's form carries (engine/pages/csrf.py); "
+        "without it, or with another caller's or session's, the POST is refused with 403.",
+    )

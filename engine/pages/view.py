@@ -96,11 +96,25 @@ WORDS = {
 OVERRIDE_CHOICES = tuple(s.value for s in AttendanceStatus if s is not AttendanceStatus.PENDING)
 
 
+def _css(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".").replace(".", "_")
+
+
 @dataclass(frozen=True)
 class Bar:
     left: float  # percent of the timeline from its start
     width: float
     label: str  # "10:02–10:40"
+
+    # Positions are classes of the page's nonce'd stylesheet, not `style` attributes:
+    # the CSP allows no inline style.
+    @property
+    def at(self) -> str:
+        return f"l{_css(self.left)}"
+
+    @property
+    def span(self) -> str:
+        return f"w{_css(self.width)}"
 
 
 @dataclass(frozen=True)
@@ -134,6 +148,16 @@ class Page:
     students: tuple[Row, ...]
     can_override: bool
     choices: tuple[str, ...] = OVERRIDE_CHOICES
+
+    @property
+    def placements(self) -> tuple[str, ...]:
+        """The stylesheet's rules placing every bar and mark on its timeline."""
+        bars = [*self.marks]
+        for row in (self.teacher, *self.students):
+            bars += [*row.raw, *row.counted]
+        rules = {f".{b.at} {{ left: {b.left}% }}" for b in bars}
+        rules |= {f".{b.span} {{ width: {b.width}% }}" for b in bars if b not in self.marks}
+        return tuple(sorted(rules))
 
 
 class Timeline:

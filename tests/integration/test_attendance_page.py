@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from aiohttp.test_utils import TestClient
@@ -33,6 +34,14 @@ async def world(database: Database, clock: ManualClock) -> Sessions:
         database, sessions.circle, 10, start + timedelta(minutes=2), start + timedelta(minutes=58)
     )
     return sessions
+
+
+async def page_token(client: TestClient, session_id: int, role: str) -> str:
+    """The CSRF token the page's forms carry for `role`."""
+    html = await (await client.get(PAGE.format(session_id), headers=headers_of(role))).text()
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match is not None
+    return match[1]
 
 
 class TestReadingThePage:
@@ -77,8 +86,9 @@ class TestReadingThePage:
     async def test_a_token_in_the_address_becomes_a_cookie_and_leaves_the_address(
         self, client: TestClient, database: Database, clock: ManualClock
     ) -> None:
-        """A link with ?token= redirects to the clean address with an HttpOnly cookie,
-        and the cookie then opens the page."""
+        """A link with ?token= redirects to the clean address with an HttpOnly,
+        SameSite=Lax cookie (Lax: it must open from an e-mail or another site), and
+        the cookie then opens the page."""
         sessions = await world(database, clock)
         token = user_token(5, "teacher", 1)
         response = await client.get(
@@ -87,7 +97,7 @@ class TestReadingThePage:
         assert 303 == response.status
         assert PAGE.format(sessions.circle) == response.headers["Location"]
         cookie = response.cookies["hudur_token"]
-        assert (token, True, "Strict") == (
+        assert (token, True, "Lax") == (
             cookie.value,
             bool(cookie["httponly"]),
             cookie["samesite"],
@@ -97,12 +107,27 @@ class TestReadingThePage:
 
 
 class TestRefusals:
-    async def test_no_token_is_401_in_the_error_shape(
+    async def test_no_token_is_an_html_401_saying_to_open_the_link_again(
         self, client: TestClient, database: Database, clock: ManualClock
     ) -> None:
-        """Without a token there is no page."""
+        """Without a token there is no page, and a person is told what to do, in
+        English since nobody known is asking."""
         sessions = await world(database, clock)
         response = await client.get(PAGE.format(sessions.circle))
+        html = await response.text()
+        assert (401, "text/html") == (response.status, response.content_type)
+        assert '<html lang="en" dir="ltr">' in html
+        assert "Open the attendance page again from the platform" in html
+        assert 'data-error-code="unauthorized"' in html
+
+    async def test_a_client_asking_for_json_gets_the_401_in_the_error_shape(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """Scripts keep the contract's error shape."""
+        sessions = await world(database, clock)
+        response = await client.get(
+            PAGE.format(sessions.circle), headers={"Accept": "application/json"}
+        )
         assert 401 == response.status
         assert "unauthorized" == (await response.json())["error"]["code"]
 
@@ -138,9 +163,15 @@ class TestOverriding:
         """A form post sets the verdict with its reason, redirects to the page, and is
         audited like an API report."""
         sessions = await world(database, clock)
+        token = await page_token(client, sessions.circle, "teacher_own")
         response = await client.post(
             PAGE.format(sessions.circle),
-            data={"student_id": "11", "attendance_status": "late", "reason": "came by phone"},
+            data={
+                "student_id": "11",
+                "attendance_status": "late",
+                "reason": "came by phone",
+                "csrf_token": token,
+            },
             headers=headers_of("teacher_own"),
             allow_redirects=False,
         )
@@ -171,10 +202,16 @@ class TestOverriding:
     ) -> None:
         """Every bad field is named, and nothing is written."""
         sessions = await world(database, clock)
+        token = await page_token(client, sessions.circle, "teacher_own")
         before = await snapshot(database)
         response = await client.post(
             PAGE.format(sessions.circle),
-            data={"student_id": "11", "attendance_status": "asleep", "reason": " "},
+            data={
+                "student_id": "11",
+                "attendance_status": "asleep",
+                "reason": " ",
+                "csrf_token": token,
+            },
             headers=headers_of("teacher_own"),
         )
         body = await response.json()

@@ -79,6 +79,8 @@ class TestAttendancePageInABrowser:
                 executable_path=executable, args=CHROMIUM_FLAGS
             )
             page = await browser.new_page(locale="ar")
+            refused: list[str] = []  # what the Content-Security-Policy blocked, if anything
+            page.on("console", lambda message: refused.append(message.text))
             await page.goto(str(url))
 
             assert "rtl" == await page.get_attribute("html", "dir")
@@ -92,6 +94,8 @@ class TestAttendancePageInABrowser:
             assert "meeting" == await row.locator("td.source").get_attribute("data-source")
             assert await row.locator(".timeline .counted").count() >= 1
             assert await page.locator("tr.teacher .timeline .counted").count() >= 1
+            bar = await row.locator(".timeline .counted").first.bounding_box()
+            assert bar is not None and bar["width"] > 0  # placed by the nonce'd stylesheet
             await page.screenshot(path=str(ARTIFACTS / "attendance-page.png"), full_page=True)
 
             await row.locator("select[name=attendance_status]").select_option("absent")
@@ -108,6 +112,7 @@ class TestAttendancePageInABrowser:
             )
             await browser.close()
 
+        assert [] == [m for m in refused if "Content Security Policy" in m]
         async with database.uow() as uow:
             (audit,) = await uow.audit.for_session(lesson.session_id)
             report = await uow.reports.get(lesson.session_id, target.student_id)
@@ -116,3 +121,42 @@ class TestAttendancePageInABrowser:
                 audit.actor,
             )
             assert report is not None and "absent" == report.attendance_status
+
+    async def test_a_teachers_link_opens_the_page_from_another_site(
+        self,
+        aiohttp_server: Any,
+        settings: Settings,
+        database: Database,
+        clock: ManualClock,
+    ) -> None:
+        """A link followed from an e-mail or another site (here: a page of no origin)
+        lands on the page, not on a 401: the cookie is SameSite=Lax."""
+        executable = chromium()
+        from playwright.async_api import async_playwright
+
+        server = await aiohttp_server(create_app(settings, clock=clock, database=database))
+        outcomes = await simulate(
+            str(server.make_url("/")),
+            sessions=1,
+            seed=4,
+            service_token=SERVICE_TOKEN,
+            api_key=LIVEKIT_KEY,
+            api_secret=LIVEKIT_SECRET,
+            academy_id=77,
+            progress=None,
+        )
+        (lesson,) = outcomes
+        url = server.make_url(f"/sessions/{lesson.session_id}/attendance").with_query(
+            token=teacher_token(lesson, JWT_SECRET)
+        )
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=executable, args=CHROMIUM_FLAGS
+            )
+            page = await browser.new_page()
+            await page.set_content(f'<a id="join" href="{url}">Join page</a>')
+            async with page.expect_navigation():
+                await page.click("#join")
+            status = await page.locator("#session-status").count()
+            await browser.close()
+        assert 1 == status
