@@ -240,7 +240,7 @@ class Simulator:
             (
                 event
                 for lesson, s in zip(day.lessons, sessions, strict=True)
-                for event in lesson_webhooks(lesson, s["session_code"])
+                for event in lesson_webhooks(lesson, s["session_code"], run=day.academy_id)
             ),
             key=lambda e: e.at,
         )

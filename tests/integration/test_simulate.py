@@ -180,6 +180,34 @@ class TestOtherAcademies:
             await uow.commit()
 
 
+class TestRepeatedRuns:
+    async def test_two_runs_on_one_database_with_one_seed_print_the_same_table(
+        self, aiohttp_server: Any, settings: Settings, database: Database, clock: ManualClock
+    ) -> None:
+        """A second run on the same database, same seed (told `yes`: the first run's
+        academy has sessions that day): its events are new, not `duplicate`, so its
+        table is the first one's, the academy id aside."""
+        server = await aiohttp_server(create_app(settings, clock=clock, database=database))
+
+        async def run(academy_id: int) -> str:
+            outcomes = await simulate(
+                str(server.make_url("/")),
+                sessions=5,
+                seed=SEED,
+                service_token=SERVICE_TOKEN,
+                api_key=LIVEKIT_KEY,
+                api_secret=LIVEKIT_SECRET,
+                academy_id=academy_id,
+                progress=None,
+                yes=True,
+            )
+            return table(outcomes).replace(str(academy_id), "<academy>")
+
+        first = await run(42)
+        assert first == await run(43)
+        assert "<academy>" in first
+
+
 class TestPlan:
     def test_the_same_seed_plans_the_same_day(self) -> None:
         """Seed in, day out: nothing else decides it."""
