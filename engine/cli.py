@@ -91,6 +91,15 @@ def cmd_sweep(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def service_url(host: str, port: int) -> str:
+    """Where `serve` with this HUDUR_HOST/HUDUR_PORT answers: a wildcard bind address is
+    reached on loopback, an IPv6 literal in brackets."""
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.service_token:
         print(
@@ -98,7 +107,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    url = args.url or f"http://{settings.host}:{settings.port}"
+    url = args.url or service_url(settings.host, settings.port)
     try:
         outcomes = asyncio.run(
             simulate(
@@ -171,8 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
     simulate_parser = sub.add_parser(
         "simulate", help="play a realistic academy day of signed LiveKit webhooks"
     )
-    simulate_parser.add_argument("--url", help="the running service (default: HUDUR_HOST:PORT)")
-    simulate_parser.add_argument("--sessions", type=int, default=10, help="lessons in the day")
+    simulate_parser.add_argument(
+        "--url",
+        help="the running service (default: HUDUR_HOST and HUDUR_PORT, from the environment "
+        "or .env, as `serve` reads them)",
+    )
+    simulate_parser.add_argument(
+        "--sessions", type=_positive, default=10, help="lessons in the day (1 or more)"
+    )
     simulate_parser.add_argument("--seed", type=int, default=1, help="the same seed, the same day")
     simulate_parser.add_argument(
         "--yes",

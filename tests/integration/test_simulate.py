@@ -259,3 +259,52 @@ class TestCommand:
         out, err = capsys.readouterr()
         assert ("", [False, True]) == (out, told)
         assert "refused" in err and "--yes" in err
+
+    @pytest.mark.parametrize("sessions", ["0", "-3", "ten"])
+    def test_a_day_of_no_lessons_is_refused_by_argparse(
+        self, sessions: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`--sessions` takes a whole number from 1 up: anything else is a usage error
+        naming the option (exit 2), not a ValueError from deep in the plan."""
+        with pytest.raises(SystemExit) as refused:
+            cli.build_parser().parse_args(["simulate", "--sessions", sessions])
+        assert 2 == refused.value.code
+        assert "--sessions" in capsys.readouterr().err
+
+    @pytest.mark.parametrize(
+        ("dotenv", "environment", "expected"),
+        [
+            ("HUDUR_PORT=9123\n", {}, "http://127.0.0.1:9123"),
+            ("HUDUR_PORT=9123\n", {"HUDUR_PORT": "9200"}, "http://127.0.0.1:9200"),
+            ("HUDUR_HOST=0.0.0.0\nHUDUR_PORT=9123\n", {}, "http://127.0.0.1:9123"),
+            ("", {"HUDUR_HOST": "::", "HUDUR_PORT": "9124"}, "http://[::1]:9124"),
+            ("", {"HUDUR_HOST": "fd00::5"}, "http://[fd00::5]:8080"),
+        ],
+        ids=["dotenv-port", "environment-first", "wildcard-ipv4", "wildcard-ipv6", "ipv6"],
+    )
+    def test_simulate_finds_the_service_where_serve_listens(
+        self,
+        dotenv: str,
+        environment: dict[str, str],
+        expected: str,
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Any,
+    ) -> None:
+        """No `--url`: HUDUR_HOST and HUDUR_PORT, from the environment or `.env` as
+        `serve` reads them; a wildcard bind address is reached on loopback."""
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / ".env").write_text(f"HUDUR_SERVICE_TOKEN={SERVICE_TOKEN}\n{dotenv}")
+        for name in ("HUDUR_HOST", "HUDUR_PORT", "HUDUR_SERVICE_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setattr(cli, "configure_logging", lambda *args, **kwargs: None)
+        urls: list[str] = []
+
+        async def unreachable(url: str, **kwargs: Any) -> list[LessonOutcome]:
+            urls.append(url)
+            raise OSError("connection refused")
+
+        monkeypatch.setattr(cli, "simulate", unreachable)
+        assert 1 == cli.main(["simulate"])
+        assert [expected] == urls
