@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test install migrate lint bench clean
+.PHONY: run test install env migrate lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -13,10 +13,11 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-.env: | install
+# Every time: an existing .env gets the secrets it lacks (what it has is kept).
+env: install
 	$(PY) -m engine.dotenv .env
 
-migrate: install .env
+migrate: install env
 	$(VENV)/bin/hudur migrate
 
 run: migrate

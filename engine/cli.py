@@ -15,7 +15,7 @@ from engine.app import create_app
 from engine.logging import configure_logging
 from engine.operations.rebuild import RebuildReport, rebuild
 from engine.settings import Settings
-from engine.simulate.runner import SimulationError, simulate, table, teacher_token
+from engine.simulate.runner import Refused, SimulationError, simulate, table, teacher_token
 from engine.sweeps import run_sweep
 from rules.errors import NotFound
 from store.database import Database
@@ -87,13 +87,22 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_sweep(settings: Settings, args: argparse.Namespace) -> int:
     try:
-        lines = asyncio.run(run_sweep(settings, args.as_of))
+        lines = asyncio.run(run_sweep(settings, args.as_of, args.academy))
     except ValueError as exc:
         print(f"hudur: --as-of {exc}", file=sys.stderr)
         return 2
     for line in lines:
         print(line)
     return 0
+
+
+def service_url(host: str, port: int) -> str:
+    """Where `serve` with this HUDUR_HOST/HUDUR_PORT answers: a wildcard bind address is
+    reached on loopback, an IPv6 literal in brackets."""
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
@@ -103,7 +112,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    url = args.url or f"http://{settings.host}:{settings.port}"
+    url = args.url or service_url(settings.host, settings.port)
     try:
         outcomes = asyncio.run(
             simulate(
@@ -114,8 +123,12 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
                 api_key=settings.livekit_api_key,
                 api_secret=settings.livekit_api_secret,
                 progress=sys.stderr if sys.stderr.isatty() else None,
+                yes=args.yes,
             )
         )
+    except Refused as exc:
+        print(f"hudur: simulate refused to run against {url}: {exc}", file=sys.stderr)
+        return 1
     except (SimulationError, OSError) as exc:
         print(f"hudur: simulation against {url} failed: {exc}", file=sys.stderr)
         return 1
@@ -139,6 +152,17 @@ COMMANDS = {
 }
 
 
+def _positive(text: str) -> int:
+    """An argparse type: an integer from 1 up (ids, counts)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hudur", description="Hudur attendance engine")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -152,12 +176,29 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_parser.add_argument(
         "--as-of", metavar="TIME", help="sweep as of this ISO 8601 time (default: now)"
     )
+    sweep_parser.add_argument(
+        "--academy",
+        metavar="ID",
+        type=_positive,
+        help="sweep this academy only (default: every academy)",
+    )
     simulate_parser = sub.add_parser(
         "simulate", help="play a realistic academy day of signed LiveKit webhooks"
     )
-    simulate_parser.add_argument("--url", help="the running service (default: HUDUR_HOST:PORT)")
-    simulate_parser.add_argument("--sessions", type=int, default=10, help="lessons in the day")
+    simulate_parser.add_argument(
+        "--url",
+        help="the running service (default: HUDUR_HOST and HUDUR_PORT, from the environment "
+        "or .env, as `serve` reads them)",
+    )
+    simulate_parser.add_argument(
+        "--sessions", type=_positive, default=10, help="lessons in the day (1 or more)"
+    )
     simulate_parser.add_argument("--seed", type=int, default=1, help="the same seed, the same day")
+    simulate_parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="run even where other academies have sessions on the simulated day",
+    )
     return parser
 
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.json_schema import models_json_schema
 
 from engine.api.answers import ErrorBody
-from engine.api.types import Moment
+from engine.api.types import Id, Moment
 from engine.auth import SERVICE_ONLY
 from engine.pages.forms import OverrideForm, PageQuery
 from engine.routes import Route
@@ -46,10 +46,12 @@ class WebhookAnswer(BaseModel):
 
 
 class SweepIn(BaseModel):
-    """Optional; `as_of` only where `HUDUR_ALLOW_AS_OF` is true, else 403."""
+    """Optional; `as_of` only where `HUDUR_ALLOW_AS_OF` is true, else 403;
+    `academy_id` sweeps that academy's schedules, sessions and rooms only."""
 
     model_config = ConfigDict(extra="forbid")
     as_of: Moment | None = None
+    academy_id: Id | None = None
 
 
 class SweepTransition(BaseModel):

@@ -2,6 +2,8 @@
 
 Body optional: `{"as_of": "2025-12-01T11:10:00Z"}` sweeps as of that time, which
 only a service with HUDUR_ALLOW_AS_OF=true accepts (tests and replays); else 403.
+`{"academy_id": 7}` sweeps that academy only (CONTRACT 5): a replay's `as_of` then
+cannot move, mark absent or charge another academy's lessons.
 Answers `{"transitions": [{"session_id", "session_code", "from", "to", "at"}, ...]}`.
 """
 
@@ -16,7 +18,7 @@ import structlog
 from aiohttp import web
 
 from engine.api import http
-from engine.api.types import utc_moment
+from engine.api.types import MAX_ID, utc_moment
 from engine.keys import CLOCK, DATABASE, ROOMS, SETTINGS, SWEEPER
 from engine.settings import Settings
 from engine.wire import iso_z
@@ -39,6 +41,13 @@ def parse_time(value: Any) -> datetime:
     return utc_moment(moment)
 
 
+def parse_academy(value: Any) -> int:
+    """An academy id: a JSON integer from 1 up; ValueError else."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise ValueError("must be a positive integer")
+    return value
+
+
 async def _body(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
     if not raw.strip():
@@ -54,7 +63,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 async def post_sweeps(request: web.Request) -> web.Response:
     body = await _body(request)
-    unknown = sorted(set(body) - {"as_of"})
+    unknown = sorted(set(body) - {"as_of", "academy_id"})
     if unknown:
         raise ValidationFailed(
             "unknown fields", details={name: "unknown field" for name in unknown}
@@ -67,18 +76,29 @@ async def post_sweeps(request: web.Request) -> web.Response:
             now = parse_time(body["as_of"])
         except ValueError as exc:
             raise ValidationFailed("invalid as_of", details={"as_of": str(exc)}) from exc
-    reports = await tick(http.database(request), now, rooms=request.app[ROOMS])
+    academy_id = None
+    if body.get("academy_id") is not None:
+        try:
+            academy_id = parse_academy(body["academy_id"])
+        except ValueError as exc:
+            raise ValidationFailed("invalid academy_id", details={"academy_id": str(exc)}) from exc
+    reports = await tick(
+        http.database(request), now, rooms=request.app[ROOMS], academy_id=academy_id
+    )
     return web.json_response({"transitions": [r.as_dict() for r in reports]})
 
 
-async def run_sweep(settings: Settings, as_of: str | None) -> list[str]:
-    """`hudur sweep [--as-of TIME]`: one tick on the configured database, as lines to
-    print (an operator's tool: `as_of` needs no HUDUR_ALLOW_AS_OF here)."""
+async def run_sweep(
+    settings: Settings, as_of: str | None, academy_id: int | None = None
+) -> list[str]:
+    """`hudur sweep [--as-of TIME] [--academy ID]`: one tick on the configured database
+    (of one academy with `academy_id`), as lines to print (an operator's tool: `as_of`
+    needs no HUDUR_ALLOW_AS_OF here)."""
     now = parse_time(as_of) if as_of else datetime.now(UTC)
     database = Database(settings.database_url)
     rooms = RoomGateway.from_settings(settings)
     try:
-        reports = await tick(database, now, rooms=rooms)
+        reports = await tick(database, now, rooms=rooms, academy_id=academy_id)
     finally:
         await rooms.close()
         await database.dispose()
@@ -87,7 +107,11 @@ async def run_sweep(settings: Settings, as_of: str | None) -> list[str]:
         f" at {iso_z(r.at)}"
         for r in reports
     ]
-    return [*lines, f"hudur: sweep as of {iso_z(now)} made {len(reports)} transition(s)"]
+    scope = "" if academy_id is None else f" of academy {academy_id}"
+    return [
+        *lines,
+        f"hudur: sweep{scope} as of {iso_z(now)} made {len(reports)} transition(s)",
+    ]
 
 
 async def rooms_ctx(app: web.Application) -> AsyncIterator[None]:

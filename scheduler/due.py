@@ -20,17 +20,18 @@ async def candidates(
     *,
     batch_size: int,
     ended: bool = False,
+    academy_id: int | None = None,
 ) -> AsyncIterator[list[Session]]:
     """Sessions in `statuses` with `scheduled_at <= until` (any scheduled time when
     `until` is None; and `ends_at <= until` when `ended`), page by page on the
     (status, scheduled_at) index, each page in a short unit of work of its own. Keyset
     paging, so a session left as it was is not read twice in one tick. The rows are
-    detached: plain values to read."""
+    detached: plain values to read. Only `academy_id`'s sessions when it is given."""
     after: tuple[datetime, int] | None = None
     while True:
         async with database.uow() as uow:
             batch = await uow.sessions.due_page(
-                statuses, until, after=after, ended=ended, limit=batch_size
+                statuses, until, after=after, ended=ended, limit=batch_size, academy_id=academy_id
             )
         if not batch:
             return

@@ -45,11 +45,20 @@ CONCURRENT_CALLS = 8
 
 
 async def reconcile_rooms(
-    database: Database, now: datetime, *, rooms: RoomGateway, batch_size: int
+    database: Database,
+    now: datetime,
+    *,
+    rooms: RoomGateway,
+    batch_size: int,
+    academy_id: int | None = None,
 ) -> list[TransitionReport]:
-    """Repair every READY/ONGOING session whose room disagrees with its evidence."""
+    """Repair every READY/ONGOING session (of `academy_id` only, when given) whose room
+    disagrees with its evidence."""
     reports: list[TransitionReport] = []
-    async for sessions in candidates(database, sorted(RUNNING), None, batch_size=batch_size):
+    running = candidates(
+        database, sorted(RUNNING), None, batch_size=batch_size, academy_id=academy_id
+    )
+    async for sessions in running:
         async with database.uow() as uow:
             known = await known_presence(uow, [s.id for s in sessions])
         listed = await _list_all(rooms, sessions)

@@ -62,12 +62,15 @@ class GenerationReport:
         }
 
 
-async def generate(database: Database, now: datetime) -> GenerationReport:
-    """Create the due sessions of every active schedule as of `now`. Safe to run any
-    number of times, concurrently, on any number of replicas."""
+async def generate(
+    database: Database, now: datetime, *, academy_id: int | None = None
+) -> GenerationReport:
+    """Create the due sessions of every active schedule (of `academy_id` only, when
+    given) as of `now`. Safe to run any number of times, concurrently, on any number
+    of replicas."""
     report = GenerationReport()
     async with database.uow() as uow:
-        due = await schedules.due_schedules(uow, now)
+        due = await schedules.due_schedules(uow, now, academy_id=academy_id)
     report.failed += due.unreadable
     report.over_limit += due.over_limit
     for schedule_id in due.due:

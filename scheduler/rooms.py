@@ -146,9 +146,15 @@ class RoomGateway:
 
 
 async def run_room_operations(
-    database: Database, rooms: RoomGateway, now: datetime, *, batch_size: int = 100
+    database: Database,
+    rooms: RoomGateway,
+    now: datetime,
+    *,
+    batch_size: int = 100,
+    academy_id: int | None = None,
 ) -> int:
-    """Perform every room operation due at `now`; the number of LiveKit calls tried.
+    """Perform every room operation due at `now` (of `academy_id`'s sessions only, when
+    given); the number of LiveKit calls tried.
 
     A batch is claimed in one short transaction (`engine.operations.rooms.claim_due`:
     replicas never take the same row); LiveKit is called outside any transaction; the
@@ -157,7 +163,9 @@ async def run_room_operations(
     called = 0
     while True:
         async with database.uow() as uow:
-            claimed = await claim_due(uow, now, limit=batch_size, calls_enabled=rooms.enabled)
+            claimed = await claim_due(
+                uow, now, limit=batch_size, calls_enabled=rooms.enabled, academy_id=academy_id
+            )
             await uow.commit()
         for done in claimed.settled:
             _count(done)

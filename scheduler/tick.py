@@ -53,8 +53,11 @@ async def tick(
     batch_size: int = DEFAULT_BATCH_SIZE,
     concurrency: int | None = None,
     reconcile: bool = True,
+    academy_id: int | None = None,
 ) -> list[TransitionReport]:
-    """Run one sweep as of `now`; the transitions it made, in order.
+    """Run one sweep as of `now`; the transitions it made, in order. With
+    `academy_id`, every step touches that academy's schedules, sessions and rooms only
+    (a replay's `as_of` must not move another academy's lessons).
 
     0. create the due sessions of recurring schedules (`scheduler.recurring`);
     1. repair what lost webhooks left wrong (ListParticipants), when LiveKit is set;
@@ -66,26 +69,43 @@ async def tick(
     if concurrency is None:
         concurrency = POSTGRES_CONCURRENCY if database.dialect == "postgresql" else 1
     reports: list[TransitionReport] = []
-    await generate(database, now)
+    await generate(database, now, academy_id=academy_id)
     if reconcile and rooms.enabled:
-        reports += await reconcile_rooms(database, now, rooms=rooms, batch_size=batch_size)
+        reports += await reconcile_rooms(
+            database, now, rooms=rooms, batch_size=batch_size, academy_id=academy_id
+        )
     reports += await _prepare_due(
-        database, now, rooms=rooms, batch_size=batch_size, concurrency=concurrency
+        database,
+        now,
+        rooms=rooms,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        academy_id=academy_id,
     )
-    reports += await _finish_due(database, now, batch_size=batch_size, concurrency=concurrency)
-    await run_room_operations(database, rooms, now, batch_size=batch_size)
+    reports += await _finish_due(
+        database, now, batch_size=batch_size, concurrency=concurrency, academy_id=academy_id
+    )
+    await run_room_operations(database, rooms, now, batch_size=batch_size, academy_id=academy_id)
     if reports:
         log.info("sweep", at=iso_z(now), transitions=len(reports))
     return reports
 
 
 async def _prepare_due(
-    database: Database, now: datetime, *, rooms: RoomGateway, batch_size: int, concurrency: int
+    database: Database,
+    now: datetime,
+    *,
+    rooms: RoomGateway,
+    batch_size: int,
+    concurrency: int,
+    academy_id: int | None,
 ) -> list[TransitionReport]:
     async with database.uow() as uow:
         due_by = now + await sweep.preparation_horizon(uow)
     reports: list[TransitionReport] = []
-    async for batch in candidates(database, sorted(PREPARABLE), due_by, batch_size=batch_size):
+    async for batch in candidates(
+        database, sorted(PREPARABLE), due_by, batch_size=batch_size, academy_id=academy_id
+    ):
         due = sweep.preparing([Due.of(row) for row in batch], now)
         reports += await _each(
             database, due, sweep.prepare, concurrency, now=now, meeting_link=rooms.meeting_link
@@ -94,11 +114,11 @@ async def _prepare_due(
 
 
 async def _finish_due(
-    database: Database, now: datetime, *, batch_size: int, concurrency: int
+    database: Database, now: datetime, *, batch_size: int, concurrency: int, academy_id: int | None
 ) -> list[TransitionReport]:
     reports: list[TransitionReport] = []
     async for batch in candidates(
-        database, sorted(RUNNING), now, batch_size=batch_size, ended=True
+        database, sorted(RUNNING), now, batch_size=batch_size, ended=True, academy_id=academy_id
     ):
         maybe_due = sweep.maybe_finishing([Due.of(row) for row in batch], now)
         if not maybe_due:

@@ -64,11 +64,19 @@ class Claimed:
     read: int
 
 
-async def claim_due(uow: UnitOfWork, now: datetime, *, limit: int, calls_enabled: bool) -> Claimed:
+async def claim_due(
+    uow: UnitOfWork,
+    now: datetime,
+    *,
+    limit: int,
+    calls_enabled: bool,
+    academy_id: int | None = None,
+) -> Claimed:
     """Take up to `limit` due operations, their rows locked `FOR UPDATE SKIP LOCKED`:
     each is moved a lease ahead for its call (a replica that dies mid-call leaves it
-    to be retried once the lease runs out), or done here without one."""
-    ops = await uow.rooms.due(now, limit=limit, lock=True)
+    to be retried once the lease runs out), or done here without one. Only the
+    operations of `academy_id`'s sessions when it is given."""
+    ops = await uow.rooms.due(now, limit=limit, lock=True, academy_id=academy_id)
     calls: list[RoomCall] = []
     settled: list[Settled] = []
     for op in ops:

@@ -227,11 +227,13 @@ def recurrence_of(schedule: Schedule, zone: str) -> Recurrence:
     )
 
 
-async def due_schedules(uow: UnitOfWork, now: datetime) -> DueSchedules:
+async def due_schedules(
+    uow: UnitOfWork, now: datetime, *, academy_id: int | None = None
+) -> DueSchedules:
     """The active schedules that have a slot due, from one unlocked read of every
     schedule and its recent slots; only those are then locked and generated (where
     the plan is made again under the lock). An idle tick costs three queries."""
-    schedules = await uow.schedules.active()
+    schedules = await uow.schedules.active(academy_id)
     zones = await uow.academies.zones()
     slots = await uow.schedules.slot_starts_since([s.id for s in schedules], _since(now))
     due, unreadable, over_limit = [], [], 0

@@ -1,7 +1,12 @@
 """Plays a planned day against a running Hudur over HTTP, as the platform and
 LiveKit would: registers people, creates and schedules sessions, delivers signed
 webhooks (one ordered queue per room, rooms in parallel, retries on 5xx), sweeps
-with `as_of` as the day advances, and collects the verdicts."""
+with `as_of` as the day advances, and collects the verdicts.
+
+It writes to an academy of its own only: a fresh academy id, sweeps of that academy
+alone (`POST /v1/sweeps {as_of, academy_id}`), and, unless told `yes`, a refusal to
+start when other academies (an earlier simulation's too: the service cannot tell them
+apart) have sessions on the simulated day."""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from typing import Any, TextIO
 import aiohttp
 import jwt
 
-from engine.simulate.plan import Day, Lesson, plan_day
+from engine.simulate.plan import DAY, Day, Lesson, plan_day
 from engine.simulate.timeline import Webhook, authorization, lesson_webhooks
 
 STEP = timedelta(minutes=5)
@@ -27,6 +32,10 @@ RETRIES = 5
 
 class SimulationError(RuntimeError):
     pass
+
+
+class Refused(SimulationError):
+    """The target holds other academies' sessions in the simulated time range."""
 
 
 @dataclass(frozen=True)
@@ -70,15 +79,19 @@ class Simulator:
         self.api_key = api_key
         self.api_secret = api_secret
         self.progress = progress
+        self.academy_id: int | None = None
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One request, retried with backoff on 5xx and connection errors (as LiveKit does)."""
+    async def _call(self, method: str, path: str, *, missing: bool = False, **kwargs: Any) -> Any:
+        """One request, retried with backoff on 5xx and connection errors (as LiveKit does);
+        with `missing`, a 404 answers None."""
         headers = kwargs.pop("headers", self.headers)
         for attempt in range(RETRIES):
             try:
                 async with self.http.request(
                     method, self.url + path, headers=headers, **kwargs
                 ) as r:
+                    if r.status == 404 and missing:
+                        return None
                     if r.status < 500:
                         body = await r.json(content_type=None)
                         if r.status >= 400:
@@ -89,6 +102,26 @@ class Simulator:
                     raise
             await asyncio.sleep(0.05 * 2**attempt)
         raise SimulationError(f"{method} {path}: still failing after {RETRIES} attempts")
+
+    async def academy_exists(self, academy_id: int) -> bool:
+        rules = await self._call("GET", f"/v1/academies/{academy_id}/rules", missing=True)
+        return rules is not None
+
+    async def others(self, day: Day) -> dict[int, int]:
+        """Sessions per academy other than the day's whose start falls in the day's
+        time range: the data a mistaken run could touch."""
+        counts: dict[int, int] = defaultdict(int)
+        params = {"from": iso(DAY), "to": iso(max(DAY + timedelta(days=1), _sweep_end(day)))}
+        cursor: str | None = None
+        while True:
+            query = {**params, "limit": "200", **({"cursor": cursor} if cursor else {})}
+            page = await self._call("GET", "/v1/sessions", params=query)
+            for session in page["data"]:
+                if session["academy_id"] != day.academy_id:
+                    counts[session["academy_id"]] += 1
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return dict(counts)
 
     async def register(self, day: Day) -> None:
         academy = day.academy_id
@@ -176,7 +209,9 @@ class Simulator:
         await asyncio.gather(*(room_queue(q) for q in by_room.values()))
 
     async def sweep(self, as_of: datetime) -> list[dict[str, Any]]:
-        answer = await self._call("POST", "/v1/sweeps", json={"as_of": iso(as_of)})
+        answer = await self._call(
+            "POST", "/v1/sweeps", json={"as_of": iso(as_of), "academy_id": self.academy_id}
+        )
         return list(answer.get("transitions", []))
 
     def _tick(self, done: int, total: int, at: datetime) -> None:
@@ -190,18 +225,26 @@ class Simulator:
         )
         self.progress.flush()
 
-    async def play(self, day: Day) -> list[LessonOutcome]:
+    async def play(self, day: Day, *, yes: bool = False) -> list[LessonOutcome]:
+        if not yes and (others := await self.others(day)):
+            listed = ", ".join(f"academy {a} ({n})" for a, n in sorted(others.items()))
+            raise Refused(
+                f"other academies have sessions on {DAY:%Y-%m-%d}, the simulated day: {listed}."
+                " Simulate against a database of its own, or pass --yes to go ahead"
+                " (its sweeps touch its own academy only)"
+            )
+        self.academy_id = day.academy_id
         await self.register(day)
         sessions = [await self.create(day, lesson) for lesson in day.lessons]
         pending = sorted(
             (
                 event
                 for lesson, s in zip(day.lessons, sessions, strict=True)
-                for event in lesson_webhooks(lesson, s["session_code"])
+                for event in lesson_webhooks(lesson, s["session_code"], run=day.academy_id)
             ),
             key=lambda e: e.at,
         )
-        start, end = day.starts_at - timedelta(minutes=20), day.ends_at + timedelta(minutes=70)
+        start, end = day.starts_at - timedelta(minutes=20), _sweep_end(day)
         steps = int((end - start) / STEP) + 1
         for step in range(steps):
             now = start + step * STEP
@@ -247,6 +290,11 @@ class Simulator:
                 for s in attendance["students"]
             ),
         )
+
+
+def _sweep_end(day: Day) -> datetime:
+    """The last sweep's time: past every lesson's hard close."""
+    return day.ends_at + timedelta(minutes=70)
 
 
 def teacher_token(outcome: LessonOutcome, jwt_secret: str, *, hours: int = 12) -> str:
@@ -307,10 +355,11 @@ async def simulate(
     api_secret: str,
     academy_id: int | None = None,
     progress: TextIO | None = sys.stderr,
+    yes: bool = False,
 ) -> list[LessonOutcome]:
-    day = plan_day(
-        seed=seed, sessions=sessions, academy_id=academy_id or 1000 + secrets.randbelow(9000)
-    )
+    """Play `sessions` lessons of the `seed`'s day in a fresh academy (`academy_id`, or
+    a random one the target does not hold yet); `yes` skips the refusal to run where
+    other academies have sessions that day."""
     async with aiohttp.ClientSession() as http:
         simulator = Simulator(
             http,
@@ -320,4 +369,16 @@ async def simulate(
             api_secret=api_secret,
             progress=progress,
         )
-        return await simulator.play(day)
+        if academy_id is None:
+            academy_id = await _fresh_academy(simulator)
+        day = plan_day(seed=seed, sessions=sessions, academy_id=academy_id)
+        return await simulator.play(day, yes=yes)
+
+
+async def _fresh_academy(simulator: Simulator, *, attempts: int = 20) -> int:
+    """An academy id the target has no academy under: simulate never renames a real one."""
+    for _ in range(attempts):
+        candidate = 1000 + secrets.randbelow(9000)
+        if not await simulator.academy_exists(candidate):
+            return candidate
+    raise SimulationError(f"no free academy id found in {attempts} draws")

@@ -32,24 +32,26 @@ def _seconds(at: datetime) -> int:
 
 
 class RoomScript:
-    """Writes one room's events in the order LiveKit would send them."""
+    """Writes one room's events in the order LiveKit would send them. Event, room and
+    participant ids carry `run` (the run's academy id): LiveKit's ids never repeat, and
+    a second run on one database must not meet the first one's as duplicates."""
 
-    def __init__(self, room: str, index: int, starts_at: datetime) -> None:
+    def __init__(self, room: str, index: int, starts_at: datetime, *, run: int) -> None:
+        self.prefix = f"sim{run}x{index:04d}"
         self.room = models.Room(
-            sid=f"RM_sim{index:08d}",
+            sid=f"RM_{self.prefix}",
             name=room,
             empty_timeout=300,
             departure_timeout=20,
             creation_time=_seconds(starts_at),
         )
-        self.index = index
         self.events: list[Webhook] = []
         self._sids = 0
 
     def _emit(
         self, kind: str, at: datetime, participant: models.ParticipantInfo | None = None
     ) -> None:
-        event_id = f"EV_sim{self.index:04d}{len(self.events):04d}"
+        event_id = f"EV_{self.prefix}{len(self.events):04d}"
         message = webhook.WebhookEvent(event=kind, id=event_id, created_at=_seconds(at))
         message.room.CopyFrom(self.room)
         if participant is not None:
@@ -59,7 +61,7 @@ class RoomScript:
 
     def new_sid(self) -> str:
         self._sids += 1
-        return f"PA_sim{self.index:04d}{self._sids:04d}"
+        return f"PA_{self.prefix}{self._sids:04d}"
 
     def started(self, at: datetime) -> None:
         self._emit("room_started", at)
@@ -101,11 +103,12 @@ class _Stay:
     reason: int
 
 
-def lesson_webhooks(lesson: Lesson, room: str) -> list[Webhook]:
-    """Every webhook of one lesson, in sending order (which is time order)."""
+def lesson_webhooks(lesson: Lesson, room: str, *, run: int) -> list[Webhook]:
+    """Every webhook of one lesson, in sending order (which is time order), its ids
+    unique to `run`."""
     S, E = lesson.starts_at, lesson.ends_at
     m = timedelta(minutes=1)
-    script = RoomScript(room, lesson.index, S)
+    script = RoomScript(room, lesson.index, S, run=run)
     stays: list[_Stay] = []
     client = models.DisconnectReason.CLIENT_INITIATED
 

@@ -24,14 +24,20 @@ def due_statement(
     after: tuple[datetime, int] | None = None,
     ended: bool = False,
     limit: int = DEFAULT_BATCH_SIZE,
+    academy_id: int | None = None,
 ) -> Select[Any]:
     """One page of candidates: sessions in `statuses` with `scheduled_at <= until` (any
     scheduled time when `until` is None; and `ends_at <= until` when `ended`), after the
-    `(scheduled_at, id)` key `after`, in that order."""
+    `(scheduled_at, id)` key `after`, in that order; of one academy when `academy_id` is
+    given (a filter on the rows the status index yields: the range scan stays the same)."""
     stmt = select(Session).where(
         Session.status.in_([s.value for s in statuses]),
         Session.scheduled_at.is_not(None) if until is None else Session.scheduled_at <= until,
     )
+    if academy_id is not None:
+        # `+ 0` keeps the planners off ix_sessions_academy_id_scheduled_at, which would
+        # walk the academy's whole history; the status index finds what is due.
+        stmt = stmt.where(Session.academy_id + 0 == academy_id)
     if ended and until is not None:
         stmt = stmt.where(Session.ends_at <= until)
     if after is not None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.rooms import RoomOperationKind, RoomOperationState
-from store.schema import RoomOperation
+from store.schema import RoomOperation, Session
 
 
 class RoomOperationRepository:
@@ -42,9 +42,12 @@ class RoomOperationRepository:
         self.session.add(row)
         return row
 
-    async def due(self, now: datetime, *, limit: int, lock: bool = False) -> list[RoomOperation]:
-        """The pending operations due at `now`, oldest first; with `lock` their rows locked
-        `FOR UPDATE SKIP LOCKED`, so replicas never take the same one."""
+    async def due(
+        self, now: datetime, *, limit: int, lock: bool = False, academy_id: int | None = None
+    ) -> list[RoomOperation]:
+        """The pending operations due at `now`, oldest first (of `academy_id`'s sessions
+        only, when given); with `lock` their rows locked `FOR UPDATE SKIP LOCKED`, so
+        replicas never take the same one."""
         stmt = (
             select(RoomOperation)
             .where(
@@ -54,6 +57,9 @@ class RoomOperationRepository:
             .order_by(RoomOperation.next_attempt_at, RoomOperation.id)
             .limit(limit)
         )
+        if academy_id is not None:
+            of_academy = select(Session.id).where(Session.academy_id == academy_id)
+            stmt = stmt.where(RoomOperation.session_id.in_(of_academy))
         if lock:
             stmt = stmt.with_for_update(skip_locked=True)
         return list(await self.session.scalars(stmt))

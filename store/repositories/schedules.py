@@ -41,11 +41,12 @@ class ScheduleRepository:
         assert schedule is not None
         return schedule
 
-    async def active(self) -> list[Schedule]:
-        rows = await self.session.scalars(
-            select(Schedule).where(Schedule.active.is_(True)).order_by(Schedule.id)
-        )
-        return list(rows)
+    async def active(self, academy_id: int | None = None) -> list[Schedule]:
+        """The active schedules, of one academy when `academy_id` is given."""
+        stmt = select(Schedule).where(Schedule.active.is_(True))
+        if academy_id is not None:
+            stmt = stmt.where(Schedule.academy_id == academy_id)
+        return list(await self.session.scalars(stmt.order_by(Schedule.id)))
 
     async def slot_starts_since(
         self, schedule_ids: Sequence[int], since: datetime

@@ -221,12 +221,15 @@ class SessionRepository:
         after: tuple[datetime, int] | None,
         ended: bool,
         limit: int,
+        academy_id: int | None = None,
     ) -> list[Session]:
         """One keyset page of the sessions in `statuses` due by `until` (`due_statement`),
         detached: plain values, readable after the unit of work ends."""
         rows = list(
             await self.session.scalars(
-                due_statement(statuses, until, after=after, ended=ended, limit=limit)
+                due_statement(
+                    statuses, until, after=after, ended=ended, limit=limit, academy_id=academy_id
+                )
             )
         )
         for row in rows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -9,11 +10,15 @@ import pytest
 from engine import cli
 from engine.app import create_app
 from engine.settings import Settings
-from engine.simulate.plan import Behaviour, plan_day
-from engine.simulate.runner import LessonOutcome, simulate, table
+from engine.simulate.plan import DAY, Behaviour, plan_day
+from engine.simulate.runner import LessonOutcome, Refused, simulate, table
+from rules.lifecycle import Status
 from store.database import Database
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET, SERVICE_TOKEN
+from tests.support.bulk import count_sessions
 from tests.support.clock import ManualClock
+from tests.support.factories import ACADEMY_ID, TEACHER_ID, seed_world
+from tests.support.sessions import session_in
 
 # What each behaviour must come out as, by the contract's rules (4.2), with no
 # teacher report: the simulator designs each behaviour to meet exactly one rule.
@@ -97,6 +102,112 @@ class TestSimulatedDay:
         assert sum(len(o.students) for o in outcomes) == len(lines) - 2
 
 
+async def _real_lesson_on_the_simulated_day(database: Database) -> int:
+    """A real academy's lesson, READY on the simulated day and over before its sweeps end."""
+    seeded = DAY - timedelta(days=1)
+    async with database.uow() as uow:
+        await seed_world(uow, seeded)
+        session = await session_in(
+            uow,
+            Status.READY,
+            now=seeded,
+            academy_id=ACADEMY_ID,
+            teacher_id=TEACHER_ID,
+            students=[10],
+            starts_at=DAY + timedelta(hours=8),
+        )
+        await uow.commit()
+        return session.id
+
+
+async def _academies_and_sessions(database: Database) -> tuple[list[int], int]:
+    async with database.uow() as uow:
+        academies = sorted((await uow.academies.zones()).keys())
+        await uow.commit()
+    return academies, await count_sessions(database)
+
+
+class TestOtherAcademies:
+    async def test_simulate_refuses_a_database_with_other_academies_sessions_that_day(
+        self, aiohttp_server: Any, settings: Settings, database: Database, clock: ManualClock
+    ) -> None:
+        """Another academy has a lesson on 2031-03-03: simulate refuses, naming that
+        academy and `--yes`, before it writes anything."""
+        await _real_lesson_on_the_simulated_day(database)
+        before = await _academies_and_sessions(database)
+        server = await aiohttp_server(create_app(settings, clock=clock, database=database))
+        with pytest.raises(Refused) as refused:
+            await simulate(
+                str(server.make_url("/")),
+                sessions=2,
+                seed=SEED,
+                service_token=SERVICE_TOKEN,
+                api_key=LIVEKIT_KEY,
+                api_secret=LIVEKIT_SECRET,
+                academy_id=42,
+                progress=None,
+            )
+        assert f"academy {ACADEMY_ID} (1)" in str(refused.value)
+        assert "--yes" in str(refused.value)
+        assert before == await _academies_and_sessions(database)
+
+    async def test_told_yes_simulate_sweeps_its_own_academy_only(
+        self, aiohttp_server: Any, settings: Settings, database: Database, clock: ManualClock
+    ) -> None:
+        """With `yes`, simulate runs its day; the other academy's READY lesson, long over
+        by the simulation's last sweep, is still READY and charged nothing."""
+        session_id = await _real_lesson_on_the_simulated_day(database)
+        server = await aiohttp_server(create_app(settings, clock=clock, database=database))
+        outcomes = await simulate(
+            str(server.make_url("/")),
+            sessions=2,
+            seed=SEED,
+            service_token=SERVICE_TOKEN,
+            api_key=LIVEKIT_KEY,
+            api_secret=LIVEKIT_SECRET,
+            academy_id=42,
+            progress=None,
+            yes=True,
+        )
+        assert {"completed"} == {o.status for o in outcomes}
+        async with database.uow() as uow:
+            session = await uow.sessions.get(session_id)
+            assert session is not None
+            assert (Status.READY.value, {}) == (
+                session.status,
+                await uow.charges.for_session(session_id),
+            )
+            await uow.commit()
+
+
+class TestRepeatedRuns:
+    async def test_two_runs_on_one_database_with_one_seed_print_the_same_table(
+        self, aiohttp_server: Any, settings: Settings, database: Database, clock: ManualClock
+    ) -> None:
+        """A second run on the same database, same seed (told `yes`: the first run's
+        academy has sessions that day): its events are new, not `duplicate`, so its
+        table is the first one's, the academy id aside."""
+        server = await aiohttp_server(create_app(settings, clock=clock, database=database))
+
+        async def run(academy_id: int) -> str:
+            outcomes = await simulate(
+                str(server.make_url("/")),
+                sessions=5,
+                seed=SEED,
+                service_token=SERVICE_TOKEN,
+                api_key=LIVEKIT_KEY,
+                api_secret=LIVEKIT_SECRET,
+                academy_id=academy_id,
+                progress=None,
+                yes=True,
+            )
+            return table(outcomes).replace(str(academy_id), "<academy>")
+
+        first = await run(42)
+        assert first == await run(43)
+        assert "<academy>" in first
+
+
 class TestPlan:
     def test_the_same_seed_plans_the_same_day(self) -> None:
         """Seed in, day out: nothing else decides it."""
@@ -128,3 +239,72 @@ class TestCommand:
         monkeypatch.setattr(cli, "configure_logging", lambda *args, **kwargs: None)
         assert 2 == cli.main(["simulate"])
         assert "HUDUR_SERVICE_TOKEN" in capsys.readouterr().err
+
+    def test_a_refused_simulation_exits_non_zero_saying_why(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Refused: exit 1 with the reason on stderr, no table; `--yes` reaches the run."""
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("HUDUR_SERVICE_TOKEN", SERVICE_TOKEN)
+        monkeypatch.setattr(cli, "configure_logging", lambda *args, **kwargs: None)
+        told: list[bool] = []
+
+        async def refusing(url: str, **kwargs: Any) -> list[LessonOutcome]:
+            told.append(kwargs["yes"])
+            raise Refused("other academies have sessions on 2031-03-03: pass --yes")
+
+        monkeypatch.setattr(cli, "simulate", refusing)
+        assert 1 == cli.main(["simulate"])
+        assert 1 == cli.main(["simulate", "--yes"])
+        out, err = capsys.readouterr()
+        assert ("", [False, True]) == (out, told)
+        assert "refused" in err and "--yes" in err
+
+    @pytest.mark.parametrize("sessions", ["0", "-3", "ten"])
+    def test_a_day_of_no_lessons_is_refused_by_argparse(
+        self, sessions: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`--sessions` takes a whole number from 1 up: anything else is a usage error
+        naming the option (exit 2), not a ValueError from deep in the plan."""
+        with pytest.raises(SystemExit) as refused:
+            cli.build_parser().parse_args(["simulate", "--sessions", sessions])
+        assert 2 == refused.value.code
+        assert "--sessions" in capsys.readouterr().err
+
+    @pytest.mark.parametrize(
+        ("dotenv", "environment", "expected"),
+        [
+            ("HUDUR_PORT=9123\n", {}, "http://127.0.0.1:9123"),
+            ("HUDUR_PORT=9123\n", {"HUDUR_PORT": "9200"}, "http://127.0.0.1:9200"),
+            ("HUDUR_HOST=0.0.0.0\nHUDUR_PORT=9123\n", {}, "http://127.0.0.1:9123"),
+            ("", {"HUDUR_HOST": "::", "HUDUR_PORT": "9124"}, "http://[::1]:9124"),
+            ("", {"HUDUR_HOST": "fd00::5"}, "http://[fd00::5]:8080"),
+        ],
+        ids=["dotenv-port", "environment-first", "wildcard-ipv4", "wildcard-ipv6", "ipv6"],
+    )
+    def test_simulate_finds_the_service_where_serve_listens(
+        self,
+        dotenv: str,
+        environment: dict[str, str],
+        expected: str,
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Any,
+    ) -> None:
+        """No `--url`: HUDUR_HOST and HUDUR_PORT, from the environment or `.env` as
+        `serve` reads them; a wildcard bind address is reached on loopback."""
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / ".env").write_text(f"HUDUR_SERVICE_TOKEN={SERVICE_TOKEN}\n{dotenv}")
+        for name in ("HUDUR_HOST", "HUDUR_PORT", "HUDUR_SERVICE_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setattr(cli, "configure_logging", lambda *args, **kwargs: None)
+        urls: list[str] = []
+
+        async def unreachable(url: str, **kwargs: Any) -> list[LessonOutcome]:
+            urls.append(url)
+            raise OSError("connection refused")
+
+        monkeypatch.setattr(cli, "simulate", unreachable)
+        assert 1 == cli.main(["simulate"])
+        assert [expected] == urls

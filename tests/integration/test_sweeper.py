@@ -82,8 +82,16 @@ class TestFindingDueSessions:
             due_statement([Status.SCHEDULED], START),
             due_statement([Status.READY, Status.ONGOING], START, ended=True),
             due_statement([Status.READY, Status.ONGOING], None, after=(START, 7)),
+            due_statement([Status.SCHEDULED], START, academy_id=1),
+            due_statement([Status.READY, Status.ONGOING], START, ended=True, academy_id=1),
         ],
-        ids=["preparation", "finishing", "reconciliation-page"],
+        ids=[
+            "preparation",
+            "finishing",
+            "reconciliation-page",
+            "preparation-of-one-academy",
+            "finishing-of-one-academy",
+        ],
     )
     async def test_the_due_queries_are_range_scans_of_the_status_index(
         self, database: Database, stmt: Any
