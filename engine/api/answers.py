@@ -140,7 +140,10 @@ class _Session(BaseModel):
     meeting_link: str | None
     meeting_room_name: str | None
     teacher: Person
-    participants_count: int = Field(description="students on the roster")
+    participants_count: int = Field(
+        description="roster students who attended: verdict not `absent` (0 until someone has)"
+    )
+    roster_count: int = Field(description="students on the roster")
     subscription_counted: bool
     created_at: datetime
     cancellation_reason: str | None
@@ -153,10 +156,14 @@ class _Session(BaseModel):
 
 class _Individual(BaseModel):
     student: Person | None = Field(description="the one student (null only for an empty roster)")
+    attendance_status: StudentVerdict | None = Field(
+        description="the student's current verdict (`pending` until the session finishes)"
+    )
 
 
 class _Group(BaseModel):
     students: list[Person]
+    attendance_status: None = Field(default=None, description="null: see the attendance")
 
 
 class QuranIndividualSession(_Session, _Individual, QuranFields):

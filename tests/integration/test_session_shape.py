@@ -1,0 +1,95 @@
+"""The session's shape as the seed has it (CONTRACT 5): who attended, the roster,
+the individual student's verdict, the meeting's fields, and the `upcoming` scope."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp.test_utils import TestClient
+
+from store.database import Database
+from tests.integration.api_world import START, call, presence, seed_two_academies
+from tests.support.clock import ManualClock
+
+CIRCLE_START = START + timedelta(hours=4)  # the world's circle, READY, 60 min, students 10-12
+READY_START = START + timedelta(hours=2)  # the world's READY individual session
+
+
+def iso(moment: object) -> str:
+    return moment.isoformat().replace("+00:00", "Z")  # type: ignore[attr-defined]
+
+
+async def sweep(client: TestClient, clock: ManualClock, moment: object) -> None:
+    clock.set(moment)  # type: ignore[arg-type]
+    status, body = await call(client, "POST", "/v1/sweeps", json={"as_of": iso(moment)})
+    assert 200 == status, body
+
+
+class TestParticipantsCount:
+    async def test_counts_the_roster_students_who_attended_and_roster_count_the_roster(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """0 before anyone comes; 2 while students 10 and 11 are in; 1 once finished
+        with 11 absent (10 min of 60) and 12 never there; `roster_count` stays 3."""
+        ids = await seed_two_academies(database)
+        clock.set(CIRCLE_START - timedelta(minutes=5))
+        _, before = await call(client, "GET", f"/v1/sessions/{ids.circle}")
+        await presence(database, ids.circle, 10, CIRCLE_START, CIRCLE_START + timedelta(hours=1))
+        await presence(database, ids.circle, 11, CIRCLE_START, CIRCLE_START + timedelta(minutes=10))
+        clock.set(CIRCLE_START + timedelta(minutes=30))
+        _, during = await call(client, "GET", f"/v1/sessions/{ids.circle}")
+        await sweep(client, clock, CIRCLE_START + timedelta(minutes=70))
+        _, after = await call(client, "GET", f"/v1/sessions/{ids.circle}")
+        assert [(0, 3), (2, 3), (1, 3)] == [
+            (b["participants_count"], b["roster_count"]) for b in (before, during, after)
+        ]
+        assert "completed" == after["status"]
+
+    async def test_lists_count_each_session_by_its_own_verdicts(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """A page of sessions answers each one's own count, not its roster's size."""
+        ids = await seed_two_academies(database)
+        await presence(database, ids.circle, 12, CIRCLE_START, None)
+        clock.set(CIRCLE_START + timedelta(minutes=5))
+        _, page = await call(client, "GET", "/v1/sessions?academy_id=1")
+        counts = {s["id"]: (s["participants_count"], s["roster_count"]) for s in page["data"]}
+        assert {ids.circle: (1, 3), ids.ready: (0, 1)}.items() <= counts.items()
+
+
+class TestAttendanceStatus:
+    async def test_an_individual_session_answers_its_students_current_verdict(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """`pending` until it finishes, then the verdict: `present` for the whole hour."""
+        ids = await seed_two_academies(database)
+        clock.set(READY_START + timedelta(minutes=30))
+        await presence(database, ids.ready, 10, READY_START, READY_START + timedelta(hours=1))
+        _, during = await call(client, "GET", f"/v1/sessions/{ids.ready}")
+        await sweep(client, clock, READY_START + timedelta(minutes=70))
+        _, after = await call(client, "GET", f"/v1/sessions/{ids.ready}")
+        assert [("pending", 1), ("present", 1)] == [
+            (b["attendance_status"], b["participants_count"]) for b in (during, after)
+        ]
+
+    async def test_a_no_show_is_absent_and_counts_nobody(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """Nobody came: ABSENT, `attendance_status` `absent`, `participants_count` 0."""
+        ids = await seed_two_academies(database)
+        await sweep(client, clock, READY_START + timedelta(minutes=70))
+        _, body = await call(client, "GET", f"/v1/sessions/{ids.ready}")
+        assert ("absent", "absent", 0, 1) == (
+            body["status"],
+            body["attendance_status"],
+            body["participants_count"],
+            body["roster_count"],
+        )
+
+    async def test_a_group_session_answers_null(
+        self, client: TestClient, database: Database
+    ) -> None:
+        """Group verdicts are per student, in the attendance: the session says null."""
+        ids = await seed_two_academies(database)
+        _, body = await call(client, "GET", f"/v1/sessions/{ids.circle}")
+        assert ("attendance_status", None) in body.items()
