@@ -139,6 +139,11 @@ class _Session(BaseModel):
     duration_minutes: int
     meeting_link: str | None
     meeting_room_name: str | None
+    meeting_id: str | None = Field(description="the LiveKit room's sid, once known")
+    meeting_expires_at: datetime | None = Field(description="when the room stops taking joins")
+    meeting_data: dict[str, Any] | None = Field(
+        description="LiveKit's answer (the Room) when the room was made, as JSON"
+    )
     teacher: Person
     participants_count: int = Field(
         description="roster students who attended: verdict not `absent` (0 until someone has)"

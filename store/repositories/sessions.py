@@ -146,6 +146,14 @@ class SessionRepository:
         await self.session.flush()
         return row
 
+    async def learn_meeting_id(self, session_id: int, room_sid: str) -> None:
+        """Take `room_sid` as the session's `meeting_id` unless one is known already."""
+        await self.session.execute(
+            update(Session)
+            .where(Session.id == session_id, Session.meeting_id.is_(None))
+            .values(meeting_id=room_sid)
+        )
+
     async def roster(self, session_id: int) -> list[int]:
         rows = await self.session.scalars(
             select(SessionStudent.student_id)
