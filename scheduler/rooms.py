@@ -32,6 +32,9 @@ from store.database import Database
 log = structlog.get_logger("hudur.rooms")
 
 CALL_TIMEOUT_SECONDS = 10.0
+NO_LINK = "no HUDUR_LIVEKIT_URL: sessions get no meeting_link"
+# Said once per process, not once per session prepared.
+_no_link_said = False
 
 
 class RoomGateway:
@@ -70,8 +73,15 @@ class RoomGateway:
     def enabled(self) -> bool:
         return bool(self.url)
 
-    def meeting_link(self, room_name: str) -> str:
-        """Where people meet: `<public or LiveKit URL>/rooms/<room>`; a bare path without one."""
+    def meeting_link(self, room_name: str) -> str | None:
+        """Where people meet: `<public or LiveKit URL>/rooms/<room>`; None without a
+        LiveKit to meet on (a relative `/rooms/...` would lead nowhere)."""
+        global _no_link_said
+        if not self.enabled:
+            if not _no_link_said:
+                _no_link_said = True
+                log.warning("meeting_link_unset", reason=NO_LINK)
+            return None
         base = (self._public_url or "").rstrip("/")
         return f"{base}/rooms/{room_name}"
 

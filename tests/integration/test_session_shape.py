@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from aiohttp.test_utils import TestClient
+from structlog.testing import capture_logs
 
+import scheduler.rooms
 from store.database import Database
-from tests.integration.api_world import START, call, presence, seed_two_academies
+from tests.integration.api_world import START, call, make_session, presence, seed_two_academies
 from tests.support.clock import ManualClock
 
 CIRCLE_START = START + timedelta(hours=4)  # the world's circle, READY, 60 min, students 10-12
@@ -93,3 +96,29 @@ class TestAttendanceStatus:
         ids = await seed_two_academies(database)
         _, body = await call(client, "GET", f"/v1/sessions/{ids.circle}")
         assert ("attendance_status", None) in body.items()
+
+
+class TestNoLiveKit:
+    async def test_a_prepared_session_has_no_meeting_link_and_the_reason_is_logged_once(
+        self,
+        client: TestClient,
+        database: Database,
+        clock: ManualClock,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """No HUDUR_LIVEKIT_URL: READY with `meeting_link` null (not a relative
+        `/rooms/...` that leads nowhere), and one log line for the process."""
+        monkeypatch.setattr(scheduler.rooms, "_no_link_said", False)
+        ids = await seed_two_academies(database)
+        async with database.uow() as uow:
+            later = await make_session(uow, starts_at=START + timedelta(hours=6))
+            await uow.commit()
+        with capture_logs() as logs:
+            await sweep(client, clock, START - timedelta(minutes=15))
+            _, first = await call(client, "GET", f"/v1/sessions/{ids.scheduled}")
+            await sweep(client, clock, START + timedelta(hours=5, minutes=45))
+            _, second = await call(client, "GET", f"/v1/sessions/{later.id}")
+        assert [("ready", None, code) for code in ("QSE-1-000002", later.session_code)] == [
+            (b["status"], b["meeting_link"], b["meeting_room_name"]) for b in (first, second)
+        ]
+        assert 1 == sum(1 for line in logs if line["event"] == "meeting_link_unset")
