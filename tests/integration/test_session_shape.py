@@ -10,6 +10,8 @@ from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
 
 import scheduler.rooms
+from rules.codes import SessionType
+from rules.lifecycle import Status
 from store.database import Database
 from tests.integration.api_world import START, call, make_session, presence, seed_two_academies
 from tests.support.clock import ManualClock
@@ -122,3 +124,58 @@ class TestNoLiveKit:
             (b["status"], b["meeting_link"], b["meeting_room_name"]) for b in (first, second)
         ]
         assert 1 == sum(1 for line in logs if line["event"] == "meeting_link_unset")
+
+
+class TestUpcomingAndTypes:
+    async def test_upcoming_is_after_now_and_not_yet_begun(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """SCHEDULED or READY sessions starting after now; never a cancelled, ongoing,
+        finished one, nor a READY one whose start has passed or is now."""
+        await seed_two_academies(database)
+        clock.set(START + timedelta(hours=2))  # the world's READY session starts now
+        soon = START + timedelta(hours=3)
+        async with database.uow() as uow:
+            kept = [
+                (await make_session(uow, starts_at=soon, status=Status.SCHEDULED)).id,
+                (await make_session(uow, starts_at=soon, status=Status.READY)).id,
+            ]
+            for status in (Status.CANCELLED, Status.ONGOING, Status.COMPLETED, Status.ABSENT):
+                await make_session(uow, starts_at=soon + timedelta(hours=1), status=status)
+            await make_session(uow, starts_at=START + timedelta(hours=1), status=Status.READY)
+            await uow.commit()
+        _, body = await call(client, "GET", "/v1/sessions?academy_id=1&scope=upcoming&limit=200")
+        circle = [s["id"] for s in body["data"] if s["type"] == "quran_circle"]
+        assert [*kept, *circle] == [s["id"] for s in body["data"]]
+        assert {"scheduled", "ready"} == {s["status"] for s in body["data"]}
+
+    async def test_individual_and_group_select_every_type_of_that_shape(
+        self, client: TestClient, database: Database
+    ) -> None:
+        """`type=individual` lists Quran and academic individual sessions, `type=group`
+        circles and courses; a single type still selects only itself."""
+        ids = await seed_two_academies(database)
+        async with database.uow() as uow:
+            academic = await make_session(
+                uow, starts_at=START, session_type=SessionType.ACADEMIC_INDIVIDUAL
+            )
+            course = await make_session(
+                uow,
+                starts_at=START,
+                session_type=SessionType.ACADEMIC_COURSE,
+                students=(10, 11),
+            )
+            await uow.commit()
+
+        async def listed(kind: str) -> set[int]:
+            status, body = await call(client, "GET", f"/v1/sessions?academy_id=1&type={kind}")
+            assert 200 == status, body
+            return {s["id"] for s in body["data"]}
+
+        assert {ids.unscheduled, ids.scheduled, ids.ready, academic.id} == await listed(
+            "individual"
+        )
+        assert {ids.circle, course.id} == await listed("group")
+        assert {course.id} == await listed("academic_course")
+        status, body = await call(client, "GET", "/v1/sessions?type=solo")
+        assert (422, "type") == (status, body["error"]["details"][0]["field"])
