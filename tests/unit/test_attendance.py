@@ -277,7 +277,7 @@ class TestExplain:
         """Odd seconds are shown, so 10 min 1 s does not read as 10 min."""
         m = measured(iv(t(10, 1), E))
 
-        assert "late: joined 10 min 1 s after start, 49 of 60 min" == self._explain(A.LATE, m)
+        assert "late: joined 10 min 1 s after start, 50 of 60 min" == self._explain(A.LATE, m)
 
     def test_relative_to_a_late_teacher(self) -> None:
         """With the teacher late, joining times are relative to the teacher's arrival."""
@@ -314,7 +314,7 @@ class TestExplain:
         """Partial and pending read like present."""
         m = measured(iv(t(0), t(0, 40)), iv(t(20), t(60), "PA_b"))
 
-        assert "partial: 40 of 60 min, joined at start" == self._explain(A.PARTIAL, m)
+        assert "partial: 41 of 60 min, joined at start" == self._explain(A.PARTIAL, m)
         assert "pending: not joined yet" == self._explain(A.PENDING, measured())
 
     def test_always_starts_with_the_status(self) -> None:
