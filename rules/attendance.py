@@ -72,6 +72,9 @@ def measure(
     """
     if ends_at <= starts_at:
         raise ValueError(f"ends_at {ends_at} must be after starts_at {starts_at}")
+    # A join after `until` (into a finished session: its figures are final) is
+    # evidence kept apart, not a connection of this session's.
+    intervals = [interval for interval in intervals if interval.joined_at <= until]
     clipped: list[tuple[datetime, datetime]] = []
     for interval in intervals:
         end = until if interval.left_at is None else min(interval.left_at, until)

@@ -87,10 +87,11 @@ class TestMeasure:
         assert (1800, None) == (m.attended_seconds, m.last_leave_at)
 
     def test_nothing_after_until_counts(self) -> None:
-        """Closed intervals are also cut at until, and joins after it add nothing."""
+        """Closed intervals are also cut at until, and joins after it add nothing, not
+        even a join (a finished session's figures are final)."""
         m = measured(iv(t(0), t(50)), iv(t(45), t(55), "PA_b"), until=t(30))
 
-        assert (1800, 2) == (m.attended_seconds, m.join_count)
+        assert (1800, 1) == (m.attended_seconds, m.join_count)
 
     def test_gap_of_exactly_the_reconnect_gap_is_merged_and_counted(self) -> None:
         """A 120 s drop-out is a reconnect: the gap counts as present."""
