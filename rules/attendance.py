@@ -72,6 +72,9 @@ def measure(
     """
     if ends_at <= starts_at:
         raise ValueError(f"ends_at {ends_at} must be after starts_at {starts_at}")
+    # A join after `until` (into a finished session: its figures are final) is
+    # evidence kept apart, not a connection of this session's.
+    intervals = [interval for interval in intervals if interval.joined_at <= until]
     clipped: list[tuple[datetime, datetime]] = []
     for interval in intervals:
         end = until if interval.left_at is None else min(interval.left_at, until)
@@ -167,7 +170,7 @@ def explain(
     status = AttendanceStatus(status)
     if m.join_count == 0 or m.first_join_at is None:
         return f"{status}: never joined" if status != "pending" else f"{status}: not joined yet"
-    amount = f"{m.attended_seconds // 60} of {_span((ends_at - starts_at) // _SECOND)}"
+    amount = f"{_attended(m.attended_seconds)} of {_span((ends_at - starts_at) // _SECOND)}"
     joined = _joined(m.first_join_at, reference_start=reference_start, starts_at=starts_at)
     if status is AttendanceStatus.ABSENT:
         return f"{status}: {amount} ({m.attendance_percentage:g} %)"
@@ -187,6 +190,14 @@ def _joined(first_join: datetime, *, reference_start: datetime, starts_at: datet
         return "joined at start" if anchor == "start" else "joined with the teacher"
     side = "after" if offset > 0 else "before"
     return f"joined {_span(abs(offset))} {side} {anchor}"
+
+
+def _attended(seconds: int) -> str:
+    """Whole minutes to the nearest (half up), or seconds under two minutes: cutting
+    97 s down to "1" of 2 min would read as half the lesson."""
+    if seconds < 120:
+        return f"{seconds} s"
+    return str((seconds + 30) // 60)
 
 
 def _span(seconds: int) -> str:

@@ -65,6 +65,16 @@ def is_individual(session_type: SessionType) -> bool:
     return SessionType(session_type).value.endswith("_individual")
 
 
+def types_named(name: str) -> tuple[SessionType, ...]:
+    """The session types a `type` filter names: one type, or `individual` / `group`
+    for every type of that shape (the seed's `individual()` and `circle()` scopes)."""
+    if name == "individual":
+        return tuple(t for t in SessionType if is_individual(t))
+    if name == "group":
+        return tuple(t for t in SessionType if not is_individual(t))
+    return (SessionType(name),)
+
+
 def kind_of(session_type: SessionType) -> SubscriptionKind:
     """The subscription kind a session of this type is charged to."""
     return _KIND[SessionType(session_type)]

@@ -244,6 +244,11 @@ def is_ongoing(status: str) -> bool:
 STANDING: frozenset[Status] = frozenset(s for s in Status if holds_teacher_time(s))
 
 
+# Not yet begun: what the `upcoming` scope lists (CONTRACT 5), never a cancelled,
+# running or finished session.
+NOT_BEGUN: frozenset[Status] = NOT_STARTED
+
+
 def is_cancelled(status: str) -> bool:
     """CANCELLED: the session will not take place (a calendar marks it so)."""
     return Status(status) is Status.CANCELLED

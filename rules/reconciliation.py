@@ -22,7 +22,7 @@ from rules.attendance import (
 )
 from rules.settings import RuleSettings
 
-__all__ = ["Verdict", "VerdictSource", "reconcile_student", "teacher_verdict"]
+__all__ = ["Verdict", "VerdictSource", "has_attended", "reconcile_student", "teacher_verdict"]
 
 
 class VerdictSource(StrEnum):
@@ -79,6 +79,17 @@ def reconcile_student(
     return Verdict(
         user_id, pending, VerdictSource.MEETING, f"{pending}: {would_be} so far, {detail}", meeting
     )
+
+
+def has_attended(verdict: Verdict) -> bool:
+    """Whether a student counts among a session's participants (the seed's "number who
+    attended"): any verdict but `absent`, where a `pending` one counts only once the
+    student has joined (so a session nobody has come to yet counts 0)."""
+    if verdict.status is AttendanceStatus.ABSENT:
+        return False
+    if verdict.status is AttendanceStatus.PENDING:
+        return verdict.meeting.join_count > 0
+    return True
 
 
 def teacher_verdict(

@@ -21,6 +21,7 @@ from typing import Any
 
 import aiohttp
 import structlog
+from google.protobuf import json_format
 from livekit import api
 
 from engine.operations.rooms import SKIPPED, RoomCall, Settled, claim_due, settle
@@ -31,6 +32,9 @@ from store.database import Database
 log = structlog.get_logger("hudur.rooms")
 
 CALL_TIMEOUT_SECONDS = 10.0
+NO_LINK = "no HUDUR_LIVEKIT_URL: sessions get no meeting_link"
+# Said once per process, not once per session prepared.
+_no_link_said = False
 
 
 class RoomGateway:
@@ -69,8 +73,15 @@ class RoomGateway:
     def enabled(self) -> bool:
         return bool(self.url)
 
-    def meeting_link(self, room_name: str) -> str:
-        """Where people meet: `<public or LiveKit URL>/rooms/<room>`; a bare path without one."""
+    def meeting_link(self, room_name: str) -> str | None:
+        """Where people meet: `<public or LiveKit URL>/rooms/<room>`; None without a
+        LiveKit to meet on (a relative `/rooms/...` would lead nowhere)."""
+        global _no_link_said
+        if not self.enabled:
+            if not _no_link_said:
+                _no_link_said = True
+                log.warning("meeting_link_unset", reason=NO_LINK)
+            return None
         base = (self._public_url or "").rstrip("/")
         return f"{base}/rooms/{room_name}"
 
@@ -87,12 +98,17 @@ class RoomGateway:
         self._http = None
         self._api = None
 
-    async def create_room(self, name: str, *, empty_timeout: int, max_participants: int) -> None:
-        await self._room().create_room(
+    async def create_room(
+        self, name: str, *, empty_timeout: int, max_participants: int
+    ) -> dict[str, Any]:
+        """Open the room (or find it open); LiveKit's Room in protobuf's JSON mapping."""
+        room = await self._room().create_room(
             api.CreateRoomRequest(
                 name=name, empty_timeout=empty_timeout, max_participants=max_participants
             )
         )
+        answer: dict[str, Any] = json_format.MessageToDict(room)
+        return answer
 
     async def delete_room(self, name: str) -> None:
         """Delete a room; one that is already gone counts as deleted."""
@@ -127,10 +143,11 @@ class RoomGateway:
         answer = await self._room().list_rooms(api.ListRoomsRequest(names=[room]))
         return next((r.sid for r in answer.rooms if r.name == room), None)
 
-    async def perform(self, call: RoomCall) -> None:
-        """Carry out one claimed operation; raises when LiveKit did not do it."""
+    async def perform(self, call: RoomCall) -> dict[str, Any] | None:
+        """Carry out one claimed operation; raises when LiveKit did not do it. CreateRoom
+        answers the room it made; the other calls nothing worth keeping."""
         if call.kind == RoomOperationKind.CREATE_ROOM:
-            await self.create_room(
+            return await self.create_room(
                 call.room_name,
                 empty_timeout=int(call.payload.get("empty_timeout", 0)),
                 max_participants=int(call.payload.get("max_participants", 0)),
@@ -143,6 +160,7 @@ class RoomGateway:
             await self.remove_participant(call.room_name, call.identity)
         else:
             raise ValueError(f"unknown room operation {call.kind!r}")
+        return None
 
 
 async def run_room_operations(
@@ -172,7 +190,10 @@ async def run_room_operations(
         outcomes = [(call, await _call(rooms, call)) for call in claimed.calls]
         if outcomes:
             async with database.uow() as uow:
-                settled = [await settle(uow, call, error, now) for call, error in outcomes]
+                settled = [
+                    await settle(uow, call, error, now, answer=answer)
+                    for call, (error, answer) in outcomes
+                ]
                 await uow.commit()
             for done in settled:
                 _count(done)
@@ -181,15 +202,15 @@ async def run_room_operations(
             return called
 
 
-async def _call(rooms: RoomGateway, call: RoomCall) -> str | None:
-    """Call LiveKit; the error text, or None when it was done."""
+async def _call(rooms: RoomGateway, call: RoomCall) -> tuple[str | None, dict[str, Any] | None]:
+    """Call LiveKit; the error text (None when it was done) and LiveKit's answer."""
     try:
-        await rooms.perform(call)
+        answer = await rooms.perform(call)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # any failure keeps the work pending; it is retried later
-        return f"{type(exc).__name__}: {exc}"[:2000]
-    return None
+        return f"{type(exc).__name__}: {exc}"[:2000], None
+    return None, answer
 
 
 def _count(done: Settled) -> None:

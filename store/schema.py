@@ -125,6 +125,10 @@ class Session(Base):
     meeting_room_name: Mapped[str | None] = mapped_column(String(64))
     meeting_link: Mapped[str | None] = mapped_column(String(500))
     meeting_expires_at: Mapped[datetime | None]
+    # The LiveKit room's sid (CreateRoom's answer, else the first webhook of its room)
+    # and CreateRoom's whole answer, as protobuf's JSON mapping writes it.
+    meeting_id: Mapped[str | None] = mapped_column(String(64))
+    meeting_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
     cancelled_by: Mapped[int | None] = mapped_column(BigInteger)
     cancelled_at: Mapped[datetime | None]

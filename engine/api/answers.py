@@ -139,8 +139,16 @@ class _Session(BaseModel):
     duration_minutes: int
     meeting_link: str | None
     meeting_room_name: str | None
+    meeting_id: str | None = Field(description="the LiveKit room's sid, once known")
+    meeting_expires_at: datetime | None = Field(description="when the room stops taking joins")
+    meeting_data: dict[str, Any] | None = Field(
+        description="LiveKit's answer (the Room) when the room was made, as JSON"
+    )
     teacher: Person
-    participants_count: int = Field(description="students on the roster")
+    participants_count: int = Field(
+        description="roster students who attended: verdict not `absent` (0 until someone has)"
+    )
+    roster_count: int = Field(description="students on the roster")
     subscription_counted: bool
     created_at: datetime
     cancellation_reason: str | None
@@ -153,10 +161,14 @@ class _Session(BaseModel):
 
 class _Individual(BaseModel):
     student: Person | None = Field(description="the one student (null only for an empty roster)")
+    attendance_status: StudentVerdict | None = Field(
+        description="the student's current verdict (`pending` until the session finishes)"
+    )
 
 
 class _Group(BaseModel):
     students: list[Person]
+    attendance_status: None = Field(default=None, description="null: see the attendance")
 
 
 class QuranIndividualSession(_Session, _Individual, QuranFields):

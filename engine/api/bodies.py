@@ -251,6 +251,19 @@ class ChargeIn(BaseModel):
     reason: Reason
 
 
+# One session type, or every type of a shape (one Literal: a union would name the
+# field after its branches in a 422).
+TypeFilter = Literal[
+    "quran_individual",
+    "quran_circle",
+    "academic_individual",
+    "academic_course",
+    "interactive_course",
+    "individual",
+    "group",
+]
+
+
 class SessionQuery(BaseModel):
     """Filters of `GET /v1/sessions`; all of them must hold."""
 
@@ -259,7 +272,7 @@ class SessionQuery(BaseModel):
     teacher_id: Id | None = None
     student_id: Id | None = None
     academy_id: Id | None = None
-    type: SessionType | None = None
+    type: TypeFilter | None = None
     scope: Literal["today", "upcoming", "past", "this_week"] | None = None
     from_: Moment | None = Field(default=None, alias="from")
     to: Moment | None = None

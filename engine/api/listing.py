@@ -56,9 +56,10 @@ def scope_window(
     scope: str, *, now: datetime, zone: ZoneInfo
 ) -> tuple[datetime | None, datetime | None, datetime | None]:
     """`(starts_from, starts_before, ended_by)` of a scope, days and weeks as the
-    academy's clock has them (weeks start on Monday)."""
+    academy's clock has them (weeks start on Monday); `upcoming` is no window but
+    `SessionFilter.upcoming_at`."""
     if scope == "upcoming":
-        return now, None, None
+        return None, None, None
     if scope == "past":
         return None, None, now
     today = now.astimezone(zone).date()

@@ -16,7 +16,7 @@ from engine.auth import authenticate, only
 from engine.operations import sessions
 from engine.operations.sessions import CreateSession
 from engine.routes import Route
-from rules.codes import SessionType, is_individual
+from rules.codes import SessionType, is_individual, types_named
 from rules.errors import Forbidden, NotFound
 from store.repositories.sessions import SessionFilter
 
@@ -96,10 +96,11 @@ async def list_sessions(request: web.Request) -> web.Response:
                 status=query.status.value if query.status else None,
                 teacher_id=teacher_id,
                 student_id=student_id,
-                type=query.type.value if query.type else None,
+                types=tuple(t.value for t in types_named(query.type)) if query.type else (),
                 starts_from=starts_from,
                 starts_before=starts_before,
                 ended_by=ended_by,
+                upcoming_at=moment if query.scope == "upcoming" else None,
                 after=Cursor.decode(query.cursor).keyset() if query.cursor else None,
                 limit=query.limit,
             ),
@@ -132,8 +133,10 @@ ROUTES = (
         errors=(403, 404),
         description="Ordered by `scheduled_at` then `id`, unscheduled sessions last. "
         "`today` and `this_week` (Monday to Sunday) follow the academy's time zone "
-        "(UTC for a service call without `academy_id`); `upcoming` is `scheduled_at >= now`, "
-        "`past` is `scheduled_at + duration <= now`; `from`/`to` bound `scheduled_at`.",
+        "(UTC for a service call without `academy_id`); `upcoming` is `scheduled_at > now` "
+        "and not yet begun (SCHEDULED or READY), never cancelled or finished; "
+        "`past` is `scheduled_at + duration <= now`; `from`/`to` bound `scheduled_at`; "
+        "`type` is one type, or `individual`/`group` for every type of that shape.",
     ),
     Route(
         "GET",

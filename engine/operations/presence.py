@@ -113,6 +113,9 @@ async def take_in(
     )
     if stored is None:
         return Intake("duplicate")
+    if stored.session_id is not None and event.room_sid:
+        # Until CreateRoom's answer is in (or when LiveKit made the room on a join).
+        await uow.sessions.learn_meeting_id(stored.session_id, event.room_sid)
     if derived is None:
         return Intake("accepted", session_id=stored.session_id)
     session = None

@@ -39,6 +39,7 @@ class RoomCall:
     identity: str | None
     payload: dict[str, Any]
     attempts: int
+    session_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,18 +91,40 @@ async def claim_due(
         op.attempts += 1
         op.next_attempt_at = now + CLAIM_LEASE
         calls.append(
-            RoomCall(op.id, op.op, op.room_name, op.identity, dict(op.payload or {}), op.attempts)
+            RoomCall(
+                op.id,
+                op.op,
+                op.room_name,
+                op.identity,
+                dict(op.payload or {}),
+                op.attempts,
+                op.session_id,
+            )
         )
     return Claimed(tuple(calls), tuple(settled), len(ops))
 
 
-async def settle(uow: UnitOfWork, call: RoomCall, error: str | None, now: datetime) -> Settled:
-    """Write down how a call went: done, or pending again after a backoff with its error."""
+async def settle(
+    uow: UnitOfWork,
+    call: RoomCall,
+    error: str | None,
+    now: datetime,
+    *,
+    answer: dict[str, Any] | None = None,
+) -> Settled:
+    """Write down how a call went: done, or pending again after a backoff with its error.
+    A room made for a session leaves LiveKit's `answer` (the Room) on it: its sid is the
+    session's `meeting_id`, the whole of it its `meeting_data`."""
     op = await uow.rooms.fresh(call.op_id)
     assert op is not None  # operations are never deleted
     op.updated_at = now
     if error is None:
         op.state, op.last_error = RoomOperationState.DONE.value, None
+        if answer is not None and call.kind == RoomOperationKind.CREATE_ROOM and call.session_id:
+            session = await uow.sessions.get(call.session_id)
+            if session is not None:
+                session.meeting_data = answer
+                session.meeting_id = answer.get("sid") or session.meeting_id
         return Settled(op.op, op.room_name, "ok", op.attempts)
     op.last_error = error
     op.next_attempt_at = now + backoff(op.attempts)

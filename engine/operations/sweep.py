@@ -131,7 +131,7 @@ async def prepare(
     session: Session,
     *,
     now: datetime,
-    meeting_link: Callable[[str], str],
+    meeting_link: Callable[[str], str | None],
     due: Due | None = None,
 ) -> tuple[TransitionReport, ...]:
     """SCHEDULED -> READY: room name, link and expiry set, CreateRoom queued; a

@@ -24,6 +24,19 @@ class IntervalRepository:
         )
         return [to_rule_interval(row) for row in rows]
 
+    async def for_sessions(self, session_ids: Sequence[int]) -> dict[int, list[ev.Interval]]:
+        """The intervals of each of `session_ids` (one query), each by (joined_at, sid)."""
+        result: dict[int, list[ev.Interval]] = {sid: [] for sid in session_ids}
+        if not session_ids:
+            return result
+        for row in await self.session.scalars(
+            select(Interval)
+            .where(Interval.session_id.in_(session_ids))
+            .order_by(Interval.session_id, Interval.joined_at, Interval.participant_sid)
+        ):
+            result[row.session_id].append(to_rule_interval(row))
+        return result
+
     async def open_in(self, session_ids: Sequence[int]) -> dict[int, list[ev.Interval]]:
         """Per session of `session_ids`: its intervals still open (no `left_at`)."""
         result: dict[int, list[ev.Interval]] = {sid: [] for sid in session_ids}

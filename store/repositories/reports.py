@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,17 @@ class ReportRepository:
             select(StudentReport).where(StudentReport.session_id == session_id)
         )
         return {r.student_id: r for r in rows}
+
+    async def for_sessions(self, session_ids: Sequence[int]) -> dict[int, dict[int, StudentReport]]:
+        """The reports of each of `session_ids` (one query), by student id."""
+        result: dict[int, dict[int, StudentReport]] = {sid: {} for sid in session_ids}
+        if not session_ids:
+            return result
+        for row in await self.session.scalars(
+            select(StudentReport).where(StudentReport.session_id.in_(session_ids))
+        ):
+            result[row.session_id][row.student_id] = row
+        return result
 
     async def put(
         self,

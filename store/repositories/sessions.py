@@ -11,7 +11,7 @@ from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.codes import SessionType, format_session_code, prefix_of
-from rules.lifecycle import STANDING, Status
+from rules.lifecycle import NOT_BEGUN, STANDING, Status
 from rules.sweep import OpenInterval
 from store.repositories.base import insert_ignore
 from store.repositories.due import due_statement
@@ -37,10 +37,11 @@ class SessionFilter:
     status: str | None = None
     teacher_id: int | None = None
     student_id: int | None = None
-    type: str | None = None
+    types: tuple[str, ...] = ()  # any of them; empty: every type
     starts_from: datetime | None = None  # scheduled_at >= starts_from
     starts_before: datetime | None = None  # scheduled_at < starts_before
     ended_by: datetime | None = None  # ends_at <= ended_by
+    upcoming_at: datetime | None = None  # scheduled_at > upcoming_at and not yet begun
     after: tuple[datetime | None, int] | None = None
     limit: int = 50
 
@@ -53,8 +54,8 @@ def _listed(f: SessionFilter) -> Select[Session]:
         stmt = stmt.where(Session.status == f.status)
     if f.teacher_id is not None:
         stmt = stmt.where(Session.teacher_id == f.teacher_id)
-    if f.type is not None:
-        stmt = stmt.where(Session.type == f.type)
+    if f.types:
+        stmt = stmt.where(Session.type.in_(f.types))
     if f.student_id is not None:
         on_roster = select(SessionStudent.session_id).where(
             SessionStudent.student_id == f.student_id
@@ -66,6 +67,10 @@ def _listed(f: SessionFilter) -> Select[Session]:
         stmt = stmt.where(Session.scheduled_at < f.starts_before)
     if f.ended_by is not None:
         stmt = stmt.where(Session.ends_at <= f.ended_by)
+    if f.upcoming_at is not None:
+        stmt = stmt.where(
+            Session.scheduled_at > f.upcoming_at, Session.status.in_(_values(NOT_BEGUN))
+        )
     if f.after is not None:
         after_at, after_id = f.after
         if after_at is None:
@@ -145,6 +150,14 @@ class SessionRepository:
         self.session.add_all(SessionStudent(session_id=row.id, student_id=s) for s in student_ids)
         await self.session.flush()
         return row
+
+    async def learn_meeting_id(self, session_id: int, room_sid: str) -> None:
+        """Take `room_sid` as the session's `meeting_id` unless one is known already."""
+        await self.session.execute(
+            update(Session)
+            .where(Session.id == session_id, Session.meeting_id.is_(None))
+            .values(meeting_id=room_sid)
+        )
 
     async def roster(self, session_id: int) -> list[int]:
         rows = await self.session.scalars(

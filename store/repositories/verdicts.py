@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,6 +38,21 @@ class VerdictRepository:
             )
             for row in rows
         }
+
+    async def for_sessions(
+        self, session_ids: Sequence[int]
+    ) -> dict[int, dict[int, WrittenVerdict]]:
+        """The written verdicts of each of `session_ids` (one query), by user id."""
+        result: dict[int, dict[int, WrittenVerdict]] = {sid: {} for sid in session_ids}
+        if not session_ids:
+            return result
+        for row in await self.session.scalars(
+            select(StoredVerdict).where(StoredVerdict.session_id.in_(session_ids))
+        ):
+            result[row.session_id][row.user_id] = WrittenVerdict(
+                row.user_id, row.role, row.status, row.source, row.explanation
+            )
+        return result
 
     async def write(
         self,

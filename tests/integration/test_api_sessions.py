@@ -58,9 +58,14 @@ class TestCreate:
             "duration_minutes": 45,
             "meeting_link": None,
             "meeting_room_name": None,
+            "meeting_id": None,
+            "meeting_expires_at": None,
+            "meeting_data": None,
             "teacher": {"id": 5, "name": "Ahmed", "email": "t@example.org"},
             "student": {"id": 10, "name": "Student 10", "email": None},
-            "participants_count": 1,
+            "participants_count": 0,
+            "roster_count": 1,
+            "attendance_status": "pending",
             "subscription_counted": False,
             "surah_number": 2,
             "juz_number": 1,
@@ -105,9 +110,11 @@ class TestCreate:
             },
         )
         assert 201 == status
-        assert ("ASE-1-000001", 3, 3) == (
+        assert ("ASE-1-000001", 0, 3, None, 3) == (
             body["session_code"],
             body["participants_count"],
+            body["roster_count"],
+            body["attendance_status"],
             body["lesson_number"],
         )
         assert [10, 11, 12] == [s["id"] for s in body["students"]]

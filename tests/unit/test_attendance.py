@@ -87,10 +87,11 @@ class TestMeasure:
         assert (1800, None) == (m.attended_seconds, m.last_leave_at)
 
     def test_nothing_after_until_counts(self) -> None:
-        """Closed intervals are also cut at until, and joins after it add nothing."""
+        """Closed intervals are also cut at until, and joins after it add nothing, not
+        even a join (a finished session's figures are final)."""
         m = measured(iv(t(0), t(50)), iv(t(45), t(55), "PA_b"), until=t(30))
 
-        assert (1800, 2) == (m.attended_seconds, m.join_count)
+        assert (1800, 1) == (m.attended_seconds, m.join_count)
 
     def test_gap_of_exactly_the_reconnect_gap_is_merged_and_counted(self) -> None:
         """A 120 s drop-out is a reconnect: the gap counts as present."""
@@ -277,7 +278,7 @@ class TestExplain:
         """Odd seconds are shown, so 10 min 1 s does not read as 10 min."""
         m = measured(iv(t(10, 1), E))
 
-        assert "late: joined 10 min 1 s after start, 49 of 60 min" == self._explain(A.LATE, m)
+        assert "late: joined 10 min 1 s after start, 50 of 60 min" == self._explain(A.LATE, m)
 
     def test_relative_to_a_late_teacher(self) -> None:
         """With the teacher late, joining times are relative to the teacher's arrival."""
@@ -314,7 +315,7 @@ class TestExplain:
         """Partial and pending read like present."""
         m = measured(iv(t(0), t(0, 40)), iv(t(20), t(60), "PA_b"))
 
-        assert "partial: 40 of 60 min, joined at start" == self._explain(A.PARTIAL, m)
+        assert "partial: 41 of 60 min, joined at start" == self._explain(A.PARTIAL, m)
         assert "pending: not joined yet" == self._explain(A.PENDING, measured())
 
     def test_always_starts_with_the_status(self) -> None:

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from rules.attendance import AttendanceStatus, MeetingAttendance, TeacherStatus
-from rules.reconciliation import Verdict, VerdictSource, reconcile_student, teacher_verdict
+from rules.reconciliation import (
+    Verdict,
+    VerdictSource,
+    has_attended,
+    reconcile_student,
+    teacher_verdict,
+)
 from rules.settings import RuleSettings
 
 S = datetime(2025, 12, 1, 10, 0, tzinfo=UTC)
@@ -87,3 +96,32 @@ class TestTeacherVerdict:
         assert TeacherStatus.PARTIAL is teacher_verdict(
             LATE_48, finished=True, settings=RuleSettings()
         )
+
+
+class TestHasAttended:
+    @given(
+        report=st.none() | st.sampled_from([s for s in A if s is not A.PENDING]),
+        joins=st.integers(min_value=0, max_value=5),
+        seconds=st.integers(min_value=0, max_value=3600),
+        finished=st.booleans(),
+    )
+    def test_a_student_attended_exactly_when_not_absent_and_not_waiting_to_join(
+        self, report: AttendanceStatus | None, joins: int, seconds: int, finished: bool
+    ) -> None:
+        """Counted when the verdict is neither `absent` nor a `pending` of someone who
+        never joined: nobody counts before anyone has come."""
+        first = S if joins else None
+        meeting = MeetingAttendance(seconds if joins else 0, 0.0, first, None, joins, ())
+        v = verdict(meeting, report=report, finished=finished)
+        expected = v.status is not A.ABSENT and (v.status is not A.PENDING or joins > 0)
+        assert expected == has_attended(v)
+        if v.status is A.PENDING and joins == 0:
+            assert False is has_attended(v)
+
+    def test_a_live_student_who_has_joined_counts(self) -> None:
+        """Joined, still pending: already attended."""
+        assert True is has_attended(verdict(HALF_SO_FAR, finished=False))
+
+    def test_nobody_yet_counts_nobody(self) -> None:
+        """Not joined, pending: not counted."""
+        assert False is has_attended(verdict(NEVER, finished=False))
