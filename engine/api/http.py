@@ -8,6 +8,7 @@ return respond(shape)                             # a response model as JSON
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -17,10 +18,12 @@ from pydantic import BaseModel, RootModel, ValidationError
 
 from engine.api.types import MAX_ID
 from engine.keys import CLOCK, DATABASE
+from engine.routes import ID_PATTERN
 from rules.errors import BadRequest, NotFound, ValidationFailed
 from store.database import Database
 
 M = TypeVar("M", bound=BaseModel)
+_ID = re.compile(ID_PATTERN, re.ASCII)
 
 
 def field_errors(exc: ValidationError, *, tagged: bool = False) -> list[dict[str, str]]:
@@ -75,11 +78,14 @@ def read_query(request: web.Request, model: type[M]) -> M:
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
-    """An integer path parameter; one no row can have is simply not found."""
-    value = int(request.match_info[name])  # the route only matches digits
-    if not 1 <= value <= MAX_ID:
-        raise NotFound(f"no such {name.removesuffix('_id') or 'object'} {value}")
-    return value
+    """An integer path parameter; one no row can have is simply not found. Checked
+    here too, not only by the route's pattern: `int()` reads `١` and `01` as 1, and a
+    route registered with a looser pattern (the page's) must not make them session 1."""
+    raw = request.match_info[name]
+    thing = name.removesuffix("_id") or "object"
+    if not _ID.fullmatch(raw) or int(raw) > MAX_ID:
+        raise NotFound(f"no such {thing} {raw}")
+    return int(raw)
 
 
 def respond(shape: BaseModel, *, status: int = 200) -> web.Response:

@@ -1,0 +1,33 @@
+"""Small input breakages found by trying the API as a newcomer would (issue 13, item 8)."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from store.database import Database
+from tests.integration.api_world import call, headers_of, seed_two_academies
+
+
+class TestPathIds:
+    @pytest.mark.parametrize("written", ["١", "01", "0", "٠١", "1٠", "+1", "１"])
+    async def test_an_id_not_written_in_ascii_digits_without_a_leading_zero_is_not_found(
+        self, client: TestClient, database: Database, written: str
+    ) -> None:
+        """`/v1/sessions/١` and `/v1/sessions/01` name no session, even though session 1
+        exists: 404 not_found, like any id no row has."""
+        await seed_two_academies(database)
+        assert 200 == (await call(client, "GET", "/v1/sessions/1"))[0]
+        status, body = await call(client, "GET", f"/v1/sessions/{written}")
+        assert (404, "not_found") == (status, body["error"]["code"])
+
+    @pytest.mark.parametrize("written", ["١", "01"])
+    async def test_the_teachers_page_refuses_them_too(
+        self, client: TestClient, database: Database, written: str
+    ) -> None:
+        """The page's own route reads ids through the same check."""
+        await seed_two_academies(database)
+        response = await client.get(
+            f"/sessions/{written}/attendance", headers=headers_of("teacher_own")
+        )
+        assert 404 == response.status
