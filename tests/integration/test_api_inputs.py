@@ -31,3 +31,23 @@ class TestPathIds:
             f"/sessions/{written}/attendance", headers=headers_of("teacher_own")
         )
         assert 404 == response.status
+
+
+class TestTimeZones:
+    @pytest.mark.parametrize("zone", ["localtime", "posixrules", "Factory"])
+    async def test_a_name_from_the_hosts_zoneinfo_that_is_no_iana_zone_is_refused(
+        self, client: TestClient, database: Database, zone: str
+    ) -> None:
+        """`localtime` is whatever the host's clock is set to: 422 naming `timezone`, and
+        no academy is written."""
+        academy = {"name": "Noor", "timezone": zone, "locale": "ar"}
+        status, body = await call(client, "PUT", "/v1/academies/3", json=academy)
+        assert (422, ["timezone"]) == (status, [d["field"] for d in body["error"]["details"]])
+        async with database.uow() as uow:
+            assert None is await uow.academies.get(3)
+
+    @pytest.mark.parametrize("zone", ["Africa/Cairo", "UTC", "America/Argentina/Buenos_Aires"])
+    async def test_iana_names_are_taken(self, client: TestClient, zone: str) -> None:
+        """Real zones, however deep their names, are still accepted."""
+        academy = {"name": "Noor", "timezone": zone, "locale": "ar"}
+        assert 200 == (await call(client, "PUT", "/v1/academies/3", json=academy))[0]
