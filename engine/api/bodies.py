@@ -211,8 +211,11 @@ class CancelIn(BaseModel):
 
 
 class JoinTokenIn(BaseModel):
+    """Whose token: a teacher or student may leave `user_id` out (or send no body) to
+    mean itself; the service and admins must name the user."""
+
     model_config = BODY_CONFIG
-    user_id: Id
+    user_id: Id | None = None
 
 
 QURAN_REPORT_FIELDS = ("papers_memorized_today", "recitation_quality")

@@ -51,3 +51,31 @@ class TestTimeZones:
         """Real zones, however deep their names, are still accepted."""
         academy = {"name": "Noor", "timezone": zone, "locale": "ar"}
         assert 200 == (await call(client, "PUT", "/v1/academies/3", json=academy))[0]
+
+
+class TestOwnJoinToken:
+    @pytest.mark.parametrize(("role", "identity"), [("student_on", "10"), ("teacher_own", "5")])
+    @pytest.mark.parametrize("body", [{}, None])
+    async def test_a_teacher_or_student_naming_nobody_gets_its_own(
+        self, client: TestClient, database: Database, role: str, identity: str, body: object
+    ) -> None:
+        """`{}` or no body at all from a teacher or student means its own token."""
+        ids = await seed_two_academies(database)
+        status, answer = await call(
+            client, "POST", f"/v1/sessions/{ids.ready}/join-token", role=role, json=body
+        )
+        assert (200, identity) == (status, answer["identity"])
+
+    @pytest.mark.parametrize("role", ["service", "admin_a"])
+    async def test_the_service_and_admins_must_still_name_the_user(
+        self, client: TestClient, database: Database, role: str
+    ) -> None:
+        """They act for others: 422 naming `user_id`."""
+        ids = await seed_two_academies(database)
+        status, answer = await call(
+            client, "POST", f"/v1/sessions/{ids.ready}/join-token", role=role, json={}
+        )
+        assert (422, ["user_id"]) == (
+            status,
+            [d["field"] for d in answer["error"]["details"]],
+        )
