@@ -68,13 +68,26 @@ async def read_body(request: web.Request, model: type[M]) -> M:
 
 
 def read_query(request: web.Request, model: type[M]) -> M:
-    repeated = sorted({k for k in request.query if len(request.query.getall(k)) > 1})
+    """The query string as `model`. A parameter the model lists in `REPEATABLE` takes
+    every value given; any other given twice is refused, not silently one of them."""
+    repeatable: frozenset[str] = getattr(model, "REPEATABLE", frozenset())
+    repeated = sorted(
+        {k for k in request.query if k not in repeatable and len(request.query.getall(k)) > 1}
+    )
     if repeated:
         raise invalid(*({"field": k, "message": "given more than once"} for k in repeated))
+    values: dict[str, Any] = {
+        k: request.query.getall(k) if k in repeatable else request.query[k] for k in request.query
+    }
     try:
-        return model.model_validate(dict(request.query))
+        return model.model_validate(values)
     except ValidationError as exc:
-        raise invalid(*field_errors(exc)) from None
+        details = field_errors(exc)
+        for detail in details:  # `status.1` is the second `status=`: name the parameter
+            name = detail["field"].split(".", 1)[0]
+            if name in repeatable:
+                detail["field"] = name
+        raise invalid(*details) from None
 
 
 def path_id(request: web.Request, name: str = "id") -> int:

@@ -93,10 +93,10 @@ async def list_sessions(request: web.Request) -> web.Response:
             uow,
             SessionFilter(
                 academy_id=academy_id,
-                status=query.status.value if query.status else None,
+                status=tuple(s.value for s in query.status),
                 teacher_id=teacher_id,
                 student_id=student_id,
-                type=query.type.value if query.type else None,
+                type=tuple(t.value for t in query.type),
                 starts_from=starts_from,
                 starts_before=starts_before,
                 ended_by=ended_by,

@@ -34,10 +34,10 @@ class SessionFilter:
     the last row of the previous page."""
 
     academy_id: int | None = None
-    status: str | None = None
+    status: tuple[str, ...] = ()  # any of these; () is every status
     teacher_id: int | None = None
     student_id: int | None = None
-    type: str | None = None
+    type: tuple[str, ...] = ()  # any of these; () is every type
     starts_from: datetime | None = None  # scheduled_at >= starts_from
     starts_before: datetime | None = None  # scheduled_at < starts_before
     ended_by: datetime | None = None  # ends_at <= ended_by
@@ -49,12 +49,12 @@ def _listed(f: SessionFilter) -> Select[Session]:
     stmt = select(Session)
     if f.academy_id is not None:
         stmt = stmt.where(Session.academy_id == f.academy_id)
-    if f.status is not None:
-        stmt = stmt.where(Session.status == f.status)
+    if f.status:
+        stmt = stmt.where(Session.status.in_(f.status))
     if f.teacher_id is not None:
         stmt = stmt.where(Session.teacher_id == f.teacher_id)
-    if f.type is not None:
-        stmt = stmt.where(Session.type == f.type)
+    if f.type:
+        stmt = stmt.where(Session.type.in_(f.type))
     if f.student_id is not None:
         on_roster = select(SessionStudent.session_id).where(
             SessionStudent.student_id == f.student_id

@@ -79,3 +79,53 @@ class TestOwnJoinToken:
             status,
             [d["field"] for d in answer["error"]["details"]],
         )
+
+
+class TestRepeatableFilters:
+    async def test_a_status_given_twice_selects_either(
+        self, client: TestClient, database: Database
+    ) -> None:
+        """`?status=ready&status=unscheduled` lists the sessions in either status."""
+        ids = await seed_two_academies(database)
+        status, body = await call(
+            client, "GET", "/v1/sessions?academy_id=1&status=ready&status=unscheduled"
+        )
+        assert (200, [ids.ready, ids.circle, ids.unscheduled]) == (
+            status,
+            [s["id"] for s in body["data"]],
+        )
+
+    async def test_completed_or_absent_answers_rather_than_422(
+        self, client: TestClient, database: Database
+    ) -> None:
+        """The issue's own query: nothing has finished yet, so an empty list, not 422."""
+        await seed_two_academies(database)
+        status, body = await call(client, "GET", "/v1/sessions?status=completed&status=absent")
+        assert (200, []) == (status, body["data"])
+
+    async def test_a_type_given_twice_selects_either(
+        self, client: TestClient, database: Database
+    ) -> None:
+        """`?type=quran_circle&type=quran_individual` in academy 1 is all of its sessions."""
+        ids = await seed_two_academies(database)
+        _, every = await call(client, "GET", "/v1/sessions?academy_id=1")
+        status, body = await call(
+            client, "GET", "/v1/sessions?academy_id=1&type=quran_circle&type=quran_individual"
+        )
+        assert (200, [s["id"] for s in every["data"]]) == (
+            status,
+            [s["id"] for s in body["data"]],
+        )
+        assert ids.circle in [s["id"] for s in body["data"]]
+
+    async def test_a_bad_value_among_several_names_the_parameter(self, client: TestClient) -> None:
+        """`?status=ready&status=done`: 422 naming `status`, as for a single bad value."""
+        status, body = await call(client, "GET", "/v1/sessions?status=ready&status=done")
+        assert (422, ["status"]) == (status, [d["field"] for d in body["error"]["details"]])
+
+    async def test_a_filter_that_takes_one_value_still_refuses_two(
+        self, client: TestClient
+    ) -> None:
+        """`academy_id` names one academy: given twice it is 422, not one of them."""
+        status, body = await call(client, "GET", "/v1/sessions?academy_id=1&academy_id=2")
+        assert (422, ["academy_id"]) == (status, [d["field"] for d in body["error"]["details"]])
