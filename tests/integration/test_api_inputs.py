@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import pytest
 from aiohttp.test_utils import TestClient
 
 from store.database import Database
-from tests.integration.api_world import call, headers_of, seed_two_academies
+from tests.integration.api_world import call, headers_of, presence, seed_two_academies
+from tests.integration.attendance_world import S, finish, report
+from tests.support.clock import ManualClock
 
 
 class TestPathIds:
@@ -129,3 +134,64 @@ class TestRepeatableFilters:
         """`academy_id` names one academy: given twice it is 422, not one of them."""
         status, body = await call(client, "GET", "/v1/sessions?academy_id=1&academy_id=2")
         assert (422, ["academy_id"]) == (status, [d["field"] for d in body["error"]["details"]])
+
+
+async def a_long_history(client: TestClient, database: Database, clock: ManualClock) -> int:
+    """The READY session finished, then flipped twice by reports: transitions and
+    overrides, some at the same moment (a report and the move it causes)."""
+    ids = await seed_two_academies(database)
+    await presence(database, ids.ready, 5, S, S + timedelta(minutes=60))
+    await presence(database, ids.ready, 10, S, S + timedelta(minutes=60))
+    await finish(client, clock, ids.ready, S + timedelta(minutes=70))
+    for hours, verdict in ((2, "absent"), (3, None)):
+        clock.set(S + timedelta(hours=hours))
+        status, _ = await call(
+            client,
+            "PUT",
+            f"/v1/sessions/{ids.ready}/reports/10",
+            role="admin_a",
+            json=report(attendance_status=verdict),
+        )
+        assert 200 == status
+    return ids.ready
+
+
+class TestHistoryPages:
+    async def test_pages_of_one_walk_the_whole_history_in_order(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """Following `next_cursor` with `limit=1` gives exactly the one-page history,
+        in its order, and the last page's `next_cursor` is null."""
+        session_id = await a_long_history(client, database, clock)
+        _, whole = await call(client, "GET", f"/v1/sessions/{session_id}/history")
+        assert None is whole["next_cursor"]
+        walked: list[Any] = []
+        cursor = None
+        for _ in range(len(whole["data"])):
+            query = "limit=1" + (f"&cursor={cursor}" if cursor else "")
+            status, page = await call(client, "GET", f"/v1/sessions/{session_id}/history?{query}")
+            assert (200, 1) == (status, len(page["data"]))
+            walked += page["data"]
+            cursor = page["next_cursor"]
+        assert None is cursor
+        assert whole["data"] == walked
+        assert len(walked) >= 6
+
+    async def test_a_page_says_where_the_next_begins(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """`limit=2` of a longer history: two entries and a cursor."""
+        session_id = await a_long_history(client, database, clock)
+        _, page = await call(client, "GET", f"/v1/sessions/{session_id}/history?limit=2")
+        assert 2 == len(page["data"])
+        assert isinstance(page["next_cursor"], str)
+
+    @pytest.mark.parametrize("query", ["cursor=bm9wZQ", "cursor=xyz", "limit=0", "limit=501"])
+    async def test_a_forged_cursor_or_a_bad_limit_is_named(
+        self, client: TestClient, database: Database, query: str
+    ) -> None:
+        """422 naming the parameter, as on the session list."""
+        ids = await seed_two_academies(database)
+        status, body = await call(client, "GET", f"/v1/sessions/{ids.ready}/history?{query}")
+        field = query.split("=", 1)[0]
+        assert (422, [field]) == (status, [d["field"] for d in body["error"]["details"]])
