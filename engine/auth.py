@@ -14,6 +14,7 @@ Each route declares its `Rights` as data (`Route(..., rights=only("admin"))`), a
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -73,20 +74,37 @@ def principal_from_token(
     if not jwt_secret:
         raise Unauthorized("invalid token")
     try:
+        # PyJWT (>= 2.10) refuses a `sub` that is not a string; the platform's user ids
+        # are integers and some issuers put them in as such, so `sub` is checked below.
         claims = jwt.decode(
-            token, jwt_secret, algorithms=["HS256"], options={"require": ["sub", "role", "exp"]}
+            token,
+            jwt_secret,
+            algorithms=["HS256"],
+            options={"require": ["sub", "role", "exp"], "verify_sub": False},
         )
     except jwt.InvalidTokenError as exc:
         raise Unauthorized(f"invalid token: {exc}") from exc
     role = claims.get("role")
     academy_id = claims.get("academy_id")
-    try:
-        user_id = int(claims["sub"])
-    except (TypeError, ValueError) as exc:
-        raise Unauthorized("invalid token: sub must be a user id") from exc
+    user_id = _user_id(claims["sub"])
     if role not in ROLES or not isinstance(academy_id, int):
         raise Unauthorized("invalid token: role or academy_id missing or unknown")
     return Principal(role=role, user_id=user_id, academy_id=academy_id)
+
+
+_DECIMAL_ID = re.compile(r"[1-9][0-9]*", re.ASCII)
+
+
+def _user_id(sub: object) -> int:
+    """`sub` as the platform's user id: an integer, or its decimal string (`10`, not
+    `010`, `١٠` or `10.0`)."""
+    if isinstance(sub, int) and not isinstance(sub, bool) and sub > 0:
+        return sub
+    if isinstance(sub, str) and _DECIMAL_ID.fullmatch(sub):
+        return int(sub)
+    raise Unauthorized(
+        "invalid token: sub must be the user id, an integer or a string of its decimal digits"
+    )
 
 
 def authenticate(request: web.Request, token: str | None = None) -> Principal:

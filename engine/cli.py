@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -37,7 +38,30 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else runs: a busy port must stop
+    `serve` before it migrates, logs `serving` or starts a sweeper. OSError if not."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp does
+        sock.bind(address)
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        sock = listen(settings.host, settings.port)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        print(f"hudur: cannot listen on {settings.host}:{settings.port}: {reason}", file=sys.stderr)
+        return 1
     asyncio.run(_migrate(settings))
     if settings.uses_dev_livekit_credentials:
         log.warning(
@@ -46,9 +70,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             "forge webhooks. Set real ones before exposing this service.",
         )
     log.info("serving", host=settings.host, port=settings.port)
-    web.run_app(
-        create_app(settings), host=settings.host, port=settings.port, print=None, access_log=None
-    )
+    web.run_app(create_app(settings), sock=sock, print=None, access_log=None)
     return 0
 
 

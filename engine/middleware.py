@@ -13,12 +13,19 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
+from prometheus_client import Histogram
 
 from engine.api.errors import HTTP_CODES, http_error
 from rules.errors import HudurError
 from store.faults import DATABASE_FAULTS
 
 log = structlog.get_logger("hudur.http")
+
+REQUEST_DURATION = Histogram(
+    "hudur_http_request_duration_seconds",
+    "HTTP request latency, by the matched route's template (never the raw path).",
+    ["route", "method", "status"],
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -37,6 +44,21 @@ def loggable_path(path: str) -> str:
     return "/v1/calendar/<token>.ics" if _CALENDAR_TOKEN.match(path) else path
 
 
+def route_label(request: web.Request) -> str:
+    """The route's template (`/v1/sessions/{id}`), so the labels stay a bounded set;
+    `unmatched` for a path no route takes (404, 405)."""
+    resource = request.match_info.route.resource
+    return "unmatched" if resource is None else resource.canonical
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(request: web.Request) -> str:
+    """A caller may send any token as a method: keep the label's values bounded."""
+    return request.method if request.method in _METHODS else "other"
+
+
 @web.middleware
 async def context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     structlog.contextvars.clear_contextvars()
@@ -53,12 +75,15 @@ async def context_middleware(request: web.Request, handler: Handler) -> web.Stre
         status = exc.status
         raise
     finally:
+        elapsed = time.perf_counter() - started
+        labels = (route_label(request), method_label(request), str(status))
+        REQUEST_DURATION.labels(*labels).observe(elapsed)
         log.info(
             "request",
             method=request.method,
             path=loggable_path(request.path),
             status=status,
-            ms=round((time.perf_counter() - started) * 1000, 2),
+            ms=round(elapsed * 1000, 2),
         )
 
 

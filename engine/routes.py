@@ -23,6 +23,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Security = Literal["bearer", "livekit", None]
 
 _PARAM = re.compile(r"\{(\w+)\}")
+# An id as the platform writes it: ASCII digits, no leading zero. `\d` would take
+# Arabic-Indic digits too, and `01` or `١` would then name session 1; no row has id 0.
+ID_PATTERN = r"[1-9][0-9]*"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +100,11 @@ def rights_table(routes: Iterable[Route]) -> dict[tuple[str, str], Rights]:
 
 
 def _aiohttp_path(route: Route) -> str:
-    """`{id}` becomes a digits-only match; a string parameter gets its own pattern."""
+    """`{id}` becomes an `ID_PATTERN` match; a string parameter gets its own pattern."""
     patterns = dict(route.string_params)
 
     def placeholder(match: re.Match[str]) -> str:
         name = match[1]
-        return "{" + name + ":" + patterns.get(name, r"\d+") + "}"
+        return "{" + name + ":" + patterns.get(name, ID_PATTERN) + "}"
 
     return _PARAM.sub(placeholder, route.path)

@@ -35,6 +35,7 @@ CALL_TIMEOUT_SECONDS = 10.0
 NO_LINK = "no HUDUR_LIVEKIT_URL: sessions get no meeting_link"
 # Said once per process, not once per session prepared.
 _no_link_said = False
+PROBE_TIMEOUT_SECONDS = 2.0  # /readyz must answer well within a probe's own timeout
 
 
 class RoomGateway:
@@ -142,6 +143,20 @@ class RoomGateway:
         """The sid of the room now open under this name, if any."""
         answer = await self._room().list_rooms(api.ListRoomsRequest(names=[room]))
         return next((r.sid for r in answer.rooms if r.name == room), None)
+
+    async def probe(self) -> str | None:
+        """Whether RoomService answers: None when it does, else why not. A ListRooms of
+        one name no session has, so the answer stays small however many rooms are open."""
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+                await self._room().list_rooms(api.ListRoomsRequest(names=["hudur-readyz"]))
+        except asyncio.CancelledError:
+            raise
+        except TimeoutError:
+            return f"no answer within {PROBE_TIMEOUT_SECONDS:g} s"
+        except Exception as exc:  # any failure means LiveKit does not answer as it should
+            return f"{type(exc).__name__}: {exc}"[:500]
+        return None
 
     async def perform(self, call: RoomCall) -> dict[str, Any] | None:
         """Carry out one claimed operation; raises when LiveKit did not do it. CreateRoom

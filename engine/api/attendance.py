@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
 
 from engine.api.access import check_own_teaching, check_reader, visible_session
 from engine.api.answers import AttendanceOut, HistoryList
-from engine.api.http import database, now, path_id, respond
-from engine.api.shapes import attendance_shape, history_shape
+from engine.api.http import bad_field, database, now, path_id, read_query, respond
+from engine.api.shapes import HistoryKey, attendance_shape, history_shape
+from engine.api.types import MAX_ID
 from engine.auth import authenticate, only
 from engine.operations.attendance import session_attendance
 from engine.routes import Route
@@ -25,15 +32,48 @@ async def get_attendance(request: web.Request) -> web.Response:
         return respond(attendance_shape(attendance, only_student=only))
 
 
+class HistoryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=100, ge=1, le=500)
+    cursor: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+def encode_history_cursor(key: HistoryKey) -> str:
+    at, kind, row_id = key
+    raw = json.dumps([at.isoformat(), kind, row_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_history_cursor(text: str) -> HistoryKey:
+    """The key of the last entry of the previous page; 422 for anything not handed out."""
+    try:
+        at, kind, row_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None or kind not in (0, 1) or isinstance(row_id, bool):
+            raise ValueError(text)
+        if not isinstance(row_id, int) or not 0 < row_id <= MAX_ID:
+            raise ValueError(text)
+        return moment.astimezone(UTC), kind, row_id
+    except (binascii.Error, ValueError, TypeError, OverflowError):
+        raise bad_field("cursor", "not a cursor this service handed out") from None
+
+
 async def get_history(request: web.Request) -> web.Response:
+    """Keyset pages on (at, override before transition, id): an entry written while a
+    reader pages never makes it skip or repeat one. A session's history is short (tens
+    of rows), so both tables are read whole and merged; the page is cut after."""
     principal = authenticate(request)
     session_id = path_id(request)
+    query = read_query(request, HistoryQuery)
+    after = decode_history_cursor(query.cursor) if query.cursor else None
     async with database(request).uow() as uow:
         session = await visible_session(uow, principal, session_id)
         check_own_teaching(principal, session)
         transitions = await uow.transitions.for_session(session.id)
         overrides = await uow.audit.for_session(session.id)
-        return respond(history_shape(transitions, overrides))
+        page, last = history_shape(transitions, overrides, after=after, limit=query.limit)
+    page.next_cursor = None if last is None else encode_history_cursor(last)
+    return respond(page)
 
 
 ROUTES = (
@@ -53,6 +93,7 @@ ROUTES = (
         "Transitions and overrides, oldest first, each with who, when, before and after",
         get_history,
         rights=only("admin", "teacher"),
+        query=HistoryQuery,
         answer=HistoryList,
         errors=(403,),
         tag="attendance",

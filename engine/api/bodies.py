@@ -5,7 +5,7 @@ The same classes validate requests and describe them in `/openapi.json`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 
@@ -211,8 +211,11 @@ class CancelIn(BaseModel):
 
 
 class JoinTokenIn(BaseModel):
+    """Whose token: a teacher or student may leave `user_id` out (or send no body) to
+    mean itself; the service and admins must name the user."""
+
     model_config = BODY_CONFIG
-    user_id: Id
+    user_id: Id | None = None
 
 
 QURAN_REPORT_FIELDS = ("papers_memorized_today", "recitation_quality")
@@ -265,14 +268,16 @@ TypeFilter = Literal[
 
 
 class SessionQuery(BaseModel):
-    """Filters of `GET /v1/sessions`; all of them must hold."""
+    """Filters of `GET /v1/sessions`; all of them must hold. `status` and `type` may be
+    given more than once (`?status=completed&status=absent`): any of their values."""
 
+    REPEATABLE: ClassVar[frozenset[str]] = frozenset({"status", "type"})
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    status: Status | None = None
+    status: list[Status] = Field(default_factory=list, max_length=len(Status))
     teacher_id: Id | None = None
     student_id: Id | None = None
     academy_id: Id | None = None
-    type: TypeFilter | None = None
+    type: list[TypeFilter] = Field(default_factory=list, max_length=len(SessionType) + 2)
     scope: Literal["today", "upcoming", "past", "this_week"] | None = None
     from_: Moment | None = Field(default=None, alias="from")
     to: Moment | None = None

@@ -8,6 +8,7 @@ return respond(shape)                             # a response model as JSON
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -17,10 +18,12 @@ from pydantic import BaseModel, RootModel, ValidationError
 
 from engine.api.types import MAX_ID
 from engine.keys import CLOCK, DATABASE
+from engine.routes import ID_PATTERN
 from rules.errors import BadRequest, NotFound, ValidationFailed
 from store.database import Database
 
 M = TypeVar("M", bound=BaseModel)
+_ID = re.compile(ID_PATTERN, re.ASCII)
 
 
 def field_errors(exc: ValidationError, *, tagged: bool = False) -> list[dict[str, str]]:
@@ -65,21 +68,37 @@ async def read_body(request: web.Request, model: type[M]) -> M:
 
 
 def read_query(request: web.Request, model: type[M]) -> M:
-    repeated = sorted({k for k in request.query if len(request.query.getall(k)) > 1})
+    """The query string as `model`. A parameter the model lists in `REPEATABLE` takes
+    every value given; any other given twice is refused, not silently one of them."""
+    repeatable: frozenset[str] = getattr(model, "REPEATABLE", frozenset())
+    repeated = sorted(
+        {k for k in request.query if k not in repeatable and len(request.query.getall(k)) > 1}
+    )
     if repeated:
         raise invalid(*({"field": k, "message": "given more than once"} for k in repeated))
+    values: dict[str, Any] = {
+        k: request.query.getall(k) if k in repeatable else request.query[k] for k in request.query
+    }
     try:
-        return model.model_validate(dict(request.query))
+        return model.model_validate(values)
     except ValidationError as exc:
-        raise invalid(*field_errors(exc)) from None
+        details = field_errors(exc)
+        for detail in details:  # `status.1` is the second `status=`: name the parameter
+            name = detail["field"].split(".", 1)[0]
+            if name in repeatable:
+                detail["field"] = name
+        raise invalid(*details) from None
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
-    """An integer path parameter; one no row can have is simply not found."""
-    value = int(request.match_info[name])  # the route only matches digits
-    if not 1 <= value <= MAX_ID:
-        raise NotFound(f"no such {name.removesuffix('_id') or 'object'} {value}")
-    return value
+    """An integer path parameter; one no row can have is simply not found. Checked
+    here too, not only by the route's pattern: `int()` reads `١` and `01` as 1, and a
+    route registered with a looser pattern (the page's) must not make them session 1."""
+    raw = request.match_info[name]
+    thing = name.removesuffix("_id") or "object"
+    if not _ID.fullmatch(raw) or int(raw) > MAX_ID:
+        raise NotFound(f"no such {thing} {raw}")
+    return int(raw)
 
 
 def respond(shape: BaseModel, *, status: int = 200) -> web.Response:

@@ -93,10 +93,12 @@ async def list_sessions(request: web.Request) -> web.Response:
             uow,
             SessionFilter(
                 academy_id=academy_id,
-                status=query.status.value if query.status else None,
+                status=tuple(s.value for s in query.status),
                 teacher_id=teacher_id,
                 student_id=student_id,
-                types=tuple(t.value for t in types_named(query.type)) if query.type else (),
+                types=tuple(
+                    dict.fromkeys(t.value for name in query.type for t in types_named(name))
+                ),
                 starts_from=starts_from,
                 starts_before=starts_before,
                 ended_by=ended_by,

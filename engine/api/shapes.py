@@ -246,12 +246,20 @@ def report_shape(
 # --- history ------------------------------------------------------------------------
 
 
+HistoryKey = tuple[datetime, int, int]  # (at, 0 override | 1 transition, row id)
+
+
 def history_shape(
-    transitions: Iterable[Transition], overrides: Iterable[AuditEntry]
-) -> a.HistoryList:
+    transitions: Iterable[Transition],
+    overrides: Iterable[AuditEntry],
+    *,
+    after: HistoryKey | None = None,
+    limit: int | None = None,
+) -> tuple[a.HistoryList, HistoryKey | None]:
     """Oldest first; at the same moment an override comes before the transition it
-    caused (a report first, then COMPLETED -> ABSENT)."""
-    entries: list[tuple[tuple[datetime, int, int], a.HistoryEntry]] = []
+    caused (a report first, then COMPLETED -> ABSENT). One page: the entries whose key
+    follows `after`, at most `limit`, and the key to continue after (None: no more)."""
+    entries: list[tuple[HistoryKey, a.HistoryEntry]] = []
     for t in transitions:
         details = t.details or {}
         entry = a.HistoryEntry(
@@ -280,4 +288,8 @@ def history_shape(
         )
         entries.append(((o.at, 0, o.id), entry))
     entries.sort(key=lambda pair: pair[0])
-    return a.HistoryList(data=[entry for _, entry in entries], next_cursor=None)
+    if after is not None:
+        entries = [pair for pair in entries if pair[0] > after]
+    page = entries if limit is None else entries[:limit]
+    more = len(page) < len(entries)
+    return a.HistoryList(data=[entry for _, entry in page]), page[-1][0] if more else None

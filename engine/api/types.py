@@ -70,9 +70,15 @@ Moment = Annotated[
 ]
 
 
+# What the host's zoneinfo directory holds beside the IANA zones: `localtime` is the
+# host's own link (a different zone on every machine), `posixrules` a default for
+# POSIX strings, `Factory` the "zone not set" placeholder. None names a place.
+_NOT_IANA = frozenset({"localtime", "posixrules", "Factory"})
+
+
 @cache
 def _zones() -> frozenset[str]:
-    return frozenset(available_timezones() | {"UTC"})
+    return frozenset((available_timezones() | {"UTC"}) - _NOT_IANA)
 
 
 def _iana_zone(value: str) -> str:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import structlog
+
 from engine.operations.attendance import SessionAttendance, session_attendance
 from rules.actors import Actor, AuditKind
 from rules.attendance import AttendanceStatus
@@ -27,6 +29,8 @@ from rules.lifecycle import accepts_reports, is_finished
 from store.metrics import CHARGES
 from store.schema import Charge, Session
 from store.uow import UnitOfWork
+
+log = structlog.get_logger("hudur.charges")
 
 HAND_SET = "hand_set"  # the reason of a charge set by hand
 
@@ -61,6 +65,7 @@ async def settle_charges(
         if await uow.charges.charge(session.id, decision, now=at):
             written.append(decision)
             _count_charge(uow, decision.status)
+            _log_charge(uow, session.id, decision, was=None)
     for decision in decisions:
         row = rows.get(decision.student_id)
         if row is not None and (row.status, row.reason, row.subscription_id, row.verdict) != (
@@ -69,8 +74,10 @@ async def settle_charges(
             decision.subscription_id,
             decision.verdict.value,
         ):
+            was = row.status
             uow.charges.update(row, decision, at=at)
             written.append(decision)
+            _log_charge(uow, session.id, decision, was=was)
     return written
 
 
@@ -91,6 +98,29 @@ async def subscription_for(
 
 def _count_charge(uow: UnitOfWork, status: ChargeStatus) -> None:
     uow.after_commit(lambda: CHARGES.labels(status.value).inc())
+
+
+def _log_charge(
+    uow: UnitOfWork,
+    session_id: int,
+    decision: ChargeDecision,
+    *,
+    was: str | None,
+    actor: Actor | None = None,
+) -> None:
+    """One line per ledger row written (`from_status` null) or changed, once it is
+    committed; `actor` null is the charging rules themselves."""
+    fields = {
+        "session_id": session_id,
+        "student_id": decision.student_id,
+        "from_status": was,
+        "status": decision.status.value,
+        "reason": decision.reason,
+        "subscription_id": decision.subscription_id,
+        "verdict": decision.verdict.value,
+        "actor": None if actor is None else str(actor),
+    }
+    uow.after_commit(lambda: log.info("charge", **fields))
 
 
 def charge_snapshot(row: Charge | None) -> dict[str, Any]:
@@ -148,10 +178,12 @@ async def set_by_hand(
         subscription_id = subscription.id if subscription else None
         status = ChargeStatus.CHARGED if subscription_id else ChargeStatus.UNBILLED
     decision = ChargeDecision(student_id, status, HAND_SET, subscription_id, verdict)
+    was = None if row is None else row.status
     if row is None:
         await uow.charges.charge(session.id, decision, now=at, hand_set=True)
         row = (await uow.charges.for_session(session.id))[student_id]
     uow.charges.update(row, decision, at=at, hand_set=True)
+    _log_charge(uow, session.id, decision, was=was, actor=actor)
     uow.audit.record(
         session.id,
         student_id=student_id,

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import structlog
+
 from rules.actors import Actor
 from rules.codes import SessionType
 from rules.lifecycle import LifecycleEvent, Status, apply, born
@@ -21,6 +23,8 @@ from rules.lifecycle import note as noted
 from store.metrics import TRANSITIONS
 from store.schema import Session, Transition
 from store.uow import UnitOfWork
+
+log = structlog.get_logger("hudur.lifecycle")
 
 
 async def transition(
@@ -48,6 +52,7 @@ async def transition(
     session.updated_at = at
     session.revision += 1
     uow.after_commit(lambda: TRANSITIONS.labels(old.value, new.value).inc())
+    _log_after_commit(uow, session, old.value, new.value, event, actor)
     return row
 
 
@@ -91,6 +96,7 @@ async def create(
             actor=str(actor),
             details=details,
         )
+        _log_after_commit(uow, session, None, status.value, event, actor)
     return session
 
 
@@ -114,3 +120,25 @@ def note(
         actor=str(actor),
         details=details,
     )
+
+
+def _log_after_commit(
+    uow: UnitOfWork,
+    session: Session,
+    old: str | None,
+    new: str,
+    event: LifecycleEvent,
+    actor: Actor,
+) -> None:
+    """One line per move, written only once it is committed: a rolled-back move never
+    happened, and the log must not say it did. Values are read now, while the row is
+    loaded (after commit its attributes are expired)."""
+    fields = {
+        "session_id": session.id,
+        "session_code": session.session_code,
+        "from_status": old,
+        "to_status": new,
+        "lifecycle_event": event.value,  # `event` is structlog's own key
+        "actor": str(actor),
+    }
+    uow.after_commit(lambda: log.info("transition", **fields))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.rooms import RoomOperationKind, RoomOperationState
@@ -41,6 +41,22 @@ class RoomOperationRepository:
         )
         self.session.add(row)
         return row
+
+    async def backlog(self, now: datetime) -> tuple[int, float]:
+        """The pending operations: how many, and the age in seconds of the oldest (0
+        when none) -- what an operator alerts on when LiveKit stays unreachable."""
+        count, oldest = (
+            await self.session.execute(
+                select(func.count(), func.min(RoomOperation.created_at)).where(
+                    RoomOperation.state == RoomOperationState.PENDING.value
+                )
+            )
+        ).one()
+        if oldest is None:
+            return 0, 0.0
+        if oldest.tzinfo is None:  # SQLite hands back naive UTC
+            oldest = oldest.replace(tzinfo=now.tzinfo)
+        return int(count), max(0.0, (now - oldest).total_seconds())
 
     async def due(
         self, now: datetime, *, limit: int, lock: bool = False, academy_id: int | None = None

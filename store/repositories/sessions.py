@@ -34,7 +34,7 @@ class SessionFilter:
     the last row of the previous page."""
 
     academy_id: int | None = None
-    status: str | None = None
+    status: tuple[str, ...] = ()  # any of these; () is every status
     teacher_id: int | None = None
     student_id: int | None = None
     types: tuple[str, ...] = ()  # any of them; empty: every type
@@ -50,8 +50,8 @@ def _listed(f: SessionFilter) -> Select[Session]:
     stmt = select(Session)
     if f.academy_id is not None:
         stmt = stmt.where(Session.academy_id == f.academy_id)
-    if f.status is not None:
-        stmt = stmt.where(Session.status == f.status)
+    if f.status:
+        stmt = stmt.where(Session.status.in_(f.status))
     if f.teacher_id is not None:
         stmt = stmt.where(Session.teacher_id == f.teacher_id)
     if f.types:
