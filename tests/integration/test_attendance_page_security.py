@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from store.database import Database
@@ -34,6 +35,15 @@ def own_origin(client: TestClient) -> str:
     return str(client.make_url("/").origin())
 
 
+async def post_form(
+    client: TestClient, session_id: int, data: dict[str, str], headers: dict[str, str]
+) -> ClientResponse:
+    """The override form posted as a browser would, the redirect not followed."""
+    return await client.post(
+        PAGE.format(session_id), data=data, headers=headers, allow_redirects=False
+    )
+
+
 class TestCrossSiteForgery:
     async def test_a_post_from_another_site_with_the_teachers_cookie_is_403_and_changes_nothing(
         self, client: TestClient, database: Database, clock: ManualClock
@@ -43,11 +53,11 @@ class TestCrossSiteForgery:
         sessions = await world(database, clock)
         token = await open_by_link(client, sessions.circle)
         before = await snapshot(database)
-        response = await client.post(
-            PAGE.format(sessions.circle),
-            data={**FORGED, "csrf_token": token},
-            headers={"Origin": "http://evil.example"},
-            allow_redirects=False,
+        response = await post_form(
+            client,
+            sessions.circle,
+            {**FORGED, "csrf_token": token},
+            {"Origin": "http://evil.example"},
         )
         assert 403 == response.status
         assert "forbidden" == (await response.json())["error"]["code"]
@@ -60,11 +70,11 @@ class TestCrossSiteForgery:
         sessions = await world(database, clock)
         token = await open_by_link(client, sessions.circle)
         before = await snapshot(database)
-        response = await client.post(
-            PAGE.format(sessions.circle),
-            data={**FORGED, "csrf_token": token},
-            headers={"Referer": "https://evil.example/trap.html"},
-            allow_redirects=False,
+        response = await post_form(
+            client,
+            sessions.circle,
+            {**FORGED, "csrf_token": token},
+            {"Referer": "https://evil.example/trap.html"},
         )
         assert 403 == response.status
         assert before == await snapshot(database)
@@ -75,11 +85,8 @@ class TestCrossSiteForgery:
         """A sandboxed frame's `Origin: null` is nobody's site, so not ours."""
         sessions = await world(database, clock)
         token = await open_by_link(client, sessions.circle)
-        response = await client.post(
-            PAGE.format(sessions.circle),
-            data={**FORGED, "csrf_token": token},
-            headers={"Origin": "null"},
-            allow_redirects=False,
+        response = await post_form(
+            client, sessions.circle, {**FORGED, "csrf_token": token}, {"Origin": "null"}
         )
         assert 403 == response.status
 
@@ -90,12 +97,7 @@ class TestCrossSiteForgery:
         sessions = await world(database, clock)
         await open_by_link(client, sessions.circle)
         before = await snapshot(database)
-        response = await client.post(
-            PAGE.format(sessions.circle),
-            data=FORGED,
-            headers={"Origin": own_origin(client)},
-            allow_redirects=False,
-        )
+        response = await post_form(client, sessions.circle, FORGED, {"Origin": own_origin(client)})
         assert 403 == response.status
         assert "forbidden" == (await response.json())["error"]["code"]
         assert before == await snapshot(database)
@@ -128,11 +130,11 @@ class TestTheRealForm:
         """What the page's own form sends: our Origin, the cookie and the token."""
         sessions = await world(database, clock)
         token = await open_by_link(client, sessions.circle)
-        response = await client.post(
-            PAGE.format(sessions.circle),
-            data={**FORGED, "reason": "came by phone", "csrf_token": token},
-            headers={"Origin": own_origin(client)},
-            allow_redirects=False,
+        response = await post_form(
+            client,
+            sessions.circle,
+            {**FORGED, "reason": "came by phone", "csrf_token": token},
+            {"Origin": own_origin(client)},
         )
         assert 303 == response.status
         async with database.uow() as uow:
