@@ -21,8 +21,11 @@ its cookie or `?token=` and checks the same rights itself (`rights=None`).
 | endpoint                                       | service | admin | teacher | student    |
 |------------------------------------------------|---------|-------|---------|------------|
 | PUT /v1/academies/{id}                         | all     | A     | -       | -          |
+| GET /v1/academies/{id}                         | all     | A     | its     | its        |
 | PUT, GET /v1/academies/{id}/rules              | all     | A     | -       | -          |
 | PUT /v1/users/{id}                             | all     | A     | -       | -          |
+| GET /v1/users/{id}                             | all     | A     | taught  | self       |
+| GET /v1/users/{id}/subscriptions               | all     | A     | self    | self       |
 | PUT, GET /v1/subscriptions/{id}                | all     | A     | -       | -          |
 | POST /v1/sessions                              | all     | A     | -       | -          |
 | GET /v1/sessions                               | all     | A     | own     | on         |
@@ -41,9 +44,12 @@ its cookie or `?token=` and checks the same rights itself (`rights=None`).
 | GET /v1/calendar/{token}.ics                   | the token in the address, nothing else |
 | GET /healthz, /readyz, /metrics, /openapi.json | public  |       |         |            |
 
-A: objects of the admin's own academy (for PUT academies and rules: that academy
-itself). own: sessions the teacher teaches (`teacher_id == sub`). on: sessions the
-student is on the roster of. self: only for itself. -: 403.
+A: objects of the admin's own academy (for academies and rules: that academy
+itself). its: the caller's own academy. own: sessions the teacher teaches
+(`teacher_id == sub`). on: sessions the student is on the roster of. self: only for
+itself. taught: itself and the students on the roster of any session it teaches
+(its pages name them), but not their subscriptions. -: 403. A user of one's own
+academy outside self or taught is 403; another academy's user is 404.
 * a join token only for the session's teacher or a roster student (else 403), and
 a teacher or student only for itself. ** a student sees only its own verdict.
 

@@ -11,7 +11,7 @@ from engine.api.bodies import AcademyIn as AcademyBody
 from engine.api.bodies import RulesIn
 from engine.api.http import database, invalid, now, path_id, read_body, respond
 from engine.api.shapes import RULE_LEVELS, academy_shape, rules_shape
-from engine.auth import authenticate, only
+from engine.auth import EVERYONE, authenticate, only
 from engine.routes import Route
 from rules.errors import NotFound
 from rules.settings import resolve_settings
@@ -28,6 +28,17 @@ async def put_academy(request: web.Request) -> web.Response:
         academy = await uow.academies.upsert(academy_id, now=now(request), **body.model_dump())
         await uow.commit()
     return respond(academy_shape(academy))
+
+
+async def get_academy(request: web.Request) -> web.Response:
+    principal = authenticate(request)
+    academy_id = path_id(request)
+    principal.check_academy(academy_id)
+    async with database(request).uow() as uow:
+        academy = await uow.academies.get(academy_id)
+        if academy is None:
+            raise NotFound(f"no such academy {academy_id}")
+        return respond(academy_shape(academy))
 
 
 def _rules_of(body: RulesIn) -> dict[str, dict[str, Any]]:
@@ -94,6 +105,16 @@ ROUTES = (
         answer=AcademyOut,
         errors=(403,),
         tag="academies",
+    ),
+    Route(
+        "GET",
+        "/v1/academies/{id}",
+        "The academy (name, time zone, locale), as its PUT answers it",
+        get_academy,
+        rights=EVERYONE,
+        answer=AcademyOut,
+        tag="academies",
+        description="Everyone reads its own academy; another academy is 404.",
     ),
     Route(
         "PUT",

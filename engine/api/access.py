@@ -13,7 +13,7 @@ from __future__ import annotations
 from engine.api.http import bad_field
 from engine.auth import Principal
 from rules.errors import Forbidden, NotFound
-from store.schema import Session
+from store.schema import Session, User
 from store.uow import UnitOfWork
 
 
@@ -40,6 +40,29 @@ async def check_reader(uow: UnitOfWork, principal: Principal, session: Session) 
     if principal.role == "student" and principal.user_id not in roster:
         raise Forbidden("a student may only see sessions it is on the roster of")
     return roster
+
+
+async def visible_user(
+    uow: UnitOfWork, principal: Principal, user_id: int, *, students_taught: bool
+) -> User:
+    """The user if the caller may read it: the service anyone, an admin its academy's,
+    anyone else itself, and with `students_taught` a teacher also the students on the
+    roster of a session it teaches. Another academy's user is 404, someone else in
+    one's own academy 403."""
+    user = await uow.users.get(user_id)
+    if user is None or not principal.sees(user.academy_id):
+        raise NotFound(f"no such user {user_id}")
+    if principal.is_service or principal.role == "admin" or principal.user_id == user.id:
+        return user
+    if (
+        students_taught
+        and principal.role == "teacher"
+        and principal.user_id is not None
+        and user.role == "student"
+        and await uow.users.is_taught_by(user.id, principal.user_id)
+    ):
+        return user
+    raise Forbidden(f"a {principal.role} may not read user {user_id}")
 
 
 def check_on_roster(student_id: int, roster: list[int], session_id: int) -> None:

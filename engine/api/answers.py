@@ -105,6 +105,11 @@ class SubscriptionOut(BaseModel):
     updated_at: datetime
 
 
+class SubscriptionList(BaseModel):
+    data: list[SubscriptionOut]
+    next_cursor: str | None = Field(description="always null: a student's subscriptions fit a page")
+
+
 # --- sessions -----------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rules.charging import ChargeStatus, SubscriptionView
 from rules.codes import SubscriptionKind
 from store.repositories.base import upsert
-from store.schema import Academy, Charge, Subscription, User
+from store.schema import Academy, Charge, Session, SessionStudent, Subscription, User
 
 
 class AcademyRepository:
@@ -70,6 +70,16 @@ class UserRepository:
     async def by_calendar_token(self, token: str) -> User | None:
         return await self.session.scalar(select(User).where(User.calendar_token == token))
 
+    async def is_taught_by(self, student_id: int, teacher_id: int) -> bool:
+        """Whether the student is on the roster of any session the teacher teaches."""
+        found = await self.session.scalar(
+            select(SessionStudent.session_id)
+            .join(Session, Session.id == SessionStudent.session_id)
+            .where(SessionStudent.student_id == student_id, Session.teacher_id == teacher_id)
+            .limit(1)
+        )
+        return found is not None
+
 
 class SubscriptionRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -84,6 +94,28 @@ class SubscriptionRepository:
         sub = await self.session.get(Subscription, subscription_id, populate_existing=True)
         assert sub is not None
         return sub
+
+    async def of_student(self, student_id: int) -> list[Subscription]:
+        """The student's subscriptions, the earliest first."""
+        rows = await self.session.scalars(
+            select(Subscription)
+            .where(Subscription.student_id == student_id)
+            .order_by(Subscription.starts_at, Subscription.id)
+        )
+        return list(rows)
+
+    async def usage_of(self, subscription_ids: list[int]) -> dict[int, list[Charge]]:
+        """The usage rows of each subscription (in the order they were written), in one query."""
+        usage: dict[int, list[Charge]] = {sub_id: [] for sub_id in subscription_ids}
+        if not subscription_ids:
+            return usage
+        rows = await self.session.scalars(
+            select(Charge).where(Charge.subscription_id.in_(subscription_ids)).order_by(Charge.id)
+        )
+        for row in rows:
+            assert row.subscription_id is not None
+            usage[row.subscription_id].append(row)
+        return usage
 
     async def used(self, subscription_id: int) -> int:
         count = await self.session.scalar(

@@ -111,6 +111,12 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "get subscription": Endpoint("GET", lambda s: "/v1/subscriptions/110"),
     "create session": Endpoint("POST", lambda s: "/v1/sessions", lambda r: NEW_SESSION, True),
+    "get academy": Endpoint("GET", lambda s: "/v1/academies/1"),
+    "get academy of B": Endpoint("GET", lambda s: "/v1/academies/2"),
+    "get student": Endpoint("GET", lambda s: "/v1/users/10"),
+    "get teacher": Endpoint("GET", lambda s: "/v1/users/5"),
+    "get user of B": Endpoint("GET", lambda s: "/v1/users/20"),
+    "get subscriptions": Endpoint("GET", lambda s: "/v1/users/10/subscriptions"),
 }
 
 # Columns follow ROLES: service, admin_a, teacher_own, teacher_other, student_on,
@@ -133,6 +139,12 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "put subscription": (200, 200, 403, 403, 403, 403, 404, 403, 403),
     "get subscription": (200, 200, 403, 403, 403, 403, 404, 403, 403),
     "create session": (201, 201, 403, 403, 403, 403, 404, 403, 403),
+    "get academy": (200, 200, 200, 200, 200, 200, 404, 404, 404),
+    "get academy of B": (200, 404, 404, 404, 404, 404, 200, 200, 200),
+    "get student": (200, 200, 200, 403, 200, 403, 404, 404, 404),
+    "get teacher": (200, 200, 200, 403, 403, 403, 404, 404, 404),
+    "get user of B": (200, 404, 404, 404, 404, 404, 200, 200, 200),
+    "get subscriptions": (200, 200, 403, 403, 200, 403, 404, 404, 404),
 }
 
 
