@@ -21,7 +21,9 @@ __all__ = [
     "TeacherStatus",
     "explain",
     "measure",
+    "merged_stretches",
     "reference_start",
+    "seconds_of",
     "student_status",
     "teacher_status",
 ]
@@ -72,11 +74,45 @@ def measure(
     """
     if ends_at <= starts_at:
         raise ValueError(f"ends_at {ends_at} must be after starts_at {starts_at}")
+    intervals = _of_this_session(intervals, until)
+    merged = merged_stretches(
+        intervals,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        until=until,
+        reconnect_gap_seconds=reconnect_gap_seconds,
+    )
+    attended = seconds_of(merged)
+    percentage = min(100.0, round(attended / ((ends_at - starts_at) / _SECOND) * 100, 2))
+    left = [interval.left_at for interval in intervals]
+    return MeetingAttendance(
+        attended_seconds=attended,
+        attendance_percentage=percentage,
+        first_join_at=min((interval.joined_at for interval in intervals), default=None),
+        last_leave_at=_last_leave(left),
+        join_count=len(intervals),
+        intervals=merged,
+    )
+
+
+def _of_this_session(intervals: Sequence[Interval], until: datetime) -> list[Interval]:
     # A join after `until` (into a finished session: its figures are final) is
     # evidence kept apart, not a connection of this session's.
-    intervals = [interval for interval in intervals if interval.joined_at <= until]
+    return [interval for interval in intervals if interval.joined_at <= until]
+
+
+def merged_stretches(
+    intervals: Sequence[Interval],
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    until: datetime,
+    reconnect_gap_seconds: int,
+) -> tuple[tuple[datetime, datetime], ...]:
+    """One user's intervals clipped to ``[starts_at, ends_at]`` and to ``until``,
+    with reconnects merged: sorted, disjoint stretches, what ``measure`` counts."""
     clipped: list[tuple[datetime, datetime]] = []
-    for interval in intervals:
+    for interval in _of_this_session(intervals, until):
         end = until if interval.left_at is None else min(interval.left_at, until)
         start, end = max(interval.joined_at, starts_at), min(end, ends_at)
         # Preparation time and overtime fall away here, as do empty stretches.
@@ -92,19 +128,13 @@ def measure(
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
+    return tuple(merged)
 
+
+def seconds_of(stretches: Sequence[tuple[datetime, datetime]]) -> int:
+    """Whole seconds covered by disjoint stretches."""
     # Integer division keeps this exact; float seconds could round 1799.999.. up.
-    attended = sum((end - start for start, end in merged), timedelta()) // _SECOND
-    percentage = min(100.0, round(attended / ((ends_at - starts_at) / _SECOND) * 100, 2))
-    left = [interval.left_at for interval in intervals]
-    return MeetingAttendance(
-        attended_seconds=attended,
-        attendance_percentage=percentage,
-        first_join_at=min((interval.joined_at for interval in intervals), default=None),
-        last_leave_at=_last_leave(left),
-        join_count=len(intervals),
-        intervals=tuple(merged),
-    )
+    return sum((end - start for start, end in stretches), timedelta()) // _SECOND
 
 
 def _last_leave(left: list[datetime | None]) -> datetime | None:

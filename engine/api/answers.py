@@ -254,6 +254,8 @@ class TeacherAttendanceOut(_Meeting):
 
 
 class StudentAttendanceOut(_Meeting):
+    # Seconds inside [S, E], after the reconnect merge, with the teacher in too.
+    copresent_seconds: int
     attendance_status: StudentVerdict
     source: Literal["teacher_report", "meeting", "none"]
     explanation: str

@@ -184,6 +184,7 @@ def student_attendance_shape(student: StudentAttendance) -> a.StudentAttendanceO
     return a.StudentAttendanceOut.model_validate(
         {
             **_meeting(student.user_id, verdict.meeting),
+            "copresent_seconds": student.copresent_seconds,
             "attendance_status": verdict.status.value,
             "source": verdict.source.value,
             "explanation": verdict.explanation,

@@ -21,6 +21,7 @@ from rules.attendance import (
     measure,
     reference_start,
 )
+from rules.copresence import copresent_seconds
 from rules.lifecycle import is_finished
 from rules.reconciliation import Verdict, VerdictSource, reconcile_student, teacher_verdict
 from rules.settings import RuleSettings
@@ -44,6 +45,8 @@ class StudentAttendance:
     verdict: Verdict
     report: StudentReport | None
     charge: Charge | None
+    # Read from the intervals, never written: a finished session's are final.
+    copresent_seconds: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,18 @@ def assess(
             reconnect_gap_seconds=settings.reconnect_gap_seconds,
         )
 
+    def copresence_of(user_id: int) -> int:
+        if span is None or not by_user.get(user_id) or not by_user.get(session.teacher_id):
+            return 0
+        return copresent_seconds(
+            by_user[user_id],
+            by_user[session.teacher_id],
+            starts_at=span[0],
+            ends_at=span[1],
+            until=until,
+            reconnect_gap_seconds=settings.reconnect_gap_seconds,
+        )
+
     teacher_meeting = meeting_of(session.teacher_id)
     students = []
     for student_id in roster:
@@ -152,7 +167,11 @@ def assess(
             )
         students.append(
             StudentAttendance(
-                user_id=student_id, verdict=verdict, report=report, charge=charges.get(student_id)
+                user_id=student_id,
+                verdict=verdict,
+                report=report,
+                charge=charges.get(student_id),
+                copresent_seconds=copresence_of(student_id),
             )
         )
     teacher_status = teacher_verdict(teacher_meeting, finished=finished, settings=settings)

@@ -52,6 +52,7 @@ class TestAttendance:
                     "source": "meeting",
                     "attended_seconds": 2880,
                     "attendance_percentage": 80.0,
+                    "copresent_seconds": 2880,
                     "first_join_at": "2025-12-01T12:12:00Z",
                     "last_leave_at": "2025-12-01T13:00:00Z",
                     "join_count": 2,
