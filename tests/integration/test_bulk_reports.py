@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestClient
 
 import engine.operations.reports as report_operations
 from store.database import Database
-from tests.integration.api_world import call, seed_two_academies, snapshot
-from tests.integration.attendance_world import CIRCLE, finish, ledger_rows
+from tests.integration.api_world import call, presence, seed_two_academies, snapshot
+from tests.integration.attendance_world import CIRCLE, S, finish, ledger_rows
 from tests.support.clock import ManualClock
 
 
@@ -184,3 +184,26 @@ class TestBulkReports:
             [r["verdict"]["attendance_status"] for r in body["data"]],
         )
         assert [] == await ledger_rows(database, ids.circle)
+
+    async def test_a_finished_individual_session_follows_its_student_once(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """COMPLETED -> ABSENT by a bulk report: one transition, noted with the batch's
+        students and reason, and the one ledger row rewritten in place."""
+        ids = await seed_two_academies(database)
+        await presence(database, ids.ready, 5, S, S + timedelta(minutes=60))
+        await presence(database, ids.ready, 10, S, S + timedelta(minutes=60))
+        await finish(client, clock, ids.ready, S + timedelta(minutes=70))
+        status, body = await call(
+            client,
+            "PUT",
+            f"/v1/sessions/{ids.ready}/reports",
+            json=bulk({"student_id": 10, "attendance_status": "absent"}, reason="a sibling"),
+        )
+        assert (200, "absent") == (status, body["data"][0]["session_status"])
+        assert [(10, "charged", "absent", False)] == await ledger_rows(database, ids.ready)
+        _, history = await call(client, "GET", f"/v1/sessions/{ids.ready}/history")
+        moves = [e for e in history["data"] if e["kind"] == "transition"][-1:]
+        assert [("completed", "absent", {"student_ids": [10], "reason": "a sibling"})] == [
+            (e["before"]["status"], e["after"]["status"], e["details"]) for e in moves
+        ]
