@@ -36,6 +36,7 @@ its cookie or `?token=` and checks the same rights itself (`rights=None`).
 | GET /v1/sessions/{id}/attendance               | all     | A     | own     | on **      |
 | GET /v1/sessions/{id}/history                  | all     | A     | own     | -          |
 | PUT /v1/sessions/{id}/reports/{student_id}     | all     | A     | own     | -          |
+| PUT /v1/sessions/{id}/reports                  | all     | A     | own     | -          |
 | PUT /v1/sessions/{id}/charges/{student_id}     | all     | A     | -       | -          |
 | PUT, GET, DELETE /v1/schedules/{id}            | all     | A     | -       | -          |
 | POST /v1/sessions/{id}/makeup                  | all     | A     | own     | -          |

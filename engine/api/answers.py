@@ -294,6 +294,13 @@ class ReportOut(BaseModel):
     verdict: StudentAttendanceOut
 
 
+class ReportList(BaseModel):
+    """The reports a bulk report wrote, in the order sent, each with its verdict after."""
+
+    data: list[ReportOut]
+    next_cursor: str | None = Field(default=None, description="always null: one page")
+
+
 class HistoryEntry(BaseModel):
     """A transition (`kind: transition`) or an override (`report`, `charge`)."""
 

@@ -245,6 +245,36 @@ class ReportIn(BaseModel):
     learning_outcomes: LongText | None = None
 
 
+class ReportEntryIn(BaseModel):
+    """One student's report in a bulk report: the single report's fields (`ReportIn`)
+    and the student it is about; `reason` and `reported_by` are the batch's."""
+
+    model_config = BODY_CONFIG
+    student_id: Id
+    attendance_status: Literal["present", "late", "left_early", "partial", "absent"] | None = None
+    actual_attendance_minutes: Annotated[int, Field(ge=0, le=1440)] | None = None
+    participation_score: Score | None = None
+    notes: LongText | None = None
+    papers_memorized_today: Annotated[float, Field(ge=0, le=604)] | None = None
+    recitation_quality: Score | None = None
+    session_grade: Score | None = None
+    learning_outcomes: LongText | None = None
+
+
+class ReportsIn(BaseModel):
+    """Many students' reports at once, all or nothing, each replacing any earlier one.
+
+    Each entry follows the single report's rules; one `reason` for all. A student may
+    appear once, and only a roster student: every bad entry is named in the 422 as
+    `reports[<index>].<field>`.
+    """
+
+    model_config = BODY_CONFIG
+    reason: ShortText | None = None
+    reported_by: Id | None = None
+    reports: Annotated[list[ReportEntryIn], Field(min_length=1, max_length=500)]
+
+
 class ChargeIn(BaseModel):
     """`counts: true` charges the student (or marks it unbilled without a
     subscription); `false` waives the session."""
