@@ -42,6 +42,7 @@ class Route:
     answer: type[BaseModel] | None = None
     answer_media_type: str = "application/json"
     status: int = 200
+    successes: tuple[int, ...] = ()  # other success statuses, answering the same model
     errors: tuple[int, ...] = ()
     # False: `errors` is the whole list, nothing is implied by body, query or path.
     implied_errors: bool = True
@@ -70,7 +71,7 @@ class Route:
         """Every status the endpoint can answer with, success first."""
         implied: set[int] = set(self.errors)
         if not self.implied_errors:
-            return [self.status, *sorted(implied)]
+            return [self.status, *self.successes, *sorted(implied)]
         if self.security:
             implied.add(401)
         if self.database:
@@ -81,7 +82,7 @@ class Route:
             implied |= {400, 413, 422}
         if self.query is not None:
             implied.add(422)
-        return [self.status, *sorted(implied)]
+        return [self.status, *self.successes, *sorted(implied)]
 
 
 def add_routes(app: web.Application, routes: Iterable[Route]) -> None:

@@ -8,20 +8,26 @@ pool, and a connection or socket that failed under them. Catch it as a whole
 `connection_lost` tells the sweeper a fault that ends its tick from one that ends
 only the session it was working on. `Displaced` is the SQLite file at the
 configured path no longer being the one that was opened (store/sqlite_file.py): an
-OSError, so it is one of the faults, and it ends a sweeper's tick.
+OSError, so it is one of the faults, and it ends a sweeper's tick. `Taken` is a
+unique index refusing a row inside `UnitOfWork.savepoint()`: not a fault, an answer
+(someone else wrote that row first).
 """
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-__all__ = ["DATABASE_FAULTS", "Displaced", "connection_lost"]
+__all__ = ["DATABASE_FAULTS", "Displaced", "Taken", "connection_lost", "unique_violation"]
 
 
 class Displaced(OSError):
     """The database file was removed or replaced under the running service: what it
     would write now would not survive a restart."""
+
+
+class Taken(Exception):
+    """A unique index refused the row: another transaction wrote it first."""
 
 
 DATABASE_FAULTS: tuple[type[BaseException], ...] = (DBAPIError, PoolTimeout, OSError)
@@ -31,3 +37,15 @@ def connection_lost(exc: BaseException) -> bool:
     """Whether `exc` is the driver reporting that the connection itself is gone (the
     database went away), rather than one statement failing."""
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def unique_violation(exc: BaseException) -> bool:
+    """Whether `exc` is a unique index refusing a row (PostgreSQL's 23505, SQLite's
+    SQLITE_CONSTRAINT_UNIQUE), rather than another integrity error."""
+    if not isinstance(exc, IntegrityError):
+        return False
+    orig = exc.orig
+    return (
+        getattr(orig, "sqlstate", None) == "23505"
+        or getattr(orig, "sqlite_errorname", None) == "SQLITE_CONSTRAINT_UNIQUE"
+    )

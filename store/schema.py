@@ -105,6 +105,8 @@ class Session(Base):
         Index(None, "status", "scheduled_at"),
         Index(None, "teacher_id", "scheduled_at"),
         Index(None, "academy_id", "scheduled_at"),
+        # The platform's own id: one session per id and academy (NULLs never collide).
+        Index(None, "academy_id", "external_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -139,6 +141,9 @@ class Session(Base):
     schedule_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     is_makeup_session: Mapped[bool] = mapped_column(Boolean, default=False)
     makeup_of_id: Mapped[int | None] = mapped_column(BigInteger)
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    # SHA-256 of the create request's canonical form: what a repeat is compared with.
+    external_request_sha256: Mapped[str | None] = mapped_column(String(64))
     # Bumped on every visible change: the calendar feed's SEQUENCE.
     revision: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]

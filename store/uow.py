@@ -13,12 +13,15 @@ that answers without committing (a duplicate) asks it itself.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Self
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from store.faults import Taken, unique_violation
 from store.repositories.audit import AuditRepository
 from store.repositories.charges import ChargeRepository
 from store.repositories.directory import (
@@ -89,6 +92,19 @@ class UnitOfWork:
 
     def after_commit(self, callback: Callable[[], Any]) -> None:
         self._after_commit.append(callback)
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """Run the block in a savepoint: when a unique index refuses one of its rows,
+        only the block is undone and `Taken` raised, so the transaction goes on (and
+        can read the row that won)."""
+        try:
+            async with self.session.begin_nested():
+                yield
+        except IntegrityError as exc:
+            if not unique_violation(exc):
+                raise
+            raise Taken(str(exc.orig)) from exc
 
     def ensure_durable(self) -> None:
         """Raise a database fault (store.faults.Displaced) if what this unit of work

@@ -162,6 +162,7 @@ class _Session(BaseModel):
     is_makeup_session: bool
     makeup_of_id: int | None = Field(description="the cancelled or absent session this makes up")
     schedule_id: int | None = Field(description="the recurring schedule that generated it")
+    external_id: str | None = Field(description="the platform's own id, when it gave one")
 
 
 class _Individual(BaseModel):

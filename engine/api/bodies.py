@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 from engine.api.types import (
     BODY_CONFIG,
     Email,
+    ExternalId,
     Id,
     LongText,
     Moment,
@@ -147,6 +148,11 @@ class _NewSession(BaseModel):
     description: LongText | None = None
     duration_minutes: int = Field(ge=1, le=1440)
     teacher_id: Id
+    external_id: ExternalId | None = Field(
+        default=None,
+        description="the platform's own id, unique in the academy: repeating the same "
+        "request answers 200 with the session it made, another request 409",
+    )
 
 
 class _OneStudent(BaseModel):
@@ -313,3 +319,4 @@ class SessionQuery(BaseModel):
     to: Moment | None = None
     limit: int = Field(default=50, ge=1, le=200)
     cursor: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    external_id: ExternalId | None = None

@@ -43,13 +43,14 @@ async def create_session(request: web.Request) -> web.Response:
             for name in type_field_names(session_type)
             if getattr(body, name) is not None
         },
+        external_id=body.external_id,
     )
     moment = now(request)
     async with database(request).uow() as uow:
-        session = await sessions.create(uow, command, at=moment)
-        shape = await session_shape(uow, session, now=moment)
+        made = await sessions.create(uow, command, at=moment)
+        shape = await session_shape(uow, made.session, now=moment)
         await uow.commit()
-    return respond(shape, status=201)
+    return respond(shape, status=201 if made.created else 200)
 
 
 async def get_session(request: web.Request) -> web.Response:
@@ -103,6 +104,7 @@ async def list_sessions(request: web.Request) -> web.Response:
                 starts_before=starts_before,
                 ended_by=ended_by,
                 upcoming_at=moment if query.scope == "upcoming" else None,
+                external_id=query.external_id,
                 after=Cursor.decode(query.cursor).keyset() if query.cursor else None,
                 limit=query.limit,
             ),
@@ -123,7 +125,12 @@ ROUTES = (
         body=NewSession,
         answer=SessionOut,
         status=201,
-        errors=(403, 404),
+        successes=(200,),
+        errors=(403, 404, 409),
+        description="With an `external_id` the academy already knows: 200 with that "
+        "session when the request is the same one (the same fields and values; key order, "
+        "spacing, nulls left out and the roster's order do not matter), 409 naming it "
+        "(`details.session_id`) when it is another.",
     ),
     Route(
         "GET",
@@ -138,7 +145,8 @@ ROUTES = (
         "(UTC for a service call without `academy_id`); `upcoming` is `scheduled_at > now` "
         "and not yet begun (SCHEDULED or READY), never cancelled or finished; "
         "`past` is `scheduled_at + duration <= now`; `from`/`to` bound `scheduled_at`; "
-        "`type` is one type, or `individual`/`group` for every type of that shape.",
+        "`type` is one type, or `individual`/`group` for every type of that shape; "
+        "`external_id` finds the session the platform created under its own id.",
     ),
     Route(
         "GET",

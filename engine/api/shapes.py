@@ -148,6 +148,7 @@ def _session(
         "is_makeup_session": session.is_makeup_session,
         "makeup_of_id": session.makeup_of_id,
         "schedule_id": session.schedule_id,
+        "external_id": session.external_id,
     }
     if is_individual(SessionType(session.type)):
         shape["student"] = person(roster[0], users) if roster else None

@@ -35,6 +35,28 @@ ShortText = Annotated[str, Field(max_length=2000, pattern=_NO_NUL)]
 LongText = Annotated[str, Field(max_length=10000, pattern=_NO_NUL)]
 Reason = Annotated[str, Field(min_length=1, max_length=2000, pattern=_NO_NUL)]
 
+
+def _printable(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("must be printable: no control, separator or format characters")
+    if value != value.strip():
+        raise ValueError("must not begin or end with whitespace")
+    return value
+
+
+# The platform's own id of an object; the pattern says what JSON Schema can, the
+# validator the rest (Python's idea of printable, Unicode whitespace at the ends).
+ExternalId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$",
+        examples=["lesson-2025-0042"],
+    ),
+    AfterValidator(_printable),
+]
+
 # Moments the service can do arithmetic on without leaving datetime's range.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)

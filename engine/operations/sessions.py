@@ -7,6 +7,8 @@ commits. Every status change goes through `engine.operations.lifecycle`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +24,7 @@ from rules.actors import Actor
 from rules.codes import SessionType, is_individual
 from rules.errors import Conflict
 from rules.lifecycle import LifecycleEvent, Status, apply, takes_makeup
+from store.faults import Taken
 from store.schema import Session, Transition
 from store.uow import UnitOfWork
 
@@ -39,6 +42,17 @@ class CreateSession:
     student_ids: Sequence[int]
     description: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The platform's own id for it, unique in the academy: a repeat finds this session.
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedSession:
+    """What `create` gives: the session, and whether this call made it (False: the
+    request repeats the one that made it, under the same `external_id`)."""
+
+    session: Session
+    created: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +83,17 @@ class CreateMakeup:
     scheduled_at: datetime | None = None
 
 
-async def create(uow: UnitOfWork, command: CreateSession, *, at: datetime) -> Session:
+async def create(uow: UnitOfWork, command: CreateSession, *, at: datetime) -> CreatedSession:
     """A new UNSCHEDULED session of an existing academy, its teacher and students checked;
-    evidence its room received before it existed is adopted."""
+    evidence its room received before it existed is adopted. With an `external_id` the
+    academy already knows, the session it names when the request is the same (409
+    when it is another): a retry, or two racing ones, make one session."""
     await academy_named(uow, command.academy_id)
+    digest = request_sha256(command) if command.external_id is not None else None
+    if command.external_id is not None:
+        earlier = await uow.sessions.by_external_id(command.academy_id, command.external_id)
+        if earlier is not None:
+            return _repeated(earlier, command, digest)
     individual = is_individual(command.session_type)
     await check_people(
         uow,
@@ -81,7 +102,27 @@ async def create(uow: UnitOfWork, command: CreateSession, *, at: datetime) -> Se
         list(command.student_ids),
         roster_field="student_id" if individual else "student_ids",
     )
-    session = await lifecycle.create(
+    if command.external_id is None:
+        session = await _insert(uow, command, at=at)
+    else:
+        # The lookup above cannot see a racing create that has not committed; the
+        # unique index decides, and the savepoint also undoes the loser's code number.
+        try:
+            async with uow.savepoint():
+                session = await _insert(uow, command, at=at, external_request_sha256=digest)
+        except Taken:
+            earlier = await uow.sessions.by_external_id(command.academy_id, command.external_id)
+            if earlier is None:
+                raise
+            return _repeated(earlier, command, digest)
+    await adopt_orphan_evidence(uow, session)
+    return CreatedSession(session, created=True)
+
+
+async def _insert(
+    uow: UnitOfWork, command: CreateSession, *, at: datetime, **fields: Any
+) -> Session:
+    return await lifecycle.create(
         uow,
         LifecycleEvent.CREATE,
         at=at,
@@ -94,9 +135,43 @@ async def create(uow: UnitOfWork, command: CreateSession, *, at: datetime) -> Se
         student_ids=command.student_ids,
         description=command.description,
         extra=dict(command.extra),
+        external_id=command.external_id,
+        **fields,
     )
-    await adopt_orphan_evidence(uow, session)
-    return session
+
+
+def _repeated(earlier: Session, command: CreateSession, digest: str | None) -> CreatedSession:
+    if earlier.external_request_sha256 != digest:
+        raise Conflict(
+            f"external_id {command.external_id!r} already names session "
+            f"{earlier.session_code}, created by another request",
+            details={
+                "session_id": earlier.id,
+                "session_code": earlier.session_code,
+                "external_id": command.external_id,
+            },
+        )
+    return CreatedSession(earlier, created=False)
+
+
+def request_sha256(command: CreateSession) -> str:
+    """The create request in a canonical form, hashed: the same values give the same
+    digest whatever the order or spacing of the JSON, a null is the same as a field left
+    out, and a roster is a set. Who asks is no part of it (a retry may come under
+    another credential)."""
+    canonical = {
+        "academy_id": command.academy_id,
+        "type": command.session_type.value,
+        "title": command.title,
+        "description": command.description,
+        "duration_minutes": command.duration_minutes,
+        "teacher_id": command.teacher_id,
+        "student_ids": sorted(command.student_ids),
+        "extra": {name: value for name, value in command.extra.items() if value is not None},
+        "external_id": command.external_id,
+    }
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 async def schedule(

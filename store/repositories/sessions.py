@@ -42,6 +42,7 @@ class SessionFilter:
     starts_before: datetime | None = None  # scheduled_at < starts_before
     ended_by: datetime | None = None  # ends_at <= ended_by
     upcoming_at: datetime | None = None  # scheduled_at > upcoming_at and not yet begun
+    external_id: str | None = None
     after: tuple[datetime | None, int] | None = None
     limit: int = 50
 
@@ -56,6 +57,8 @@ def _listed(f: SessionFilter) -> Select[Session]:
         stmt = stmt.where(Session.teacher_id == f.teacher_id)
     if f.types:
         stmt = stmt.where(Session.type.in_(f.types))
+    if f.external_id is not None:
+        stmt = stmt.where(Session.external_id == f.external_id)
     if f.student_id is not None:
         on_roster = select(SessionStudent.session_id).where(
             SessionStudent.student_id == f.student_id
@@ -99,6 +102,14 @@ class SessionRepository:
         if for_update or skip_locked:
             stmt = stmt.with_for_update(skip_locked=skip_locked)
         return await self.session.scalar(stmt.execution_options(populate_existing=True))
+
+    async def by_external_id(self, academy_id: int, external_id: str) -> Session | None:
+        """The academy's session the platform knows as `external_id`, if any."""
+        return await self.session.scalar(
+            select(Session).where(
+                Session.academy_id == academy_id, Session.external_id == external_id
+            )
+        )
 
     async def next_code(self, session_type: SessionType, academy_id: int) -> str:
         """The next code of the academy and prefix: gap-free, since the counter row

@@ -86,6 +86,7 @@ class TestDocument:
             "to",
             "limit",
             "cursor",
+            "external_id",
         } == set(params)
         assert {"type": "integer", "minimum": 1, "maximum": 200, "default": 50} == params["limit"][
             "schema"
