@@ -15,6 +15,8 @@ from engine.auth import EVERYONE, authenticate, only
 from engine.routes import Route
 from rules.errors import NotFound
 from rules.settings import resolve_settings
+from store.schema import Academy
+from store.uow import UnitOfWork
 
 _PAIRS = (("partial_percent", "full_percent"), ("teacher_partial_percent", "teacher_full_percent"))
 
@@ -35,10 +37,15 @@ async def get_academy(request: web.Request) -> web.Response:
     academy_id = path_id(request)
     principal.check_academy(academy_id)
     async with database(request).uow() as uow:
-        academy = await uow.academies.get(academy_id)
-        if academy is None:
-            raise NotFound(f"no such academy {academy_id}")
+        academy = await _existing(uow, academy_id)
         return respond(academy_shape(academy))
+
+
+async def _existing(uow: UnitOfWork, academy_id: int) -> Academy:
+    academy = await uow.academies.get(academy_id)
+    if academy is None:
+        raise NotFound(f"no such academy {academy_id}")
+    return academy
 
 
 def _rules_of(body: RulesIn) -> dict[str, dict[str, Any]]:
@@ -74,9 +81,7 @@ async def put_rules(request: web.Request) -> web.Response:
     principal.check_academy(academy_id)
     rules = _rules_of(await read_body(request, RulesIn))
     async with database(request).uow() as uow:
-        academy = await uow.academies.get(academy_id)
-        if academy is None:
-            raise NotFound(f"no such academy {academy_id}")
+        academy = await _existing(uow, academy_id)
         academy.rules = rules
         academy.updated_at = now(request)
         await uow.commit()
@@ -88,9 +93,7 @@ async def get_rules(request: web.Request) -> web.Response:
     academy_id = path_id(request)
     principal.check_academy(academy_id)
     async with database(request).uow() as uow:
-        academy = await uow.academies.get(academy_id)
-        if academy is None:
-            raise NotFound(f"no such academy {academy_id}")
+        academy = await _existing(uow, academy_id)
         return respond(rules_shape(academy.rules or {}))
 
 
