@@ -4,10 +4,14 @@ Due sessions are found through the `(status, scheduled_at)` index: SCHEDULED one
 starting within the preparation horizon, READY/ONGOING ones whose end has passed.
 So a tick costs in proportion to the sessions that are due (or running), not to
 all sessions ever planned. Candidates are read without locks, page by page in
-`(scheduled_at, id)` order; each is then handled in its own transaction with its
-row locked `FOR UPDATE SKIP LOCKED` and its status re-checked, so any number of
-replicas may sweep one PostgreSQL database at once: a row another replica (or an
-API call) holds is skipped and looked at again next tick. The charges' unique
+`(scheduled_at, id)` order; each page's due sessions are then handled as one batch
+in one transaction, their rows locked `FOR UPDATE SKIP LOCKED` and their statuses
+re-checked: one read of what the batch needs, the decisions in memory, one write of
+each kind (`engine.operations.sweep.prepare_many` / `finish_many`). Any number of
+replicas may sweep one PostgreSQL database at once: rows another replica (or an
+API call) holds are skipped and looked at again next tick, so replicas split a
+backlog page by page. A batch that fails is retried one session at a time, so a
+bad session is logged and left while the others go on. The charges' unique
 (session, student) key stays the last line of defence. The steps themselves are
 `engine.operations.sweep`'s; this module drives them.
 
@@ -17,7 +21,6 @@ SQLite has no row locks: there every write transaction takes the database lock
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -29,7 +32,7 @@ from engine.operations.sweep import Due, TransitionReport
 from engine.wire import iso_z
 from rules.lifecycle import PREPARABLE, RUNNING
 from scheduler.due import DEFAULT_BATCH_SIZE, candidates
-from scheduler.metrics import SWEEPS
+from scheduler.metrics import BATCH_SECONDS, SWEEPS
 from scheduler.recovery import reconcile_rooms
 from scheduler.recurring import generate
 from scheduler.rooms import RoomGateway, run_room_operations
@@ -39,10 +42,8 @@ from store.faults import connection_lost
 log = structlog.get_logger("hudur.sweeper")
 
 __all__ = ["DEFAULT_BATCH_SIZE", "tick"]
-# Session transactions a tick runs at once on PostgreSQL (SQLite has one writer: 1).
-POSTGRES_CONCURRENCY = 4
 
-Step = Callable[..., Awaitable[tuple[TransitionReport, ...]]]
+Step = Callable[..., Awaitable[list[TransitionReport]]]
 
 
 async def tick(
@@ -51,7 +52,6 @@ async def tick(
     *,
     rooms: RoomGateway,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    concurrency: int | None = None,
     reconcile: bool = True,
     academy_id: int | None = None,
 ) -> list[TransitionReport]:
@@ -66,8 +66,6 @@ async def tick(
     3. READY/ONGOING -> COMPLETED/ABSENT when due;
     4. pending room operations (create, delete, remove participant)."""
     SWEEPS.inc()
-    if concurrency is None:
-        concurrency = POSTGRES_CONCURRENCY if database.dialect == "postgresql" else 1
     reports: list[TransitionReport] = []
     await generate(database, now, academy_id=academy_id)
     if reconcile and rooms.enabled:
@@ -79,12 +77,9 @@ async def tick(
         now,
         rooms=rooms,
         batch_size=batch_size,
-        concurrency=concurrency,
         academy_id=academy_id,
     )
-    reports += await _finish_due(
-        database, now, batch_size=batch_size, concurrency=concurrency, academy_id=academy_id
-    )
+    reports += await _finish_due(database, now, batch_size=batch_size, academy_id=academy_id)
     await run_room_operations(database, rooms, now, batch_size=batch_size, academy_id=academy_id)
     if reports:
         log.info("sweep", at=iso_z(now), transitions=len(reports))
@@ -97,7 +92,6 @@ async def _prepare_due(
     *,
     rooms: RoomGateway,
     batch_size: int,
-    concurrency: int,
     academy_id: int | None,
 ) -> list[TransitionReport]:
     async with database.uow() as uow:
@@ -107,14 +101,14 @@ async def _prepare_due(
         database, sorted(PREPARABLE), due_by, batch_size=batch_size, academy_id=academy_id
     ):
         due = sweep.preparing([Due.of(row) for row in batch], now)
-        reports += await _each(
-            database, due, sweep.prepare, concurrency, now=now, meeting_link=rooms.meeting_link
+        reports += await _batch(
+            database, due, sweep.prepare_many, now=now, meeting_link=rooms.meeting_link
         )
     return reports
 
 
 async def _finish_due(
-    database: Database, now: datetime, *, batch_size: int, concurrency: int, academy_id: int | None
+    database: Database, now: datetime, *, batch_size: int, academy_id: int | None
 ) -> list[TransitionReport]:
     reports: list[TransitionReport] = []
     async for batch in candidates(
@@ -125,44 +119,46 @@ async def _finish_due(
             continue
         async with database.uow() as uow:
             due = await sweep.finishing(uow, maybe_due, now)
-        reports += await _each(database, due, sweep.finish, concurrency, now=now)
+        reports += await _batch(database, due, sweep.finish_many, now=now)
     return reports
 
 
-async def _each(
-    database: Database, due: list[Due], step: Step, concurrency: int, **kwargs: Any
+async def _batch(
+    database: Database, due: list[Due], step: Step, **kwargs: Any
 ) -> list[TransitionReport]:
-    """`step` for each due session, up to `concurrency` transactions at once; the
-    reports in the order of `due`."""
-    if concurrency <= 1:
-        return [r for d in due for r in await _one(database, d, step, **kwargs)]
-    limit = asyncio.Semaphore(concurrency)
-
-    async def limited(candidate: Due) -> tuple[TransitionReport, ...]:
-        async with limit:
-            return await _one(database, candidate, step, **kwargs)
-
-    done = await asyncio.gather(*(limited(d) for d in due))
-    return [r for reports in done for r in reports]
-
-
-async def _one(
-    database: Database, due: Due, step: Step, **kwargs: Any
-) -> tuple[TransitionReport, ...]:
-    """Run one session's step in its own transaction, its row locked; a session
-    that fails is logged and left for the next tick, the others go on."""
+    """`step` over a batch of due sessions in one transaction, their rows locked
+    (`SKIP LOCKED`: rows another replica or an API call holds are left for the next
+    tick). If the batch fails, each session is tried alone, so one bad session is
+    logged and left while the others go on."""
+    if not due:
+        return []
     try:
+        return await _locked(database, due, step, **kwargs)
+    except Exception as exc:
+        if _fatal(exc):
+            raise
+        if len(due) == 1:
+            log.exception("sweep_session_failed", session_id=due[0].session_id)
+            return []
+        log.warning("sweep_batch_failed", sessions=len(due), error=type(exc).__name__)
+    return [r for d in due for r in await _batch(database, [d], step, **kwargs)]
+
+
+async def _locked(
+    database: Database, due: list[Due], step: Step, **kwargs: Any
+) -> list[TransitionReport]:
+    with BATCH_SECONDS.time():
         async with database.uow() as uow:
-            session = await uow.sessions.get(due.session_id, skip_locked=True)
-            if session is None:
-                return ()
-            reports = await step(uow, session, due=due, **kwargs)
+            locked = {
+                s.id: s
+                for s in await uow.sessions.lock_many([d.session_id for d in due], skip_locked=True)
+            }
+            sessions = [locked[d.session_id] for d in due if d.session_id in locked]
+            reports = await step(uow, sessions, dues={d.session_id: d for d in due}, **kwargs)
             await uow.commit()
             return reports
-    except (OSError, ConnectionError):
-        raise
-    except Exception as exc:
-        if connection_lost(exc):
-            raise
-        log.exception("sweep_session_failed", session_id=due.session_id)
-        return ()
+
+
+def _fatal(exc: Exception) -> bool:
+    """A fault of the database itself, which the tick's caller handles, not a session's."""
+    return isinstance(exc, OSError | ConnectionError) or connection_lost(exc)

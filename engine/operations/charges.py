@@ -6,7 +6,8 @@ row), and a row set by hand is never touched by the rules again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,10 +21,11 @@ from rules.charging import (
     ChargeStatus,
     SubscriptionView,
     choose_subscription,
+    counts_as_usage,
     decide_charge,
     plan_charges,
 )
-from rules.codes import SessionType, kind_of
+from rules.codes import SessionType, SubscriptionKind, kind_of
 from rules.errors import Conflict
 from rules.lifecycle import accepts_reports, is_finished
 from store.metrics import CHARGES
@@ -35,11 +37,67 @@ log = structlog.get_logger("hudur.charges")
 HAND_SET = "hand_set"  # the reason of a charge set by hand
 
 
-async def settle_charges(
-    uow: UnitOfWork, session: Session, attendance: SessionAttendance, *, at: datetime
-) -> list[ChargeDecision]:
-    """Write each student's ledger row once; later verdict changes update the row in
-    place (never a second row), and a hand-set row is never touched."""
+class Ledger:
+    """The subscriptions of the students being settled, each with its usage: read once
+    (locked) for a whole batch, and kept current in memory as charges are decided, so
+    a student's second session in one batch sees the first one's charge."""
+
+    def __init__(self, views: dict[tuple[int, int, SubscriptionKind], list[SubscriptionView]]):
+        self._views = views
+
+    @classmethod
+    async def load(cls, uow: UnitOfWork, student_ids: Iterable[int]) -> Ledger:
+        """The subscriptions of `student_ids`, read locked so that usage is counted
+        under the lock (CONTRACT 4.4: two sessions cannot both take the last one)."""
+        return cls(await uow.subscriptions.views_for_many(sorted(set(student_ids)), lock=True))
+
+    def subscription_for(
+        self, session: Session, student_id: int, row: Charge | None, *, at: datetime
+    ) -> SubscriptionView | None:
+        """The subscription a counted session goes to: the one its charged row already
+        names while the student still has it, else the rule's choice."""
+        kind = kind_of(SessionType(session.type))
+        views = self._views.get((student_id, session.academy_id, kind), [])
+        if row is not None and row.status == ChargeStatus.CHARGED and row.subscription_id:
+            kept = next((v for v in views if v.id == row.subscription_id), None)
+            if kept is not None:
+                return kept
+        return choose_subscription(views, kind=kind, at=session.scheduled_at or at)
+
+    def record(
+        self, session: Session, student_id: int, was: Charge | None, now: ChargeDecision
+    ) -> None:
+        """Count `now` in place of the row `was` in the subscriptions' usage."""
+        kind = kind_of(SessionType(session.type))
+        key = (student_id, session.academy_id, kind)
+        moves = {}
+        if was is not None and was.status == ChargeStatus.CHARGED and was.subscription_id:
+            moves[was.subscription_id] = -1
+        if counts_as_usage(now.status) and now.subscription_id:
+            moves[now.subscription_id] = moves.get(now.subscription_id, 0) + 1
+        if any(moves.values()):
+            self._views[key] = [
+                replace(v, used_sessions=v.used_sessions + moves.get(v.id, 0))
+                for v in self._views.get(key, [])
+            ]
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What settling one session's charges writes: new ledger rows, and rows changed
+    in place (with the decision each now holds)."""
+
+    session_id: int
+    new: tuple[ChargeDecision, ...]
+    changed: tuple[tuple[Charge, ChargeDecision], ...]
+
+
+def settlement(
+    session: Session, attendance: SessionAttendance, ledger: Ledger, *, at: datetime
+) -> Settlement:
+    """Decide each student's ledger row once (CONTRACT 4.4): a later verdict change
+    updates the row in place (never a second row), and a hand-set row is never
+    touched. Decided in memory; `write_settlements` writes it."""
     rows: dict[int, Charge] = {}  # read in this transaction, with the attendance
     decisions = []
     for student in attendance.students:
@@ -48,52 +106,64 @@ async def settle_charges(
             rows[student.user_id] = row
             if row.hand_set:
                 continue
-        subscription = await subscription_for(uow, session, student.user_id, row, at=at)
-        decisions.append(
-            decide_charge(
-                student_id=student.user_id,
-                verdict=student.verdict.status,
-                student_percentage=student.verdict.meeting.attendance_percentage,
-                teacher_percentage=attendance.teacher_meeting.attendance_percentage,
-                subscription=subscription,
-                settings=attendance.settings,
-            )
+        decision = decide_charge(
+            student_id=student.user_id,
+            verdict=student.verdict.status,
+            student_percentage=student.verdict.meeting.attendance_percentage,
+            teacher_percentage=attendance.teacher_meeting.attendance_percentage,
+            subscription=ledger.subscription_for(session, student.user_id, row, at=at),
+            settings=attendance.settings,
         )
+        decisions.append(decision)
+    new = plan_charges(decisions, already_charged=rows)
+    changed = tuple(
+        (rows[d.student_id], d)
+        for d in decisions
+        if d.student_id in rows
+        and (
+            rows[d.student_id].status,
+            rows[d.student_id].reason,
+            rows[d.student_id].subscription_id,
+            rows[d.student_id].verdict,
+        )
+        != (d.status.value, d.reason, d.subscription_id, d.verdict.value)
+    )
+    for decision in new:
+        ledger.record(session, decision.student_id, None, decision)
+    for row, decision in changed:
+        ledger.record(session, decision.student_id, row, decision)
+    return Settlement(session.id, new, changed)
+
+
+async def write_settlements(
+    uow: UnitOfWork, settlements: Sequence[Settlement], *, at: datetime
+) -> list[ChargeDecision]:
+    """Write the settlements of many sessions: every new row in one insert (the
+    unique (session, student) key refuses a row another replica wrote first), every
+    changed row updated in place. The decisions written, in order."""
+    wanted = [(s.session_id, d) for s in settlements for d in s.new]
+    inserted = await uow.charges.charge_many(wanted, now=at)
     written = []
-    for decision in plan_charges(decisions, already_charged=rows):
-        # The unique (session, student) key refuses a row another replica wrote first.
-        if await uow.charges.charge(session.id, decision, now=at):
+    for session_id, decision in wanted:
+        if (session_id, decision.student_id) in inserted:
             written.append(decision)
             _count_charge(uow, decision.status)
-            _log_charge(uow, session.id, decision, was=None)
-    for decision in decisions:
-        row = rows.get(decision.student_id)
-        if row is not None and (row.status, row.reason, row.subscription_id, row.verdict) != (
-            decision.status.value,
-            decision.reason,
-            decision.subscription_id,
-            decision.verdict.value,
-        ):
+            _log_charge(uow, session_id, decision, was=None)
+    for s in settlements:
+        for row, decision in s.changed:
             was = row.status
             uow.charges.update(row, decision, at=at)
             written.append(decision)
-            _log_charge(uow, session.id, decision, was=was)
+            _log_charge(uow, s.session_id, decision, was=was)
     return written
 
 
-async def subscription_for(
-    uow: UnitOfWork, session: Session, student_id: int, row: Charge | None, *, at: datetime
-) -> SubscriptionView | None:
-    """The subscription a counted session goes to (CONTRACT 4.4): the one its charged
-    row already names while the student still has it, else the rule's choice. The
-    student's subscriptions are read locked, so usage is counted under the lock."""
-    kind = kind_of(SessionType(session.type))
-    views = await uow.subscriptions.views_for(student_id, session.academy_id, kind, lock=True)
-    if row is not None and row.status == ChargeStatus.CHARGED and row.subscription_id:
-        kept = next((v for v in views if v.id == row.subscription_id), None)
-        if kept is not None:
-            return kept
-    return choose_subscription(views, kind=kind, at=session.scheduled_at or at)
+async def settle_charges(
+    uow: UnitOfWork, session: Session, attendance: SessionAttendance, *, at: datetime
+) -> list[ChargeDecision]:
+    """One session's charges settled, as a batch of one."""
+    ledger = await Ledger.load(uow, [s.user_id for s in attendance.students])
+    return await write_settlements(uow, [settlement(session, attendance, ledger, at=at)], at=at)
 
 
 def _count_charge(uow: UnitOfWork, status: ChargeStatus) -> None:
@@ -174,7 +244,8 @@ async def set_by_hand(
     subscription_id = None
     status = ChargeStatus.WAIVED
     if command.counts:
-        subscription = await subscription_for(uow, session, student_id, row, at=at)
+        ledger = await Ledger.load(uow, [student_id])
+        subscription = ledger.subscription_for(session, student_id, row, at=at)
         subscription_id = subscription.id if subscription else None
         status = ChargeStatus.CHARGED if subscription_id else ChargeStatus.UNBILLED
     decision = ChargeDecision(student_id, status, HAND_SET, subscription_id, verdict)

@@ -37,23 +37,52 @@ async def transition(
     details: dict[str, Any] | None = None,
 ) -> Transition:
     """Apply one lifecycle event; raises IllegalTransition and changes nothing if not allowed."""
+    return uow.transitions.record(**_move(uow, session, event, at=at, actor=actor, details=details))
+
+
+async def transition_all(
+    uow: UnitOfWork,
+    moves: Sequence[tuple[Session, LifecycleEvent]],
+    *,
+    at: datetime,
+    actor: Actor,
+) -> None:
+    """Apply many sessions' events at once (a sweep's batch), their history in one
+    statement; every move is checked before any is made, so an illegal one raises and
+    changes nothing."""
+    for session, event in moves:
+        apply(Status(session.status), event)
+    await uow.transitions.record_many(
+        [_move(uow, s, event, at=at, actor=actor) for s, event in moves]
+    )
+
+
+def _move(
+    uow: UnitOfWork,
+    session: Session,
+    event: LifecycleEvent,
+    *,
+    at: datetime,
+    actor: Actor,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Move the session; its history row, to be written."""
     old = Status(session.status)
     new = apply(old, event)
-    row = uow.transitions.record(
-        session.id,
-        from_status=old.value,
-        to_status=new.value,
-        event=event.value,
-        at=at,
-        actor=str(actor),
-        details=details,
-    )
     session.status = new.value
     session.updated_at = at
     session.revision += 1
     uow.after_commit(lambda: TRANSITIONS.labels(old.value, new.value).inc())
     _log_after_commit(uow, session, old.value, new.value, event, actor)
-    return row
+    return {
+        "session_id": session.id,
+        "from_status": old.value,
+        "to_status": new.value,
+        "event": event.value,
+        "at": at,
+        "actor": str(actor),
+        "details": details,
+    }
 
 
 async def create(

@@ -80,9 +80,12 @@ async def claim_due(
     ops = await uow.rooms.due(now, limit=limit, lock=True, academy_id=academy_id)
     calls: list[RoomCall] = []
     settled: list[Settled] = []
+    superseded = await uow.rooms.deleted_after(
+        [op for op in ops if op.op == RoomOperationKind.CREATE_ROOM]
+    )
     for op in ops:
         op.updated_at = now
-        deleted_later = op.op == RoomOperationKind.CREATE_ROOM and await uow.rooms.deleted_after(op)
+        deleted_later = op.id in superseded
         outcome = claim_outcome(op.op, deleted_later=deleted_later, calls_enabled=calls_enabled)
         if outcome is not ClaimOutcome.CALL:
             op.state, op.last_error = RoomOperationState.DONE.value, _DONE_WITHOUT_CALL[outcome]

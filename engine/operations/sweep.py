@@ -9,20 +9,22 @@ parsed settings while the row still carries the same ones, and never commits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.operations.lifecycle import transition
+from engine.operations.lifecycle import transition_all
 from engine.operations.settings import settings_of
-from engine.operations.verdicts import finalise
+from engine.operations.verdicts import finalise_many
 from engine.wire import iso_z
 from rules import sweep as rule
 from rules.actors import SWEEPER
 from rules.lifecycle import LifecycleEvent, is_running, may_be_prepared
 from rules.rooms import RoomOperationKind
 from rules.settings import RuleSettings
+from rules.sweep import OpenInterval
+from store.repositories.rooms import Queued
 from store.schema import Session
 from store.uow import UnitOfWork
 
@@ -30,10 +32,12 @@ __all__ = [
     "Due",
     "TransitionReport",
     "finish",
+    "finish_many",
     "finishing",
     "maybe_finishing",
     "preparation_horizon",
     "prepare",
+    "prepare_many",
     "preparing",
 ]
 
@@ -134,46 +138,88 @@ async def prepare(
     meeting_link: Callable[[str], str | None],
     due: Due | None = None,
 ) -> tuple[TransitionReport, ...]:
-    """SCHEDULED -> READY: room name, link and expiry set, CreateRoom queued; a
-    session whose whole window was missed is finished in the same pass."""
-    if not may_be_prepared(session.status) or session.scheduled_at is None:
-        return ()
-    settings = await _settings(uow, session, due)
-    if not rule.preparation_due(session.scheduled_at, settings, now):
-        return ()
-    end = _end(session)
-    session.meeting_room_name = session.session_code
-    session.meeting_link = meeting_link(session.session_code)
-    session.meeting_expires_at = rule.meeting_expires_at(end, settings)
-    reports = [await _move(uow, session, LifecycleEvent.PREPARE, now)]
-    roster = await uow.sessions.roster(session.id)
-    if await _still_due(uow, session, settings, roster, now):
-        # Too late for anyone to meet: no room is opened just to be closed again.
-        reports.append(await _close(uow, session, roster, settings, now))
-        return tuple(reports)
-    uow.rooms.enqueue(
-        RoomOperationKind.CREATE_ROOM,
-        session.session_code,
-        now=now,
-        session_id=session.id,
-        payload=rule.room_payload(
-            roster_size=len(roster), now=now, expires_at=session.meeting_expires_at
-        ),
+    """`prepare_many` for one session."""
+    dues = {} if due is None else {session.id: due}
+    return tuple(await prepare_many(uow, [session], now=now, meeting_link=meeting_link, dues=dues))
+
+
+async def prepare_many(
+    uow: UnitOfWork,
+    sessions: Sequence[Session],
+    *,
+    now: datetime,
+    meeting_link: Callable[[str], str | None],
+    dues: Mapping[int, Due],
+) -> list[TransitionReport]:
+    """SCHEDULED -> READY for each of `sessions` (locked) still due: room name, link
+    and expiry set, CreateRoom queued; a session whose whole window was missed is
+    finished in the same pass. Reports in the order of `sessions`."""
+    chosen = []
+    for session in sessions:
+        if not may_be_prepared(session.status) or session.scheduled_at is None:
+            continue
+        settings = await _settings(uow, session, dues.get(session.id))
+        if rule.preparation_due(session.scheduled_at, settings, now):
+            chosen.append((session, settings))
+    if not chosen:
+        return []
+    ids = [s.id for s, _ in chosen]
+    rosters = await uow.sessions.rosters(ids)
+    still_open = await uow.sessions.open_presence(ids)
+    befores = {s.id: s.status for s, _ in chosen}
+    expires = {s.id: rule.meeting_expires_at(_end(s), settings) for s, settings in chosen}
+    for session, _ in chosen:
+        session.meeting_room_name = session.session_code
+        session.meeting_link = meeting_link(session.session_code)
+        session.meeting_expires_at = expires[session.id]
+    await transition_all(
+        uow, [(s, LifecycleEvent.PREPARE) for s, _ in chosen], at=now, actor=SWEEPER
     )
-    return tuple(reports)
+    reports = {s.id: [_report(s, befores[s.id], now)] for s, _ in chosen}
+    missed, rooms = [], []
+    for session, settings in chosen:
+        roster = rosters[session.id]
+        if _due(session, settings, roster, still_open, now):
+            # Too late for anyone to meet: no room is opened just to be closed again.
+            missed.append((session, settings))
+            continue
+        payload = rule.room_payload(
+            roster_size=len(roster), now=now, expires_at=expires[session.id]
+        )
+        rooms.append(
+            Queued(RoomOperationKind.CREATE_ROOM, session.session_code, session.id, payload=payload)
+        )
+    await uow.rooms.enqueue_many(rooms, now=now)
+    for report in await _close(uow, missed, rosters, now):
+        reports[report.session_id].append(report)
+    return [r for s, _ in chosen for r in reports[s.id]]
 
 
 async def finish(
     uow: UnitOfWork, session: Session, *, now: datetime, due: Due | None = None
 ) -> tuple[TransitionReport, ...]:
-    """READY/ONGOING -> COMPLETED/ABSENT, if still due with the row locked."""
-    if not is_running(session.status) or session.scheduled_at is None:
-        return ()
-    settings = await _settings(uow, session, due)
-    roster = await uow.sessions.roster(session.id)
-    if not await _still_due(uow, session, settings, roster, now):
-        return ()
-    return (await _close(uow, session, roster, settings, now),)
+    """`finish_many` for one session."""
+    dues = {} if due is None else {session.id: due}
+    return tuple(await finish_many(uow, [session], now=now, dues=dues))
+
+
+async def finish_many(
+    uow: UnitOfWork, sessions: Sequence[Session], *, now: datetime, dues: Mapping[int, Due]
+) -> list[TransitionReport]:
+    """READY/ONGOING -> COMPLETED/ABSENT for each of `sessions` (locked) still due by
+    the finishing rule, its room's open intervals read under the lock."""
+    running = [s for s in sessions if is_running(s.status) and s.scheduled_at is not None]
+    if not running:
+        return []
+    ids = [s.id for s in running]
+    rosters = await uow.sessions.rosters(ids)
+    still_open = await uow.sessions.open_presence(ids)
+    due = []
+    for session in running:
+        settings = await _settings(uow, session, dues.get(session.id))
+        if _due(session, settings, rosters[session.id], still_open, now):
+            due.append((session, settings))
+    return await _close(uow, due, rosters, now)
 
 
 async def _settings(uow: UnitOfWork, session: Session, due: Due | None) -> RuleSettings:
@@ -184,29 +230,34 @@ async def _settings(uow: UnitOfWork, session: Session, due: Due | None) -> RuleS
     return await settings_of(uow, session)
 
 
-async def _still_due(
-    uow: UnitOfWork, session: Session, settings: RuleSettings, roster: list[int], now: datetime
+def _due(
+    session: Session,
+    settings: RuleSettings,
+    roster: list[int],
+    still_open: Mapping[int, list[OpenInterval]],
+    now: datetime,
 ) -> bool:
-    """The finishing rule with the row locked: the room's open intervals read now."""
-    still_open = (await uow.sessions.open_presence([session.id])).get(session.id, [])
-    busy = rule.occupied(still_open, {session.teacher_id, *roster})
+    """The finishing rule with the row locked, on the room's open intervals."""
+    busy = rule.occupied(still_open.get(session.id, ()), {session.teacher_id, *roster})
     return rule.finish_due(_end(session), settings, now, is_occupied=busy)
 
 
 async def _close(
-    uow: UnitOfWork, session: Session, roster: list[int], settings: RuleSettings, now: datetime
-) -> TransitionReport:
-    before = session.status
-    await finalise(uow, session, at=now, actor=SWEEPER, roster=roster, settings=settings)
-    return _report(session, before, now)
-
-
-async def _move(
-    uow: UnitOfWork, session: Session, event: LifecycleEvent, now: datetime
-) -> TransitionReport:
-    before = session.status
-    await transition(uow, session, event, at=now, actor=SWEEPER)
-    return _report(session, before, now)
+    uow: UnitOfWork,
+    due: Sequence[tuple[Session, RuleSettings]],
+    rosters: Mapping[int, list[int]],
+    now: datetime,
+) -> list[TransitionReport]:
+    befores = {s.id: s.status for s, _ in due}
+    await finalise_many(
+        uow,
+        [s for s, _ in due],
+        at=now,
+        actor=SWEEPER,
+        rosters=rosters,
+        settings={s.id: settings for s, settings in due},
+    )
+    return [_report(s, befores[s.id], now) for s, _ in due]
 
 
 def _report(session: Session, before: str, at: datetime) -> TransitionReport:

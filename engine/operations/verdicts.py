@@ -7,7 +7,7 @@ so they never disagree.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,8 +20,14 @@ from engine.operations.attendance import (
     session_attendance,
     written_of,
 )
-from engine.operations.charges import charge_snapshot, settle_charges
-from engine.operations.lifecycle import transition
+from engine.operations.charges import (
+    Ledger,
+    charge_snapshot,
+    settle_charges,
+    settlement,
+    write_settlements,
+)
+from engine.operations.lifecycle import transition, transition_all
 from engine.operations.settings import settings_of
 from rules import evidence as ev
 from rules.actors import REBUILD, Actor, AuditKind
@@ -31,6 +37,7 @@ from rules.codes import SessionType, is_individual
 from rules.lifecycle import finishing_event, following_verdict, is_finished
 from rules.rooms import RoomOperationKind
 from rules.settings import RuleSettings
+from store.repositories.rooms import Queued
 from store.schema import Session
 from store.uow import UnitOfWork
 
@@ -46,41 +53,82 @@ async def finalise(
     roster: list[int] | None = None,
     settings: RuleSettings | None = None,
 ) -> SessionAttendance:
-    """READY/ONGOING -> COMPLETED or ABSENT at `at`: close presence, make the verdicts
-    final, settle charges, close the room. The verdicts are decided first, on the
-    intervals the close will leave, so an illegal move raises before anything is
-    written. `roster` and `settings`, when the caller (the sweep) has them from this
-    transaction, are not read or parsed again.
-    """
-    closed = ev.SessionClosed(event_id=closing_event_id(session.id), at=at)
-    intervals = ev.build_intervals([*await uow.evidence.for_session(session.id), closed])
-    attendance = assess(
-        session,
-        settings=await settings_of(uow, session) if settings is None else settings,
-        roster=await uow.sessions.roster(session.id) if roster is None else roster,
-        intervals=intervals,
-        reports=await uow.reports.for_session(session.id),
-        charges=await uow.charges.for_session(session.id),
-        now=at,
-        finished=True,
-        ended_at=at,
+    """READY/ONGOING -> COMPLETED or ABSENT at `at`, as a batch of one."""
+    (attendance,) = await finalise_many(
+        uow,
+        [session],
+        at=at,
+        actor=actor,
+        rosters=None if roster is None else {session.id: roster},
+        settings=None if settings is None else {session.id: settings},
     )
-    event = finishing_event(
-        individual=is_individual(SessionType(session.type)),
-        all_absent=all(s.verdict.status is AttendanceStatus.ABSENT for s in attendance.students),
-    )
-    await transition(uow, session, event, at=at, actor=actor)
-    session.ended_at = at
-    await uow.evidence.add_closed(session.id, session.session_code, at=at, event_id=closed.event_id)
-    await uow.intervals.replace(session.id, intervals)
-    session.counts_for_teacher = counts_for_teacher(
-        attendance.teacher_meeting.attendance_percentage, attendance.settings
-    )
-    session.subscription_counted = True
-    await uow.verdicts.write(session.id, written_of(attendance), at=at)
-    await settle_charges(uow, session, attendance, at=at)
-    close_room(uow, session, at=at)
     return attendance
+
+
+async def finalise_many(
+    uow: UnitOfWork,
+    sessions: Sequence[Session],
+    *,
+    at: datetime,
+    actor: Actor,
+    rosters: Mapping[int, list[int]] | None = None,
+    settings: Mapping[int, RuleSettings] | None = None,
+) -> list[SessionAttendance]:
+    """READY/ONGOING -> COMPLETED or ABSENT at `at` for every session of `sessions`:
+    close presence, make the verdicts final, settle charges, close the rooms. One read
+    of what they all need, the decisions in memory, one write of each kind. The
+    verdicts are decided first, on the intervals the close will leave, so an illegal
+    move raises before anything is written. `rosters` and `settings`, when the caller
+    (the sweep) has them from this transaction, are not read or parsed again."""
+    if not sessions:
+        return []
+    ids = [s.id for s in sessions]
+    if rosters is None:
+        rosters = await uow.sessions.rosters(ids)
+    evidence = await uow.evidence.for_sessions(ids)
+    reports = await uow.reports.for_sessions(ids)
+    charges = await uow.charges.for_sessions(ids)
+    decided = []
+    for session in sessions:
+        closed = ev.SessionClosed(event_id=closing_event_id(session.id), at=at)
+        intervals = ev.build_intervals([*evidence[session.id], closed])
+        given = None if settings is None else settings.get(session.id)
+        attendance = assess(
+            session,
+            settings=await settings_of(uow, session) if given is None else given,
+            roster=rosters[session.id],
+            intervals=intervals,
+            reports=reports[session.id],
+            charges=charges[session.id],
+            now=at,
+            finished=True,
+            ended_at=at,
+        )
+        event = finishing_event(
+            individual=is_individual(SessionType(session.type)),
+            all_absent=all(
+                s.verdict.status is AttendanceStatus.ABSENT for s in attendance.students
+            ),
+        )
+        decided.append((session, event, closed, intervals, attendance))
+    await transition_all(uow, [(s, event) for s, event, *_ in decided], at=at, actor=actor)
+    ledger = await Ledger.load(uow, [u for sid in ids for u in rosters[sid]])
+    settlements = []
+    for session, _, _, _, attendance in decided:
+        session.ended_at = at
+        session.counts_for_teacher = counts_for_teacher(
+            attendance.teacher_meeting.attendance_percentage, attendance.settings
+        )
+        session.subscription_counted = True
+        settlements.append(settlement(session, attendance, ledger, at=at))
+    await uow.rooms.enqueue_many(
+        [q for s, *_ in decided if (q := room_closing(s)) is not None], now=at
+    )
+    await uow.evidence.add_closed_many([(s.id, s.session_code, c) for s, _, c, _, _ in decided])
+    await uow.intervals.replace_many({s.id: i for s, _, _, i, _ in decided})
+    await uow.verdicts.write_many({s.id: written_of(a) for s, _, _, _, a in decided}, at=at)
+    await write_settlements(uow, settlements, at=at)
+    return [a for *_, a in decided]
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +230,12 @@ async def redecide_rebuilt(
 
 def close_room(uow: UnitOfWork, session: Session, *, at: datetime) -> None:
     """Queue DeleteRoom for a session that had a room."""
-    if session.meeting_room_name:
-        uow.rooms.enqueue(
-            RoomOperationKind.DELETE_ROOM, session.meeting_room_name, now=at, session_id=session.id
-        )
+    if (q := room_closing(session)) is not None:
+        uow.rooms.enqueue(q.op, q.room_name, now=at, session_id=q.session_id)
+
+
+def room_closing(session: Session) -> Queued | None:
+    """The DeleteRoom of a session that had a room."""
+    if not session.meeting_room_name:
+        return None
+    return Queued(RoomOperationKind.DELETE_ROOM, session.meeting_room_name, session.id)

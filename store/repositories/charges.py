@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -19,6 +20,49 @@ class ChargeRepository:
     async def for_session(self, session_id: int) -> dict[int, Charge]:
         rows = await self.session.scalars(select(Charge).where(Charge.session_id == session_id))
         return {r.student_id: r for r in rows}
+
+    async def for_sessions(self, session_ids: Sequence[int]) -> dict[int, dict[int, Charge]]:
+        """The ledger rows of each of `session_ids` (one query), by student id."""
+        result: dict[int, dict[int, Charge]] = {sid: {} for sid in session_ids}
+        if not session_ids:
+            return result
+        for row in await self.session.scalars(
+            select(Charge).where(Charge.session_id.in_(session_ids))
+        ):
+            result[row.session_id][row.student_id] = row
+        return result
+
+    async def charge_many(
+        self, decisions: Sequence[tuple[int, ChargeDecision]], *, now: datetime
+    ) -> set[tuple[int, int]]:
+        """Write the ledger rows `(session_id, decision)` in one statement; the
+        (session, student) pairs actually written (the unique key refuses a pair that
+        already has its row, so this is exactly-once under any race or replica)."""
+        if not decisions:
+            return set()
+        rows = [
+            {
+                "session_id": session_id,
+                "student_id": d.student_id,
+                "subscription_id": d.subscription_id,
+                "status": d.status.value,
+                "reason": d.reason,
+                "verdict": d.verdict.value,
+                "hand_set": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for session_id, d in decisions
+        ]
+        # One cached statement, its rows sent as one "insertmanyvalues" batch: a
+        # multi-row VALUES would be compiled anew for every batch size.
+        written = await self.session.execute(
+            insert_ignore(self.session, Charge, ["session_id", "student_id"])
+            .returning(Charge.session_id, Charge.student_id)
+            .execution_options(render_nulls=True),
+            rows,
+        )
+        return {(s, u) for s, u in written}
 
     async def for_subscription(self, subscription_id: int) -> list[Charge]:
         rows = await self.session.scalars(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -127,6 +128,47 @@ class SubscriptionRepository:
             )
         )
         return int(count or 0)
+
+    async def views_for_many(
+        self, student_ids: Sequence[int], *, lock: bool = False
+    ) -> dict[tuple[int, int, SubscriptionKind], list[SubscriptionView]]:
+        """Every subscription of `student_ids` with its charged usage, by (student,
+        academy, kind), in two queries. `lock` holds the rows until commit (in id order,
+        so batches sharing a student cannot deadlock), as `views_for` does."""
+        result: dict[tuple[int, int, SubscriptionKind], list[SubscriptionView]] = {}
+        if not student_ids:
+            return result
+        stmt = select(Subscription).where(Subscription.student_id.in_(student_ids))
+        if lock and self.session.bind is not None and self.session.bind.dialect.name != "sqlite":
+            stmt = stmt.order_by(Subscription.id).with_for_update()
+        subs = list(await self.session.scalars(stmt))
+        used: dict[int, int] = {}
+        if subs:
+            used = {
+                sub_id: int(n)
+                for sub_id, n in await self.session.execute(
+                    select(Charge.subscription_id, func.count())
+                    .where(
+                        Charge.subscription_id.in_([s.id for s in subs]),
+                        Charge.status == ChargeStatus.CHARGED.value,
+                    )
+                    .group_by(Charge.subscription_id)
+                )
+                if sub_id is not None
+            }
+        for sub in subs:
+            kind = SubscriptionKind(sub.kind)
+            result.setdefault((sub.student_id, sub.academy_id, kind), []).append(
+                SubscriptionView(
+                    id=sub.id,
+                    kind=kind,
+                    starts_at=sub.starts_at,
+                    ends_at=sub.ends_at,
+                    total_sessions=sub.total_sessions,
+                    used_sessions=used.get(sub.id, 0),
+                )
+            )
+        return result
 
     async def views_for(
         self, student_id: int, academy_id: int, kind: SubscriptionKind, *, lock: bool = False

@@ -86,6 +86,42 @@ class EvidenceRepository:
         )
         return [to_rule_evidence(row) for row in rows]
 
+    async def for_sessions(self, session_ids: Sequence[int]) -> dict[int, list[ev.Evidence]]:
+        """The evidence of each of `session_ids` (one query), in the rules' form."""
+        result: dict[int, list[ev.Evidence]] = {sid: [] for sid in session_ids}
+        if not session_ids:
+            return result
+        for row in await self.session.scalars(
+            select(Evidence)
+            .where(Evidence.session_id.in_(session_ids))
+            .order_by(Evidence.session_id, Evidence.id)
+        ):
+            assert row.session_id is not None
+            result[row.session_id].append(to_rule_evidence(row))
+        return result
+
+    async def add_closed_many(self, closes: Sequence[tuple[int, str, ev.SessionClosed]]) -> None:
+        """The synthetic closing evidence of many sessions, `(session_id, room_name,
+        closed)` each, in one statement (once per session: keyed by event id)."""
+        if not closes:
+            return
+        rows = []
+        for session_id, room_name, closed in closes:
+            row = to_row(
+                closed, source=ev.EvidenceSource.SYSTEM, room_name=room_name, session_id=session_id
+            )
+            rows.append(
+                {c.key: getattr(row, c.key) for c in Evidence.__table__.columns if c.key != "id"}
+            )
+        # executemany of one cached statement: a multi-row VALUES is compiled anew
+        # for every batch size, which costs more than the rows.
+        await self.session.execute(
+            insert_ignore(self.session, Evidence, ["event_id"]).execution_options(
+                render_nulls=True
+            ),
+            rows,
+        )
+
     async def add_closed(
         self, session_id: int, room_name: str, *, at: datetime, event_id: str
     ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,7 +54,16 @@ class IntervalRepository:
 
     async def replace(self, session_id: int, intervals: Iterable[ev.Interval]) -> None:
         """Make the stored intervals of a session exactly `intervals`."""
-        await self.session.execute(delete(Interval).where(Interval.session_id == session_id))
+        await self.replace_many({session_id: intervals})
+
+    async def replace_many(self, by_session: Mapping[int, Iterable[ev.Interval]]) -> None:
+        """Make the stored intervals of each session exactly its `intervals` (one
+        statement to clear, one to insert, however many sessions)."""
+        if not by_session:
+            return
+        await self.session.execute(
+            delete(Interval).where(Interval.session_id.in_(list(by_session)))
+        )
         rows = [
             {
                 "session_id": session_id,
@@ -66,6 +75,7 @@ class IntervalRepository:
                 "left_at": i.left_at,
                 "decisive": i.decisive,
             }
+            for session_id, intervals in by_session.items()
             for i in intervals
         ]
         if rows:

@@ -2,19 +2,55 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.rooms import RoomOperationKind, RoomOperationState
 from store.schema import RoomOperation, Session
 
 
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """One operation to queue."""
+
+    op: str
+    room_name: str
+    session_id: int | None = None
+    identity: str | None = None
+    payload: dict[str, Any] | None = None
+
+
+def _pending(q: Queued, now: datetime) -> dict[str, Any]:
+    return {
+        "session_id": q.session_id,
+        "op": q.op,
+        "room_name": q.room_name,
+        "identity": q.identity,
+        "payload": q.payload,
+        "state": RoomOperationState.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 class RoomOperationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def enqueue_many(self, ops: Sequence[Queued], *, now: datetime) -> None:
+        """Queue many operations, due at once, in one statement (a sweep's batch)."""
+        if ops:
+            await self.session.execute(
+                insert(RoomOperation).execution_options(render_nulls=True),
+                [_pending(q, now) for q in ops],
+            )
 
     def enqueue(
         self,
@@ -27,18 +63,7 @@ class RoomOperationRepository:
         payload: dict[str, Any] | None = None,
     ) -> RoomOperation:
         """Queue an operation, due at once."""
-        row = RoomOperation(
-            session_id=session_id,
-            op=op,
-            room_name=room_name,
-            identity=identity,
-            payload=payload,
-            state=RoomOperationState.PENDING.value,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            updated_at=now,
-        )
+        row = RoomOperation(**_pending(Queued(op, room_name, session_id, identity, payload), now))
         self.session.add(row)
         return row
 
@@ -94,21 +119,33 @@ class RoomOperationRepository:
         claimed in an earlier transaction, read back to write the call's outcome)."""
         return await self.session.get(RoomOperation, op_id, populate_existing=True)
 
-    async def deleted_after(self, op: RoomOperation) -> bool:
-        """Whether a DeleteRoom of the same room was queued after `op` (the session's
-        rows by session_id, else the room's by name)."""
-        same_room = (
-            RoomOperation.session_id == op.session_id
-            if op.session_id is not None
-            else RoomOperation.room_name == op.room_name
-        )
-        later = await self.session.scalar(
-            select(RoomOperation.id)
-            .where(
-                same_room,
+    async def deleted_after(self, ops: Sequence[RoomOperation]) -> set[int]:
+        """The ids of those of `ops` after which a DeleteRoom of the same room was
+        queued (the session's rows by session_id, else the room's by name), in one
+        query."""
+        if not ops:
+            return set()
+        sessions = {op.session_id for op in ops if op.session_id is not None}
+        names = {op.room_name for op in ops if op.session_id is None}
+        last_by_session: dict[int, int] = {}
+        last_by_name: dict[str, int] = {}
+        rows = await self.session.execute(
+            select(RoomOperation.session_id, RoomOperation.room_name, RoomOperation.id).where(
                 RoomOperation.op == RoomOperationKind.DELETE_ROOM.value,
-                RoomOperation.id > op.id,
+                or_(RoomOperation.session_id.in_(sessions), RoomOperation.room_name.in_(names)),
             )
-            .limit(1)
         )
-        return later is not None
+        for session_id, room_name, op_id in rows:
+            if session_id is not None:
+                last_by_session[session_id] = max(op_id, last_by_session.get(session_id, 0))
+            last_by_name[room_name] = max(op_id, last_by_name.get(room_name, 0))
+        return {
+            op.id
+            for op in ops
+            if (
+                last_by_session.get(op.session_id, 0)
+                if op.session_id is not None
+                else last_by_name.get(op.room_name, 0)
+            )
+            > op.id
+        }

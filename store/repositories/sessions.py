@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.codes import SessionType, format_session_code, prefix_of
@@ -102,6 +102,20 @@ class SessionRepository:
         if for_update or skip_locked:
             stmt = stmt.with_for_update(skip_locked=skip_locked)
         return await self.session.scalar(stmt.execution_options(populate_existing=True))
+
+    async def lock_many(self, session_ids: Sequence[int], *, skip_locked: bool) -> list[Session]:
+        """The sessions of `session_ids`, their rows locked for this transaction (in id
+        order, so two lockers of overlapping batches cannot deadlock); with
+        `skip_locked` the rows another transaction holds are left out."""
+        if not session_ids:
+            return []
+        stmt = (
+            select(Session)
+            .where(Session.id.in_(session_ids))
+            .order_by(Session.id)
+            .with_for_update(skip_locked=skip_locked)
+        )
+        return list(await self.session.scalars(stmt.execution_options(populate_existing=True)))
 
     async def by_external_id(self, academy_id: int, external_id: str) -> Session | None:
         """The academy's session the platform knows as `external_id`, if any."""
@@ -302,6 +316,13 @@ class TransitionRepository:
         )
         self.session.add(row)
         return row
+
+    async def record_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Many history rows (the columns of `record` each) in one statement."""
+        if rows:
+            await self.session.execute(
+                insert(Transition).execution_options(render_nulls=True), list(rows)
+            )
 
     async def for_session(self, session_id: int) -> list[Transition]:
         rows = await self.session.scalars(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,10 +61,18 @@ class VerdictRepository:
         *,
         at: datetime,
     ) -> None:
-        """Make the written verdicts of a session exactly `verdicts` (one statement to
-        clear, one to insert)."""
+        """Make the written verdicts of a session exactly `verdicts`."""
+        await self.write_many({session_id: verdicts}, at=at)
+
+    async def write_many(
+        self, by_session: Mapping[int, Iterable[WrittenVerdict]], *, at: datetime
+    ) -> None:
+        """Make the written verdicts of each session exactly its `verdicts` (one
+        statement to clear, one to insert, however many sessions)."""
+        if not by_session:
+            return
         await self.session.execute(
-            delete(StoredVerdict).where(StoredVerdict.session_id == session_id)
+            delete(StoredVerdict).where(StoredVerdict.session_id.in_(list(by_session)))
         )
         rows = [
             {
@@ -76,6 +84,7 @@ class VerdictRepository:
                 "explanation": v.explanation,
                 "updated_at": at,
             }
+            for session_id, verdicts in by_session.items()
             for v in verdicts
         ]
         if rows:
