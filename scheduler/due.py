@@ -7,8 +7,7 @@ from datetime import datetime
 
 from rules.lifecycle import Status
 from store.database import Database
-from store.repositories.due import DEFAULT_BATCH_SIZE
-from store.schema import Session
+from store.repositories.due import DEFAULT_BATCH_SIZE, Candidate
 
 __all__ = ["DEFAULT_BATCH_SIZE", "candidates"]
 
@@ -21,12 +20,12 @@ async def candidates(
     batch_size: int,
     ended: bool = False,
     academy_id: int | None = None,
-) -> AsyncIterator[list[Session]]:
+) -> AsyncIterator[list[Candidate]]:
     """Sessions in `statuses` with `scheduled_at <= until` (any scheduled time when
     `until` is None; and `ends_at <= until` when `ended`), page by page on the
     (status, scheduled_at) index, each page in a short unit of work of its own. Keyset
-    paging, so a session left as it was is not read twice in one tick. The rows are
-    detached: plain values to read. Only `academy_id`'s sessions when it is given."""
+    paging, so a session left as it was is not read twice in one tick. Only
+    `academy_id`'s sessions when it is given."""
     after: tuple[datetime, int] | None = None
     while True:
         async with database.uow() as uow:

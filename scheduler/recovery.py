@@ -36,7 +36,7 @@ from scheduler.due import candidates
 from scheduler.plan import TransitionReport
 from scheduler.rooms import RoomGateway
 from store.database import Database
-from store.schema import Session
+from store.repositories.due import Candidate
 
 log = structlog.get_logger("hudur.recovery")
 
@@ -72,10 +72,10 @@ async def reconcile_rooms(
     return reports
 
 
-async def _list_all(rooms: RoomGateway, sessions: Sequence[Session]) -> dict[int, list[Any]]:
+async def _list_all(rooms: RoomGateway, sessions: Sequence[Candidate]) -> dict[int, list[Any]]:
     limit = asyncio.Semaphore(CONCURRENT_CALLS)
 
-    async def one(session: Session) -> tuple[int, list[Any] | None]:
+    async def one(session: Candidate) -> tuple[int, list[Any] | None]:
         room = _room(session)
         async with limit:
             try:
@@ -92,7 +92,7 @@ async def _list_all(rooms: RoomGateway, sessions: Sequence[Session]) -> dict[int
 
 async def _repair(
     database: Database,
-    session: Session,
+    session: Candidate,
     gone: list[ev.Interval],
     new: list[Listed],
     *,
@@ -126,7 +126,7 @@ async def _repair(
     ]
 
 
-def _room(session: Session) -> str:
+def _room(session: Candidate) -> str:
     return session.meeting_room_name or session.session_code
 
 

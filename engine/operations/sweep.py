@@ -24,6 +24,7 @@ from rules.lifecycle import LifecycleEvent, is_running, may_be_prepared
 from rules.rooms import RoomOperationKind
 from rules.settings import RuleSettings
 from rules.sweep import OpenInterval
+from store.repositories.due import Candidate
 from store.repositories.rooms import Queued
 from store.schema import Session
 from store.uow import UnitOfWork
@@ -75,7 +76,7 @@ class Due:
     settings: RuleSettings | None
 
     @classmethod
-    def of(cls, row: Session) -> Due:
+    def of(cls, row: Candidate) -> Due:
         assert row.scheduled_at is not None  # candidates are scheduled
         return cls(
             session_id=row.id,

@@ -4,6 +4,7 @@ ix_sessions_status_scheduled_at (`SessionRepository.due_page` runs it)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,9 +13,34 @@ from sqlalchemy import Select, and_, or_, select
 from rules.lifecycle import Status
 from store.schema import Session
 
-__all__ = ["DEFAULT_BATCH_SIZE", "due_statement"]
+__all__ = ["DEFAULT_BATCH_SIZE", "Candidate", "due_statement"]
 
-DEFAULT_BATCH_SIZE = 200
+DEFAULT_BATCH_SIZE = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A session that may be due, as read without a lock: the columns a sweep looks at
+    before it locks the row (plain values, no ORM object to track)."""
+
+    id: int
+    session_code: str
+    teacher_id: int
+    scheduled_at: datetime | None
+    ends_at: datetime | None
+    settings: dict[str, Any] | None
+    meeting_room_name: str | None
+
+
+CANDIDATE_COLUMNS = (
+    Session.id,
+    Session.session_code,
+    Session.teacher_id,
+    Session.scheduled_at,
+    Session.ends_at,
+    Session.settings,
+    Session.meeting_room_name,
+)
 
 
 def due_statement(
@@ -30,7 +56,7 @@ def due_statement(
     scheduled time when `until` is None; and `ends_at <= until` when `ended`), after the
     `(scheduled_at, id)` key `after`, in that order; of one academy when `academy_id` is
     given (a filter on the rows the status index yields: the range scan stays the same)."""
-    stmt = select(Session).where(
+    stmt = select(*CANDIDATE_COLUMNS).where(
         Session.status.in_([s.value for s in statuses]),
         Session.scheduled_at.is_not(None) if until is None else Session.scheduled_at <= until,
     )

@@ -14,7 +14,7 @@ from rules.codes import SessionType, format_session_code, prefix_of
 from rules.lifecycle import NOT_BEGUN, STANDING, Status
 from rules.sweep import OpenInterval
 from store.repositories.base import insert_ignore
-from store.repositories.due import due_statement
+from store.repositories.due import Candidate, due_statement
 from store.schema import (
     Interval,
     Session,
@@ -260,19 +260,15 @@ class SessionRepository:
         ended: bool,
         limit: int,
         academy_id: int | None = None,
-    ) -> list[Session]:
+    ) -> list[Candidate]:
         """One keyset page of the sessions in `statuses` due by `until` (`due_statement`),
-        detached: plain values, readable after the unit of work ends."""
-        rows = list(
-            await self.session.scalars(
-                due_statement(
-                    statuses, until, after=after, ended=ended, limit=limit, academy_id=academy_id
-                )
+        as plain values, readable after the unit of work ends."""
+        rows = await self.session.execute(
+            due_statement(
+                statuses, until, after=after, ended=ended, limit=limit, academy_id=academy_id
             )
         )
-        for row in rows:
-            self.session.expunge(row)
-        return rows
+        return [Candidate(*row) for row in rows]
 
     async def open_presence(self, session_ids: Sequence[int]) -> dict[int, list[OpenInterval]]:
         """Who is still in each session's room: its intervals not yet closed (sessions
