@@ -16,8 +16,11 @@ operations are marked skipped (their bookkeeping is still measured).
 
 Printed per backend:
   baseline  a bare indexed SELECT of the due ids (the two queries a tick starts from)
-  tick      one full tick: every due session in its own locked transaction
+  tick      one full tick: the due sessions in batches, each batch one locked transaction
+            (and whether every finished student got exactly one ledger row)
   idle      the next tick at the same time, when nothing is due any more (best of 3)
+  growth    the same due sessions among only themselves (cost follows the due, not the stored)
+  replicas  PostgreSQL: one backlog cleared by one sweeping replica, then by two at once
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from tests.support.bulk import (
     Rows,
     attended_rows,
     bare_due_ids,
+    charge_rows_and_pairs,
     count_sessions,
     insert_world,
     session_row,
@@ -115,6 +119,12 @@ async def _baseline(database: Database) -> tuple[float, int]:
     return time.perf_counter() - started, found
 
 
+def _finishing_pairs(due: int) -> int:
+    """The (session, student) pairs of the sessions the sweep must finish (n in
+    (due / 2, due]): each must end with exactly one ledger row."""
+    return sum(3 if n % 10 == 5 else 1 for n in range(due // 2 + 1, due + 1))
+
+
 async def run(label: str, database: Database, total: int, due: int) -> dict[str, Any]:
     started = time.perf_counter()
     await _load(database, total, due)
@@ -130,6 +140,7 @@ async def run(label: str, database: Database, total: int, due: int) -> dict[str,
         idle = await tick(database, NOW, rooms=OFFLINE)
         idle_s = min(idle_s, time.perf_counter() - started)
     finished = sum(1 for r in reports if is_finished(r.to_status))
+    rows, pairs = await charge_rows_and_pairs(database)
     return {
         "backend": label,
         "sessions": count,
@@ -139,6 +150,7 @@ async def run(label: str, database: Database, total: int, due: int) -> dict[str,
         "tick_s": tick_s,
         "transitions": len(reports),
         "finished": finished,
+        "charged_once": rows == pairs == _finishing_pairs(due),
         "per_session_ms": tick_s * 1000 / max(found, 1),
         "idle_ms": idle_s * 1000,
         "idle_transitions": len(idle),
@@ -150,11 +162,20 @@ def _print(result: dict[str, Any]) -> None:
         f"{result['backend']:<10} sessions={result['sessions']:,} due={result['due']:,} "
         f"(bulk load {result['load_s']:.1f} s)\n"
         f"  baseline  bare indexed SELECT of the due ids: {result['baseline_ms']:.1f} ms\n"
-        f"  tick      {result['tick_s']:.1f} s for {result['transitions']:,} transitions "
-        f"({result['finished']:,} finished with charges): "
+        f"  tick      {result['tick_s']:.2f} s for {result['transitions']:,} transitions "
+        f"({result['finished']:,} finished, every student charged once: "
+        f"{'yes' if result['charged_once'] else 'NO'}): "
         f"{result['per_session_ms']:.2f} ms per due session\n"
         f"  idle      next tick, nothing due: {result['idle_ms']:.1f} ms "
         f"({result['idle_transitions']} transitions)"
+    )
+
+
+def _compare(big: dict[str, Any], small: dict[str, Any]) -> None:
+    ratio = big["tick_s"] / small["tick_s"]
+    print(
+        f"  growth    {big['due']:,} due among {big['sessions']:,}: {big['tick_s']:.2f} s; "
+        f"among {small['sessions']:,}: {small['tick_s']:.2f} s (x{ratio:.2f})"
     )
 
 
@@ -178,19 +199,66 @@ async def _postgres(url: str, total: int, due: int) -> dict[str, Any]:
         await database.dispose()
 
 
+async def _replicas(url: str, total: int, due: int, replicas: int) -> float:
+    """Seconds for `replicas` app instances (separate processes, as replicas are), each
+    sweeping until nothing is due, to clear a backlog of `due` sessions on one
+    PostgreSQL database."""
+    database = Database(url)
+    try:
+        await wipe(database)
+        await database.migrate()
+        await _load(database, total, due)
+    finally:
+        await database.dispose()
+    started = time.perf_counter()
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.tick", "--sweep-until-idle", url
+        )
+        for _ in range(replicas)
+    ]
+    codes = [await p.wait() for p in processes]
+    assert codes == [0] * replicas, codes
+    return time.perf_counter() - started
+
+
+async def _sweep_until_idle(url: str) -> None:
+    """One replica: sweep as of NOW until a tick finds nothing due."""
+    database = Database(url)
+    try:
+        while await tick(database, NOW, rooms=OFFLINE):
+            pass
+    finally:
+        await database.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--due", type=int, default=10_000)
+    parser.add_argument("--sweep-until-idle", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    if args.sweep_until_idle:  # one replica of the replicas run
+        asyncio.run(_sweep_until_idle(args.sweep_until_idle))
+        return 0
     assert Base.metadata.tables  # the schema is imported before migrating
     print(f"bench.tick: one sweep over {args.due:,} due sessions among {args.sessions:,}")
     print(f"machine: {os.cpu_count()} CPUs, load average {_load_average()}")
-    _print(asyncio.run(_sqlite(args.sessions, args.due)))
+    big = asyncio.run(_sqlite(args.sessions, args.due))
+    _print(big)
+    _compare(big, asyncio.run(_sqlite(args.due, args.due)))
     url = os.environ.get("HUDUR_BENCH_POSTGRES_URL")
     if url:
-        _print(asyncio.run(_postgres(url, args.sessions, args.due)))
+        big = asyncio.run(_postgres(url, args.sessions, args.due))
+        _print(big)
+        _compare(big, asyncio.run(_postgres(url, args.due, args.due)))
+        one = asyncio.run(_replicas(url, args.sessions, args.due, 1))
+        two = asyncio.run(_replicas(url, args.sessions, args.due, 2))
+        print(
+            f"  replicas  the same backlog cleared by one replica: {one:.2f} s; "
+            f"by two at once: {two:.2f} s (x{one / two:.2f} faster)"
+        )
     else:
         print("postgresql skipped: set HUDUR_BENCH_POSTGRES_URL (that database is wiped)")
     print(f"machine: load average {_load_average()} at the end")
