@@ -139,6 +139,8 @@ class TestReplicas:
                 await database.dispose()
 
         assert SESSIONS == len(first) + len(second) + completed
+        # The replicas split the backlog (SKIP LOCKED), and never took a session twice.
+        assert first and second
         assert not {r.session_id for r in first} & {r.session_id for r in second}
         finishes = await finishes_per_session(pg)
         assert {1} == set(finishes.values())
