@@ -31,6 +31,7 @@ its cookie or `?token=` and checks the same rights itself (`rights=None`).
 | GET /v1/sessions                               | all     | A     | own     | on         |
 | GET /v1/sessions/{id}                          | all     | A     | own     | on         |
 | POST /v1/sessions/{id}/schedule, /cancel       | all     | A     | own     | -          |
+| POST /v1/sessions/{id}/reschedule              | all     | A     | own     | -          |
 | POST /v1/sessions/{id}/complete                | all     | -     | own     | -          |
 | POST /v1/sessions/{id}/join-token              | all *   | A *   | own *   | on *       |
 | GET /v1/sessions/{id}/attendance               | all     | A     | own     | on **      |

@@ -9,7 +9,7 @@ commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from rules.rooms import (
@@ -26,6 +26,7 @@ __all__ = ["SKIPPED", "SUPERSEDED", "Claimed", "RoomCall", "Settled", "claim_due
 
 SKIPPED = "skipped: no HUDUR_LIVEKIT_URL"
 SUPERSEDED = "superseded: the room was deleted later"
+WAIT_STEP = timedelta(seconds=1)
 _DONE_WITHOUT_CALL = {ClaimOutcome.SUPERSEDED: SUPERSEDED, ClaimOutcome.SKIPPED: SKIPPED}
 
 
@@ -82,8 +83,21 @@ async def claim_due(
     settled: list[Settled] = []
     for op in ops:
         op.updated_at = now
-        deleted_later = op.op == RoomOperationKind.CREATE_ROOM and await uow.rooms.deleted_after(op)
-        outcome = claim_outcome(op.op, deleted_later=deleted_later, calls_enabled=calls_enabled)
+        creating = op.op == RoomOperationKind.CREATE_ROOM
+        deleted_later = creating and await uow.rooms.deleted_after(op)
+        delete_first = None if not creating else await uow.rooms.pending_delete_before(op)
+        outcome = claim_outcome(
+            op.op,
+            deleted_later=deleted_later,
+            calls_enabled=calls_enabled,
+            deleted_before_pending=delete_first is not None,
+        )
+        if outcome is ClaimOutcome.WAIT:
+            assert delete_first is not None
+            # Due again once the delete may have gone through; never at `now`, so a run
+            # that reads this row again does not loop on it.
+            op.next_attempt_at = max(delete_first.next_attempt_at, now) + WAIT_STEP
+            continue
         if outcome is not ClaimOutcome.CALL:
             op.state, op.last_error = RoomOperationState.DONE.value, _DONE_WITHOUT_CALL[outcome]
             settled.append(Settled(op.op, op.room_name, outcome.value, op.attempts))

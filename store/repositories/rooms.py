@@ -112,3 +112,20 @@ class RoomOperationRepository:
             .limit(1)
         )
         return later is not None
+
+    async def pending_delete_before(self, op: RoomOperation) -> RoomOperation | None:
+        """A DeleteRoom of the same session queued before `op` and not yet done."""
+        if op.session_id is None:
+            return None
+        row: RoomOperation | None = await self.session.scalar(
+            select(RoomOperation)
+            .where(
+                RoomOperation.session_id == op.session_id,
+                RoomOperation.op == RoomOperationKind.DELETE_ROOM.value,
+                RoomOperation.state == RoomOperationState.PENDING.value,
+                RoomOperation.id < op.id,
+            )
+            .order_by(RoomOperation.id.desc())
+            .limit(1)
+        )
+        return row
