@@ -35,6 +35,7 @@ its cookie or `?token=` and checks the same rights itself (`rights=None`).
 | POST /v1/sessions/{id}/complete                | all     | -     | own     | -          |
 | POST /v1/sessions/{id}/join-token              | all *   | A *   | own *   | on *       |
 | GET /v1/sessions/{id}/attendance               | all     | A     | own     | on **      |
+| GET /v1/attendance, /v1/attendance/summary     | all     | A     | own     | self       |
 | GET /v1/sessions/{id}/history                  | all     | A     | own     | -          |
 | PUT /v1/sessions/{id}/reports/{student_id}     | all     | A     | own     | -          |
 | PUT /v1/sessions/{id}/reports                  | all     | A     | own     | -          |
@@ -71,6 +72,7 @@ from engine.api import (
     academies,
     actions,
     attendance,
+    attendance_report,
     calendar,
     charges,
     makeup,
@@ -92,6 +94,7 @@ ROUTES: tuple[Route, ...] = (
     *sessions.ROUTES,
     *actions.ROUTES,
     *attendance.ROUTES,
+    *attendance_report.ROUTES,
     *reports.ROUTES,
     *charges.ROUTES,
     *metrics.ROUTES,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -19,6 +20,17 @@ class ChargeRepository:
     async def for_session(self, session_id: int) -> dict[int, Charge]:
         rows = await self.session.scalars(select(Charge).where(Charge.session_id == session_id))
         return {r.student_id: r for r in rows}
+
+    async def of_sessions(self, session_ids: Sequence[int]) -> dict[int, dict[int, Charge]]:
+        """The ledger rows of each of `session_ids` (one query), by student id."""
+        result: dict[int, dict[int, Charge]] = {sid: {} for sid in session_ids}
+        if not session_ids:
+            return result
+        for row in await self.session.scalars(
+            select(Charge).where(Charge.session_id.in_(session_ids))
+        ):
+            result[row.session_id][row.student_id] = row
+        return result
 
     async def for_subscription(self, subscription_id: int) -> list[Charge]:
         rows = await self.session.scalars(
