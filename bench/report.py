@@ -27,13 +27,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
-from sqlalchemy import insert
 
 from bench.support import free_port, wait_ready
 from rules.lifecycle import Status
 from store.database import Database
-from store.schema import Interval
-from tests.support.bulk import insert_world, session_row
+from tests.support.bulk import insert_intervals, insert_world, session_row
 
 TOKEN = "bench-service-token-0123456789abcdef"
 FIRST = datetime(2025, 1, 1, 8, tzinfo=UTC)
@@ -102,9 +100,7 @@ async def _seed(url: str, total: int) -> None:
             roster=roster,
             evidence=[],
         )
-        async with database.engine.begin() as conn:
-            for at in range(0, len(intervals), 10_000):
-                await conn.execute(insert(Interval), intervals[at : at + 10_000])
+        await insert_intervals(database, intervals)
     finally:
         await database.dispose()
 
