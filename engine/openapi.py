@@ -250,9 +250,14 @@ def document(
             elif route.answer is not None:
                 responses[str(status)] = {
                     "description": route.summary,
-                    "content": _content(
-                        route.answer_media_type, refs[(route.answer, "serialization")]
-                    ),
+                    "content": {
+                        **_content(route.answer_media_type, refs[(route.answer, "serialization")]),
+                        # The same answer in another form (a CSV export), as text.
+                        **{
+                            other: {"schema": {"type": "string"}}
+                            for other in route.answer_alternatives
+                        },
+                    },
                 }
             else:
                 responses[str(status)] = {

@@ -41,6 +41,8 @@ class Route:
     query: type[BaseModel] | None = None
     answer: type[BaseModel] | None = None
     answer_media_type: str = "application/json"
+    # Other media types the same answer comes in (`Accept` or a query parameter chooses).
+    answer_alternatives: tuple[str, ...] = ()
     status: int = 200
     successes: tuple[int, ...] = ()  # other success statuses, answering the same model
     errors: tuple[int, ...] = ()

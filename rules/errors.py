@@ -73,11 +73,12 @@ class IllegalTransition(Conflict):
     session still has.
     """
 
-    def __init__(self, status: str, event: str) -> None:
+    def __init__(self, status: str, event: str, *, because: str | None = None) -> None:
         # str() so StrEnum members show as their plain values in text and JSON.
         status_value, event_value = str(status), str(event)
+        why = f": {because}" if because else ""
         super().__init__(
-            f"cannot apply {event_value!r} to a session that is {status_value!r}",
+            f"cannot apply {event_value!r} to a session that is {status_value!r}{why}",
             details={"current_status": status_value, "event": event_value},
         )
         # The originals are kept, so a caller holding a Status gets a Status back.

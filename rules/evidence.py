@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -38,6 +38,7 @@ __all__ = [
     "RoomFinished",
     "SessionClosed",
     "build_intervals",
+    "joined_members",
     "parse_identity",
 ]
 
@@ -168,6 +169,17 @@ def parse_identity(identity: str) -> int | None:
     """The platform user id in a LiveKit identity (``"10"``, ``"10_Mohamed"``)."""
     match = _IDENTITY.fullmatch(identity)
     return int(match.group(1)) if match else None
+
+
+def joined_members(intervals: Iterable[Interval], members: Collection[int]) -> frozenset[int]:
+    """Which of `members` (a session's teacher and roster students) have joined its
+    room: a decisive interval of theirs exists. Observers, agents and strangers count
+    for nobody."""
+    return frozenset(
+        i.user_id
+        for i in intervals
+        if i.decisive and i.user_id is not None and i.user_id in members
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ the move is allowed and where it leads.
                                   |         |          ^|
                                   +---------+--> ABSENT +  (reports flip them)
     UNSCHEDULED, SCHEDULED, READY, ONGOING -> CANCELLED
+    SCHEDULED, READY -> SCHEDULED  (rescheduled before anyone on the roster joined)
 
 A session is *born* by an event too (``born``): created by hand UNSCHEDULED, generated
 by a recurring schedule SCHEDULED, a make-up either. Events that leave the status as
@@ -51,6 +52,7 @@ __all__ = [
     "is_running",
     "is_terminal",
     "may_be_prepared",
+    "rescheduled",
     "takes_makeup",
 ]
 
@@ -72,6 +74,7 @@ class LifecycleEvent(StrEnum):
     COMPLETE = "complete"
     MARK_ABSENT = "mark_absent"
     CANCEL = "cancel"
+    RESCHEDULE = "reschedule"
     REPORT_ABSENT = "report_absent"
     REPORT_PRESENT = "report_present"
     # Births: the first status of a new session.
@@ -100,6 +103,11 @@ TRANSITIONS: Mapping[tuple[Status, LifecycleEvent], Status] = MappingProxyType(
         (_S.SCHEDULED, _E.CANCEL): _S.CANCELLED,
         (_S.READY, _E.CANCEL): _S.CANCELLED,
         (_S.ONGOING, _E.CANCEL): _S.CANCELLED,
+        # A new time before the lesson began; a READY session gives its room up and is
+        # prepared again for the new time. Whether someone joined already is the
+        # caller's to ask (`reschedule`), the table cannot see evidence.
+        (_S.SCHEDULED, _E.RESCHEDULE): _S.SCHEDULED,
+        (_S.READY, _E.RESCHEDULE): _S.SCHEDULED,
         # The only moves out of a terminal status: a teacher report flipping an
         # individual student's verdict. Charges stay single either way.
         (_S.COMPLETED, _E.REPORT_ABSENT): _S.ABSENT,
@@ -152,6 +160,18 @@ def note(status: Status, event: LifecycleEvent) -> Status:
     if LifecycleEvent(event) not in NOTES:
         raise IllegalTransition(status, event)
     return Status(status)
+
+
+def rescheduled(status: Status | str, *, roster_joined: bool) -> Status:
+    """The status after a RESCHEDULE: SCHEDULED, from SCHEDULED or READY while nobody on
+    the roster (the teacher included) has joined; else IllegalTransition, so the caller
+    refuses with the status the session still has."""
+    after = apply(Status(status), LifecycleEvent.RESCHEDULE)
+    if roster_joined:
+        raise IllegalTransition(
+            status, LifecycleEvent.RESCHEDULE, because="someone on the roster has joined"
+        )
+    return after
 
 
 def finishing_event(*, individual: bool, all_absent: bool) -> LifecycleEvent:

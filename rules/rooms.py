@@ -35,15 +35,25 @@ class ClaimOutcome(StrEnum):
     CALL = "call"  # LiveKit is called
     SUPERSEDED = "superseded"  # done without a call: the room was deleted later
     SKIPPED = "skipped"  # done without a call: there is no LiveKit to call
+    WAIT = "wait"  # left pending: an earlier delete of the same room goes first
 
 
 def claim_outcome(
-    kind: RoomOperationKind | str, *, deleted_later: bool, calls_enabled: bool
+    kind: RoomOperationKind | str,
+    *,
+    deleted_later: bool,
+    calls_enabled: bool,
+    deleted_before_pending: bool = False,
 ) -> ClaimOutcome:
     """A create still pending after the room's delete was queued must not bring the
-    room back; without LiveKit nothing is called; anything else is called."""
+    room back; a create queued after a delete that is still pending (a rescheduled
+    session's new room) waits for it, lest the late delete remove the new room (both
+    use the session's code as the room name); without LiveKit nothing is called;
+    anything else is called."""
     if kind == RoomOperationKind.CREATE_ROOM and deleted_later:
         return ClaimOutcome.SUPERSEDED
+    if kind == RoomOperationKind.CREATE_ROOM and deleted_before_pending and calls_enabled:
+        return ClaimOutcome.WAIT
     if not calls_enabled:
         return ClaimOutcome.SKIPPED
     return ClaimOutcome.CALL

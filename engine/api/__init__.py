@@ -31,9 +31,11 @@ its cookie or `?token=` and checks the same rights itself (`rights=None`).
 | GET /v1/sessions                               | all     | A     | own     | on         |
 | GET /v1/sessions/{id}                          | all     | A     | own     | on         |
 | POST /v1/sessions/{id}/schedule, /cancel       | all     | A     | own     | -          |
+| POST /v1/sessions/{id}/reschedule              | all     | A     | own     | -          |
 | POST /v1/sessions/{id}/complete                | all     | -     | own     | -          |
 | POST /v1/sessions/{id}/join-token              | all *   | A *   | own *   | on *       |
 | GET /v1/sessions/{id}/attendance               | all     | A     | own     | on **      |
+| GET /v1/attendance, /v1/attendance/summary     | all     | A     | own     | self       |
 | GET /v1/sessions/{id}/history                  | all     | A     | own     | -          |
 | PUT /v1/sessions/{id}/reports/{student_id}     | all     | A     | own     | -          |
 | PUT /v1/sessions/{id}/reports                  | all     | A     | own     | -          |
@@ -70,6 +72,7 @@ from engine.api import (
     academies,
     actions,
     attendance,
+    attendance_report,
     calendar,
     charges,
     makeup,
@@ -91,6 +94,7 @@ ROUTES: tuple[Route, ...] = (
     *sessions.ROUTES,
     *actions.ROUTES,
     *attendance.ROUTES,
+    *attendance_report.ROUTES,
     *reports.ROUTES,
     *charges.ROUTES,
     *metrics.ROUTES,

@@ -1,4 +1,4 @@
-"""Moving a session along: schedule, cancel, complete, and joining its room.
+"""Moving a session along: schedule, reschedule, cancel, complete, and joining its room.
 
 The handlers translate: the work is done by `engine.operations.sessions`, whose every
 status change goes through `engine.operations.lifecycle`, so it is recorded in the
@@ -15,13 +15,14 @@ from livekit import api as livekit
 
 from engine.api.access import acting_user, check_own_teaching, visible_session
 from engine.api.answers import JoinTokenOut, SessionOut
-from engine.api.bodies import CancelIn, JoinTokenIn, ScheduleIn
+from engine.api.bodies import CancelIn, JoinTokenIn, RescheduleIn, ScheduleIn
 from engine.api.http import bad_field, database, now, path_id, read_body, respond
 from engine.api.shapes import session_shape
 from engine.auth import authenticate, only
 from engine.display import display_for
 from engine.keys import SETTINGS
 from engine.operations import sessions
+from engine.operations.reschedule import RescheduleSession, reschedule
 from engine.operations.sessions import CancelSession, CompleteSession, ScheduleSession
 from engine.operations.settings import settings_of
 from engine.routes import Route
@@ -40,6 +41,23 @@ async def schedule_session(request: web.Request) -> web.Response:
         session = await visible_session(uow, principal, session_id, for_update=True)
         check_own_teaching(principal, session)
         await sessions.schedule(uow, session, command, at=moment)
+        shape = await session_shape(uow, session, now=moment)
+        await uow.commit()
+    return respond(shape)
+
+
+async def reschedule_session(request: web.Request) -> web.Response:
+    principal = authenticate(request)
+    session_id = path_id(request)
+    body = await read_body(request, RescheduleIn)
+    moment = now(request)
+    command = RescheduleSession(
+        actor=principal.actor, scheduled_at=body.scheduled_at, reason=body.reason
+    )
+    async with database(request).uow() as uow:
+        session = await visible_session(uow, principal, session_id, for_update=True)
+        check_own_teaching(principal, session)
+        await reschedule(uow, session, command, at=moment)
         shape = await session_shape(uow, session, now=moment)
         await uow.commit()
     return respond(shape)
@@ -145,6 +163,23 @@ ROUTES = (
         description="Freezes the academy's rule settings for this session. 409 when the "
         "session is not UNSCHEDULED or the teacher has another non-cancelled session "
         "overlapping.",
+    ),
+    Route(
+        "POST",
+        "/v1/sessions/{id}/reschedule",
+        "Move a SCHEDULED or READY session nobody has joined to another time",
+        reschedule_session,
+        rights=only("admin", "teacher"),
+        body=RescheduleIn,
+        answer=SessionOut,
+        errors=(403, 409),
+        description="The session is SCHEDULED at the new time (which must be in the "
+        "future, else 422) with the rule settings frozen when it was first scheduled; "
+        "a READY session's room is closed and the sweep makes it again before the new "
+        "time. 409 with the current status when the session is not SCHEDULED or READY "
+        "or someone on the roster (the teacher included) has joined, and when the "
+        "teacher has another non-cancelled session overlapping. The history keeps the "
+        "old time, the new one and the reason.",
     ),
     Route(
         "POST",

@@ -207,6 +207,15 @@ class ScheduleIn(BaseModel):
     scheduled_at: Moment
 
 
+class RescheduleIn(BaseModel):
+    """A new start for a SCHEDULED or READY session nobody on the roster has joined;
+    it must lie in the future. The reason goes to the session's history."""
+
+    model_config = BODY_CONFIG
+    scheduled_at: Moment
+    reason: Reason
+
+
 class CancelIn(BaseModel):
     """`cancelled_by` lets the platform (service token) name the person it acts for;
     for a user token it is that user."""

@@ -5,7 +5,9 @@
                    time claimed; people.py: a session's teacher and students checked)
     presence.py    take in a webhook's evidence, repair from ListParticipants
     rebuild.py     presence replayed from the inbox, finished sessions re-decided
+    reschedule.py  move a session nobody has joined to another time
     attendance.py  assess a session (its verdicts, computed or as written)
+    attendance_report.py  rows across sessions, chunk by chunk; the summary by student
     verdicts.py    finalise a session, re-decide a finished one
     reports.py     record a teacher's report
     charges.py     settle each student's charge, set one by hand

@@ -9,7 +9,7 @@ commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from rules.rooms import (
@@ -26,6 +26,7 @@ __all__ = ["SKIPPED", "SUPERSEDED", "Claimed", "RoomCall", "Settled", "claim_due
 
 SKIPPED = "skipped: no HUDUR_LIVEKIT_URL"
 SUPERSEDED = "superseded: the room was deleted later"
+WAIT_STEP = timedelta(seconds=1)
 _DONE_WITHOUT_CALL = {ClaimOutcome.SUPERSEDED: SUPERSEDED, ClaimOutcome.SKIPPED: SKIPPED}
 
 
@@ -80,13 +81,25 @@ async def claim_due(
     ops = await uow.rooms.due(now, limit=limit, lock=True, academy_id=academy_id)
     calls: list[RoomCall] = []
     settled: list[Settled] = []
-    superseded = await uow.rooms.deleted_after(
-        [op for op in ops if op.op == RoomOperationKind.CREATE_ROOM]
-    )
+    creates = [op for op in ops if op.op == RoomOperationKind.CREATE_ROOM]
+    superseded = await uow.rooms.deleted_after(creates)
+    deletes_first = await uow.rooms.pending_deletes_before(creates)
     for op in ops:
         op.updated_at = now
         deleted_later = op.id in superseded
-        outcome = claim_outcome(op.op, deleted_later=deleted_later, calls_enabled=calls_enabled)
+        delete_first = deletes_first.get(op.id)
+        outcome = claim_outcome(
+            op.op,
+            deleted_later=deleted_later,
+            calls_enabled=calls_enabled,
+            deleted_before_pending=delete_first is not None,
+        )
+        if outcome is ClaimOutcome.WAIT:
+            assert delete_first is not None
+            # Due again once the delete may have gone through; never at `now`, so a run
+            # that reads this row again does not loop on it.
+            op.next_attempt_at = max(delete_first.next_attempt_at, now) + WAIT_STEP
+            continue
         if outcome is not ClaimOutcome.CALL:
             op.state, op.last_error = RoomOperationState.DONE.value, _DONE_WITHOUT_CALL[outcome]
             settled.append(Settled(op.op, op.room_name, outcome.value, op.attempts))

@@ -149,3 +149,29 @@ class RoomOperationRepository:
             )
             > op.id
         }
+
+    async def pending_deletes_before(
+        self, ops: Sequence[RoomOperation]
+    ) -> dict[int, RoomOperation]:
+        """For those of `ops` with one: the latest DeleteRoom of the same session queued
+        before it and not yet done, by the op's id (one query)."""
+        sessions = {op.session_id for op in ops if op.session_id is not None}
+        if not sessions:
+            return {}
+        pending = list(
+            await self.session.scalars(
+                select(RoomOperation)
+                .where(
+                    RoomOperation.session_id.in_(sessions),
+                    RoomOperation.op == RoomOperationKind.DELETE_ROOM.value,
+                    RoomOperation.state == RoomOperationState.PENDING.value,
+                )
+                .order_by(RoomOperation.id)
+            )
+        )
+        found: dict[int, RoomOperation] = {}
+        for op in ops:
+            earlier = [d for d in pending if d.session_id == op.session_id and d.id < op.id]
+            if earlier:
+                found[op.id] = earlier[-1]
+        return found

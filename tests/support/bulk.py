@@ -21,6 +21,7 @@ from store.schema import (
     Academy,
     Charge,
     Evidence,
+    Interval,
     RoomOperation,
     Session,
     SessionStudent,
@@ -248,3 +249,11 @@ async def queued_room_operations(database: Database, kind: RoomOperationKind) ->
             select(func.count()).select_from(RoomOperation).where(RoomOperation.op == kind.value)
         )
         return int(count or 0)
+
+
+async def insert_intervals(database: Database, rows: Rows) -> None:
+    """Intervals as the projector would have derived them, bulk-inserted (a report's
+    benchmark reads them; nothing here derives them from evidence)."""
+    async with database.engine.begin() as conn:
+        for start in range(0, len(rows), CHUNK):
+            await conn.execute(insert(Interval), rows[start : start + CHUNK])

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rules.evidence import (
     ConnectionAborted,
@@ -15,6 +17,7 @@ from rules.evidence import (
     RoomFinished,
     SessionClosed,
     build_intervals,
+    joined_members,
     parse_identity,
 )
 
@@ -294,3 +297,29 @@ class TestEventIdentity:
 
         assert build_intervals([first, second]) == build_intervals([second, first])
         assert [("PA_a", t(0), None)] == spans(build_intervals([second, first]))
+
+
+_INTERVALS = st.lists(
+    st.builds(
+        Interval,
+        sid=st.text(min_size=1, max_size=4),
+        identity=st.just("x"),
+        user_id=st.one_of(st.none(), st.integers(1, 8)),
+        room_sid=st.just("RM_1"),
+        joined_at=st.just(T0),
+        left_at=st.one_of(st.none(), st.just(t(5))),
+        decisive=st.booleans(),
+    ),
+    max_size=8,
+)
+
+
+class TestJoinedMembers:
+    @given(intervals=_INTERVALS, members=st.frozensets(st.integers(1, 8)))
+    def test_a_member_has_joined_exactly_when_a_decisive_interval_is_theirs(
+        self, intervals: list[Interval], members: frozenset[int]
+    ) -> None:
+        """Open or closed, a decisive interval of a member counts; an observer's, an
+        agent's or a stranger's never does."""
+        expected = {i.user_id for i in intervals if i.decisive and i.user_id in members}
+        assert expected == joined_members(intervals, members)

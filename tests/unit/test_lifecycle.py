@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -23,6 +23,7 @@ from rules.lifecycle import (
     can_join,
     can_start,
     note,
+    rescheduled,
 )
 
 S, Ev = Status, LifecycleEvent
@@ -43,6 +44,8 @@ ALLOWED = [
     (S.SCHEDULED, Ev.CANCEL, S.CANCELLED),
     (S.READY, Ev.CANCEL, S.CANCELLED),
     (S.ONGOING, Ev.CANCEL, S.CANCELLED),
+    (S.SCHEDULED, Ev.RESCHEDULE, S.SCHEDULED),
+    (S.READY, Ev.RESCHEDULE, S.SCHEDULED),
 ]
 FORBIDDEN = [
     (status, event)
@@ -136,6 +139,21 @@ class TestPredicates:
         assert S.ABSENT == note(S.ABSENT, Ev.MAKEUP_CREATED)
         with pytest.raises(IllegalTransition):
             note(S.READY, Ev.START)
+
+
+class TestReschedule:
+    @given(status=st.sampled_from(Status), joined=st.booleans())
+    def test_only_a_session_nobody_joined_moves_and_it_lands_scheduled(
+        self, status: Status, joined: bool
+    ) -> None:
+        """SCHEDULED or READY with no roster join -> SCHEDULED; anything else raises
+        IllegalTransition naming the status it still has."""
+        if status in {S.SCHEDULED, S.READY} and not joined:
+            assert S.SCHEDULED is rescheduled(status, roster_joined=joined)
+            return
+        with pytest.raises(IllegalTransition) as info:
+            rescheduled(status, roster_joined=joined)
+        assert {"current_status": status.value, "event": "reschedule"} == info.value.details
 
 
 # Moves a terminal status may make: a teacher report flipping the verdict.

@@ -122,3 +122,12 @@ class TestRoomWork:
         assert ClaimOutcome.CALL == claim_outcome(
             "create_room", deleted_later=False, calls_enabled=True
         )
+
+    def test_a_create_after_a_pending_delete_of_its_room_waits(self) -> None:
+        """A rescheduled session's new room waits for the old room's delete."""
+        assert ClaimOutcome.WAIT == claim_outcome(
+            "create_room", deleted_later=False, calls_enabled=True, deleted_before_pending=True
+        )
+        assert ClaimOutcome.CALL == claim_outcome(
+            "delete_room", deleted_later=False, calls_enabled=True, deleted_before_pending=True
+        )
