@@ -112,3 +112,17 @@ class TestSessionQueries:
         small = await statements_of(client, database, "/v1/sessions?status=unscheduled&limit=1")
         large = await statements_of(client, database, "/v1/sessions?limit=30")
         assert len(small) == len(large), (small, large)
+
+
+class TestAttendancePageQueries:
+    async def test_the_page_costs_the_same_for_one_and_thirty_students(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """The teacher's page of a circle of 30 sends what the page of a circle of 1 sends."""
+        await seed(database)
+        clock.set(START + timedelta(minutes=30))
+        one = await circle(database, ROSTER[:1], Status.ONGOING)
+        thirty = await circle(database, ROSTER, Status.ONGOING)
+        small = await statements_of(client, database, f"/sessions/{one}/attendance")
+        large = await statements_of(client, database, f"/sessions/{thirty}/attendance")
+        assert len(small) == len(large), (small, large)
