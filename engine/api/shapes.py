@@ -12,7 +12,7 @@ from engine.display import display_for
 from engine.operations.attendance import SessionAttendance, StudentAttendance, current_verdicts
 from engine.operations.charges import charge_snapshot
 from engine.operations.reports import REPORT_COLUMNS
-from engine.operations.settings import settings_of
+from engine.operations.settings import settings_for
 from rules.charging import ChargeStatus, counts_as_usage
 from rules.codes import SessionType, is_individual
 from rules.lifecycle import Status
@@ -96,11 +96,11 @@ def status_display(session: Session, settings: RuleSettings, now: datetime) -> d
 async def session_shapes(
     uow: UnitOfWork, sessions: Sequence[Session], *, now: datetime
 ) -> list[a.SessionOut]:
-    """Many sessions with six queries, whatever their number."""
+    """Many sessions with at most five queries, whatever their number and rosters."""
     rosters = await uow.sessions.rosters([s.id for s in sessions])
     user_ids = {s.teacher_id for s in sessions} | {u for r in rosters.values() for u in r}
     users = await uow.users.get_many(sorted(user_ids))
-    settings = {s.id: await settings_of(uow, s) for s in sessions}
+    settings = await settings_for(uow, sessions)
     verdicts = await current_verdicts(uow, sessions, rosters=rosters, settings=settings, now=now)
     return [
         _session(s, rosters[s.id], users, settings[s.id], now, verdicts[s.id]) for s in sessions

@@ -22,6 +22,13 @@ class AcademyRepository:
     async def get(self, academy_id: int) -> Academy | None:
         return await self.session.get(Academy, academy_id)
 
+    async def get_many(self, academy_ids: list[int]) -> dict[int, Academy]:
+        """The academies of `academy_ids` (one query), by id."""
+        if not academy_ids:
+            return {}
+        rows = await self.session.scalars(select(Academy).where(Academy.id.in_(academy_ids)))
+        return {a.id: a for a in rows}
+
     async def rule_tables(self) -> list[dict[str, Any]]:
         """Every academy's rule table, for the longest preparation in force (the tables
         are small)."""

@@ -1,0 +1,128 @@
+"""The read paths send a fixed number of statements, whatever the roster or page size
+(issue 12, item 2): no query per student or per listed session."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp.test_utils import TestClient
+
+from rules.codes import SessionType
+from rules.lifecycle import Status
+from store.database import Database
+from tests.integration.api_world import NOW, START, call, make_session, presence
+from tests.support.clock import ManualClock
+from tests.support.statements import counted
+
+ROSTER = tuple(range(100, 130))  # thirty students
+
+
+async def seed(database: Database) -> None:
+    async with database.uow() as uow:
+        await uow.academies.upsert(1, now=NOW, name="Dar", timezone="UTC", locale="en")
+        await uow.users.upsert(5, now=NOW, academy_id=1, role="teacher", name="T", email=None)
+        for student in ROSTER:
+            await uow.users.upsert(
+                student, now=NOW, academy_id=1, role="student", name=f"S{student}", email=None
+            )
+        await uow.commit()
+
+
+async def circle(database: Database, students: tuple[int, ...], status: Status) -> int:
+    """A circle of `students` in `status`, every one of them (and the teacher) present."""
+    async with database.uow() as uow:
+        session = await make_session(
+            uow,
+            starts_at=START,
+            status=status,
+            session_type=SessionType.QURAN_CIRCLE,
+            students=students,
+        )
+        await uow.commit()
+    for who in (5, *students):
+        await presence(database, session.id, who, START, START + timedelta(minutes=50))
+    return session.id
+
+
+async def statements_of(client: TestClient, database: Database, path: str) -> list[str]:
+    """The statements one GET sends, after a first one warmed the pool and caches."""
+    assert 200 == (await call(client, "GET", path))[0]
+    with counted(database) as statements:
+        status, body = await call(client, "GET", path)
+    assert 200 == status, body
+    return statements
+
+
+class TestAttendanceQueries:
+    async def test_an_unfinished_session_costs_the_same_for_one_and_thirty(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """An ONGOING circle of 30 is read with the statements of a circle of 1."""
+        await seed(database)
+        clock.set(START + timedelta(minutes=30))
+        one = await circle(database, ROSTER[:1], Status.ONGOING)
+        thirty = await circle(database, ROSTER, Status.ONGOING)
+        small = await statements_of(client, database, f"/v1/sessions/{one}/attendance")
+        large = await statements_of(client, database, f"/v1/sessions/{thirty}/attendance")
+        assert len(small) == len(large), (small, large)
+
+    async def test_a_finished_session_costs_the_same_for_one_and_thirty(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """A COMPLETED circle of 30 is read with the statements of a circle of 1."""
+        await seed(database)
+        one = await circle(database, ROSTER[:1], Status.ONGOING)
+        thirty = await circle(database, ROSTER, Status.ONGOING)
+        clock.set(START + timedelta(minutes=55))
+        for session_id in (one, thirty):
+            assert 200 == (await call(client, "POST", f"/v1/sessions/{session_id}/complete"))[0]
+        small = await statements_of(client, database, f"/v1/sessions/{one}/attendance")
+        large = await statements_of(client, database, f"/v1/sessions/{thirty}/attendance")
+        assert len(small) == len(large), (small, large)
+
+
+class TestSessionQueries:
+    async def test_a_session_costs_the_same_for_one_and_thirty_students(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """GET /v1/sessions/{id} of a circle of 30 sends what a circle of 1 sends."""
+        await seed(database)
+        clock.set(START + timedelta(minutes=30))
+        one = await circle(database, ROSTER[:1], Status.ONGOING)
+        thirty = await circle(database, ROSTER, Status.ONGOING)
+        small = await statements_of(client, database, f"/v1/sessions/{one}")
+        large = await statements_of(client, database, f"/v1/sessions/{thirty}")
+        assert len(small) == len(large), (small, large)
+
+    async def test_the_list_costs_the_same_for_one_and_thirty_sessions(
+        self, client: TestClient, database: Database
+    ) -> None:
+        """A page of 30 sessions, unscheduled ones among them (whose settings come from
+        their academy), sends what a page of one sends."""
+        await seed(database)
+        async with database.uow() as uow:
+            for n, student in enumerate(ROSTER):
+                await make_session(
+                    uow,
+                    starts_at=None if n % 2 else START + timedelta(hours=n),
+                    status=Status.UNSCHEDULED if n % 2 else Status.SCHEDULED,
+                    students=(student,),
+                )
+            await uow.commit()
+        small = await statements_of(client, database, "/v1/sessions?status=unscheduled&limit=1")
+        large = await statements_of(client, database, "/v1/sessions?limit=30")
+        assert len(small) == len(large), (small, large)
+
+
+class TestAttendancePageQueries:
+    async def test_the_page_costs_the_same_for_one_and_thirty_students(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """The teacher's page of a circle of 30 sends what the page of a circle of 1 sends."""
+        await seed(database)
+        clock.set(START + timedelta(minutes=30))
+        one = await circle(database, ROSTER[:1], Status.ONGOING)
+        thirty = await circle(database, ROSTER, Status.ONGOING)
+        small = await statements_of(client, database, f"/sessions/{one}/attendance")
+        large = await statements_of(client, database, f"/sessions/{thirty}/attendance")
+        assert len(small) == len(large), (small, large)
