@@ -8,6 +8,7 @@ from typing import NamedTuple
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.repositories.base import insert_ignore
 from store.schema import ProjectionPosition, WebhookEvent
 
 PRESENCE = "presence"
@@ -31,16 +32,16 @@ class ProjectionRepository:
         PostgreSQL database project one batch at a time, none twice (the next one
         reads the position the last one committed). SQLite's BEGIN IMMEDIATE already
         makes this transaction the only writer."""
+        # The row may be missing (a wiped database): made once, whoever comes first.
+        await self.session.execute(
+            insert_ignore(self.session, ProjectionPosition, ["name"]).values(name=name, position=0)
+        )
         position = await self.session.scalar(
             select(ProjectionPosition.position)
             .where(ProjectionPosition.name == name)
             .with_for_update()
         )
-        if position is None:
-            self.session.add(ProjectionPosition(name=name, position=0))
-            await self.session.flush()
-            return 0
-        return int(position)
+        return int(position or 0)
 
     async def advance(self, position: int, name: str = PRESENCE) -> None:
         await self.session.execute(
