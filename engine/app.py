@@ -9,11 +9,13 @@ import structlog
 from aiohttp import web
 
 from engine import api, health, sweeps
+from engine import projector as projection
 from engine.api.errors import http_error
 from engine.auth import rights_middleware
 from engine.keys import CLOCK, DATABASE, SETTINGS, Clock
 from engine.middleware import context_middleware, error_middleware
 from engine.pages import attendance as attendance_page
+from engine.projector import Projector, fresh_reads_middleware
 from engine.settings import Settings
 from store.database import Database
 from webhooks.endpoint import WebhookEndpoint
@@ -36,7 +38,12 @@ def create_app(
     """Build the service. `database` may be handed in (tests share one); otherwise
     the app opens its own from the settings and closes it on cleanup."""
     app = web.Application(
-        middlewares=[context_middleware, error_middleware, rights_middleware],
+        middlewares=[
+            context_middleware,
+            error_middleware,
+            rights_middleware,
+            fresh_reads_middleware,
+        ],
         client_max_size=MAX_BODY_BYTES,
     )
     app[SETTINGS] = settings
@@ -52,14 +59,23 @@ def create_app(
     app.cleanup_ctx.append(database_ctx)
     sweeps.setup(app)  # the LiveKit gateway and the sweeper (after the database), POST /v1/sweeps
     health.setup(app)
+    projector = Projector(lambda: app[DATABASE], clock=clock, allow_as_of=settings.allow_as_of)
+    projection.setup(app, projector)  # after the database; stopped before it closes
     webhooks = WebhookEndpoint(
         api_key=settings.livekit_api_key,
         api_secret=settings.livekit_api_secret,
         clock=clock,
         database=lambda: app[DATABASE],
         http_error=http_error,
-        allow_as_of=settings.allow_as_of,
+        on_commit=projector.wake,
+        lock=projector.writer_lock,
     )
+
+    async def intake_ctx(_app: web.Application) -> AsyncIterator[None]:
+        yield
+        await webhooks.stop()  # before the database closes
+
+    app.cleanup_ctx.append(intake_ctx)
     app.router.add_post("/webhooks/livekit", webhooks.handle)
     api.setup(app)  # every CONTRACT 5 endpoint of engine/api, and GET /openapi.json
     attendance_page.setup(app)  # the teacher's HTML page, GET/POST /sessions/{id}/attendance

@@ -20,6 +20,7 @@ from aiohttp import web
 from engine.api import http
 from engine.api.types import MAX_ID, utc_moment
 from engine.keys import CLOCK, DATABASE, ROOMS, SETTINGS, SWEEPER
+from engine.projector import PROJECTOR, Projector
 from engine.settings import Settings
 from engine.wire import iso_z
 from rules.errors import BadRequest, Forbidden, ValidationFailed
@@ -98,6 +99,10 @@ async def run_sweep(
     database = Database(settings.database_url)
     rooms = RoomGateway.from_settings(settings)
     try:
+        projector = Projector(
+            lambda: database, clock=lambda: datetime.now(UTC), allow_as_of=settings.allow_as_of
+        )
+        await projector.catch_up()
         reports = await tick(database, now, rooms=rooms, academy_id=academy_id)
     finally:
         await rooms.close()
@@ -131,11 +136,18 @@ async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     rooms = app[ROOMS]
+    projector = app[PROJECTOR]
+
+    async def fresh_tick(database: Database, now: datetime, **kwargs: Any) -> Any:
+        await projector.catch_up()  # every sweep sees every acknowledged event
+        return await tick(database, now, **kwargs)
+
     sweeper = Sweeper(
         app[DATABASE],
         rooms,
         clock=app[CLOCK],
         interval=settings.sweep_interval_seconds,
+        run_tick=fresh_tick,
     )
     app[SWEEPER] = sweeper
     sweeper.start()

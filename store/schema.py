@@ -178,6 +178,16 @@ class WebhookEvent(Base):
     session_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
+class ProjectionPosition(Base):
+    """How far a projector has read the inbox: every row with an id up to `position`
+    is reflected in what it derives (evidence, intervals, starts)."""
+
+    __tablename__ = "projection_positions"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)
+
+
 class Evidence(Base):
     """One fact about presence, derived from a webhook or added by reconciliation."""
 

@@ -32,6 +32,7 @@ from store.repositories.directory import (
 from store.repositories.evidence import EvidenceRepository
 from store.repositories.inbox import InboxRepository
 from store.repositories.intervals import IntervalRepository
+from store.repositories.projection import ProjectionRepository
 from store.repositories.reports import ReportRepository
 from store.repositories.rooms import RoomOperationRepository
 from store.repositories.schedules import ScheduleRepository
@@ -77,6 +78,7 @@ class UnitOfWork:
         self.rooms = RoomOperationRepository(session)
         self.schedules = ScheduleRepository(session)
         self.verdicts = VerdictRepository(session)
+        self.projection = ProjectionRepository(session)
         return self
 
     async def __aexit__(

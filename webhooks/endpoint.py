@@ -1,38 +1,41 @@
-"""`POST /webhooks/livekit` (CONTRACT 3): size, signature, shape, then durable, then 200.
+"""`POST /webhooks/livekit` (CONTRACT 3): size, signature, envelope, durable, then 200.
 
-    Content-Length > 1 MiB         413  (before reading the body)
-    no Authorization               401  (before reading the body)
-    body read, capped at 1 MiB     413
-    JWT + body hash (verify.py)    401
-    WebhookEvent (parse.py)        400
-    presence.take_in (the engine)  200 accepted | 200 duplicate, after the commit
-    the database cannot take it    503  (rolled back; LiveKit retries 5xx); also while
-                                   the SQLite file is not the one opened (uow.ensure_durable)
-    any other refusal after that   500  (rolled back; never a 4xx for a verified event)
+    Content-Length > 1 MiB          413  (before reading the body)
+    no Authorization                401  (before reading the body)
+    body read, capped at 1 MiB      413
+    JWT + body hash (verify.py)     401
+    envelope (envelope.py)          400  not JSON, not an object, no id/event, too deep
+    group-committed append          200 accepted | 200 duplicate, after the commit
+      (writer.py)
+    the database cannot take it     503  (the whole batch rolled back; LiveKit retries
+                                    5xx); also while the SQLite file is not the one
+                                    opened (uow.ensure_durable)
+    any other refusal after that    500  (never a 4xx for a verified event)
 
-Every answer is counted (`hudur_webhook_events_total{outcome, reason}`) and logged
-once, with the event id bound once it is known. The engine constructs one
-`WebhookEndpoint` and routes to its `handle`; this module reaches the engine only
-through its presence operation.
+Nothing is derived here: the projector (engine.operations.projection) reads the
+inbox after the commit. Every answer is counted (`hudur_webhook_events_total`),
+timed (`hudur_webhook_ingest_seconds`) and logged once: the request line of
+engine.middleware carries the event id, type, room and outcome bound here.
 """
 
 from __future__ import annotations
 
-import asyncio
+import time
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, nullcontext
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 import structlog
 from aiohttp import web
 
-from engine.operations.presence import take_in
 from rules.errors import HudurError, PayloadTooLarge, Unavailable
 from store.database import Database
 from store.faults import DATABASE_FAULTS
-from webhooks.metrics import WEBHOOKS
-from webhooks.parse import parse_event
+from store.repositories.inbox import NewEvent
+from webhooks.envelope import read_envelope
+from webhooks.metrics import INGEST_SECONDS, WEBHOOKS
 from webhooks.verify import WebhookVerifier, token_of
+from webhooks.writer import GroupWriter
 
 log = structlog.get_logger("hudur.webhooks")
 
@@ -58,7 +61,7 @@ KNOWN_EVENTS = frozenset(
 
 
 class WebhookEndpoint:
-    """The LiveKit webhook receiver of one API key, writing into one database."""
+    """The LiveKit webhook receiver of one API key, appending to one database's inbox."""
 
     def __init__(
         self,
@@ -68,7 +71,8 @@ class WebhookEndpoint:
         clock: Callable[[], datetime],
         database: Callable[[], Database],
         http_error: Callable[[HudurError], tuple[int, str]],
-        allow_as_of: bool,
+        on_commit: Callable[[], None] | None = None,
+        lock: Callable[[], AbstractAsyncContextManager[object]] | None = None,
         max_body: int = MAX_BODY_BYTES,
     ) -> None:
         # The HTTP layer's error table (status, code), handed in: this package
@@ -76,62 +80,52 @@ class WebhookEndpoint:
         self._http_error = http_error
         self._verifier = WebhookVerifier(api_key, api_secret)
         self._clock = clock
-        # Where `as_of` is allowed, events are dated in simulated time: no receipt rule.
-        self._allow_as_of = allow_as_of
-        self._database = database
         self._max_body = max_body
-        self._sqlite_lock: asyncio.Lock | None = None
+        self.writer = GroupWriter(database, on_commit=on_commit, lock=lock)
 
     async def handle(self, request: web.Request) -> web.Response:
+        started = time.perf_counter()
         try:
             body = await self._checked_body(request)
-            event = parse_event(body)
+            envelope = read_envelope(body)
         except HudurError as exc:
             _reject(exc, *self._http_error(exc))
             raise
-        structlog.contextvars.bind_contextvars(event_id=event.id)
-        database = self._database()
+        # One line per webhook: the request line of engine.middleware carries these.
+        structlog.contextvars.bind_contextvars(
+            event_id=envelope.key, event_type=envelope.event, room=envelope.room_name
+        )
+        now = self._clock()
         try:
-            async with self._writer(database), database.uow() as uow:
-                intake = await take_in(
-                    uow, event, body, now=self._clock(), allow_as_of=self._allow_as_of
+            status = await self.writer.append(
+                NewEvent(
+                    event_id=envelope.key,
+                    event=envelope.event,
+                    room_name=envelope.room_name,
+                    room_sid=envelope.room_sid,
+                    occurred_at=envelope.created_at or now,
+                    received_at=now,
+                    body=body,
                 )
-                if intake.status == "accepted":
-                    await uow.commit()
-                else:  # "duplicate" acknowledges too: only if the stored one lasts
-                    uow.ensure_durable()
+            )
         except DATABASE_FAULTS as exc:
             WEBHOOKS.labels("unavailable", "database").inc()
-            log.error("webhook_unavailable", event_type=event.event, error=repr(exc)[:500])
+            log.error("webhook_unavailable", event_type=envelope.event, error=repr(exc)[:500])
             raise Unavailable("the event could not be stored; retry later") from exc
         except HudurError as exc:
             # A verified event is never refused with a 4xx (LiveKit drops those for
             # good): whatever went wrong in here, it is a 500 and will be retried.
             WEBHOOKS.labels("unavailable", "internal").inc()
-            log.error("webhook_failed", event_type=event.event, error=repr(exc)[:500])
+            log.error("webhook_failed", event_type=envelope.event, error=repr(exc)[:500])
             raise HudurError("the event could not be processed; retry later") from exc
-        kind = event.event if event.event in KNOWN_EVENTS else "other"
-        WEBHOOKS.labels(intake.status, kind).inc()
-        log.info(
-            f"webhook_{intake.status}",
-            event_type=event.event,
-            room=event.room_name,
-            session_id=intake.session_id,
-            evidence=intake.evidence,
-            started=intake.started,
-            removal=intake.removal,
-        )
-        return web.json_response({"status": intake.status})
+        kind = envelope.event if envelope.event in KNOWN_EVENTS else "other"
+        WEBHOOKS.labels(status, kind).inc()
+        log.info(f"webhook_{status}", event_type=envelope.event, room=envelope.room_name)
+        INGEST_SECONDS.observe(time.perf_counter() - started)
+        return web.json_response({"status": status})
 
-    def _writer(self, database: Database) -> AbstractAsyncContextManager[object]:
-        """SQLite has one writer at a time, and its waiters poll with sleeps of up to
-        100 ms: queue this process's deliveries in the event loop instead, first come
-        first served. PostgreSQL needs no such thing (row locks)."""
-        if database.dialect != "sqlite":
-            return nullcontext()
-        if self._sqlite_lock is None:
-            self._sqlite_lock = asyncio.Lock()
-        return self._sqlite_lock
+    async def stop(self) -> None:
+        await self.writer.stop()
 
     async def _checked_body(self, request: web.Request) -> bytes:
         """The raw body, verified: size first, then the token and the body hash."""

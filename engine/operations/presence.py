@@ -1,13 +1,14 @@
 """Presence: evidence in, intervals out, and the start a roster join triggers.
 
-    take_in   one verified webhook: inbox, evidence, intervals, start or removal
+    on_join   what a join does to its session: start it, or flag a removal
     repair    what ListParticipants shows that lost webhooks left out
-    (rebuild.py: every webhook's evidence derived again from the inbox)
+    (projection.py derives evidence from the inbox and calls these;
+     rebuild.py is the same projection replayed from position zero)
 
 Intervals are always rebuilt from the whole evidence of a session, so any order
 and any repeats of the same events give the same intervals (CONTRACT 3). Locks are
-always taken in one order, inbox row first, then the session row, so concurrent
-deliveries, the sweeper and a rebuild cannot deadlock.
+always taken in one order, the projection's position row first, then session rows
+by id, so projectors of several replicas, the sweeper and a rebuild cannot deadlock.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from engine.operations.attendance import closing_event_id
 from engine.operations.lifecycle import transition
@@ -26,8 +26,6 @@ from rules.lifecycle import LifecycleEvent, awaits_start, is_ongoing, is_running
 from rules.rooms import RoomOperationKind
 from store.schema import Session, Transition
 from store.uow import UnitOfWork
-from webhooks.derive import Derived, derive_evidence
-from webhooks.parse import LiveKitEvent
 
 RECONCILED = ev.EvidenceSource.RECONCILED
 
@@ -69,82 +67,39 @@ async def close_presence(uow: UnitOfWork, session: Session, *, at: datetime) -> 
     await recompute_intervals(uow, session.id)
 
 
-async def adopt_orphan_evidence(uow: UnitOfWork, session: Session) -> None:
-    """Attach webhooks that arrived for this room before the session existed."""
+async def adopt_orphan_evidence(uow: UnitOfWork, session: Session, *, now: datetime) -> None:
+    """Attach webhooks that arrived for this room before the session existed; a roster
+    join among them starts it as if it had arrived now (once it is scheduled)."""
     await uow.inbox.attach(session.session_code, session.id)
     if await uow.evidence.attach(session.session_code, session.id):
         await recompute_intervals(uow, session.id)
+        await start_from_evidence(uow, session, now=now)
 
 
-# --- take in one webhook ----------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Intake:
-    """What taking one event in did."""
-
-    status: Literal["accepted", "duplicate"]
-    session_id: int | None = None
-    evidence: ev.EvidenceKind | None = None  # the evidence kind written, if any
-    started: bool = False  # moved its session to ONGOING
-    removal: bool = False  # flagged the participant for removal from the room
-
-
-async def take_in(
-    uow: UnitOfWork, event: LiveKitEvent, body: bytes, *, now: datetime, allow_as_of: bool
-) -> Intake:
-    """Store `event` (its raw `body` as received at `now`) and everything derived from it;
-    without `allow_as_of`, an event dated over 5 min after `now` is stored and ignored.
-
-    inbox insert-or-ignore on the event id, attached to the session of its room
-    (a duplicate stops here); that session row-locked (an unknown room: an orphan);
-    the evidence and the session's intervals; a first roster join starts it, a
-    join into a finished session flags the participant for removal."""
-    derived = derive_evidence(event, received_at=None if allow_as_of else now)
-    stored = await uow.inbox.add(
-        event_id=event.id,
-        event=event.event,
-        room_name=event.room_name,
-        room_sid=event.room_sid,
-        occurred_at=event.created_at,
-        received_at=now,
-        body=body,
-        state="ignored" if derived is None else "processed",
+async def start_from_evidence(uow: UnitOfWork, session: Session, *, now: datetime) -> bool:
+    """Whether a join already in the session's evidence starts it now: evidence that
+    was attached (or a session scheduled) after the joins arrived."""
+    if not awaits_start(session.status):
+        return False
+    joins = sorted(
+        (
+            e
+            for e in await uow.evidence.for_session(session.id)
+            if isinstance(e, ev.ParticipantJoined)
+        ),
+        key=lambda join: (join.at, join.event_id),
     )
-    if stored is None:
-        return Intake("duplicate")
-    if stored.session_id is not None and event.room_sid:
-        # Until CreateRoom's answer is in (or when LiveKit made the room on a join).
-        await uow.sessions.learn_meeting_id(stored.session_id, event.room_sid)
-    if derived is None:
-        return Intake("accepted", session_id=stored.session_id)
-    session = None
-    if stored.session_id is not None:
-        session = await uow.sessions.get(stored.session_id, for_update=True)
-    await _record(uow, derived, session.id if session else None)
-    kind = derived.evidence.kind
-    if session is None:
-        return Intake("accepted", evidence=kind)
-    await recompute_intervals(uow, session.id)
-    started = removal = False
-    if isinstance(derived.evidence, ev.ParticipantJoined):
-        started, removal = await _on_join(uow, session, derived.evidence, derived.user_id, now=now)
-    return Intake(
-        "accepted", session_id=session.id, evidence=kind, started=started, removal=removal
-    )
+    for join in joins:
+        started, _ = await on_join(uow, session, join, ev.parse_identity(join.identity), now=now)
+        if started:
+            return True
+    return False
 
 
-async def _record(uow: UnitOfWork, derived: Derived, session_id: int | None) -> None:
-    await uow.evidence.record(
-        derived.evidence,
-        source=derived.source,
-        room_name=derived.room_name,
-        session_id=session_id,
-        user_id=derived.user_id,
-    )
+# --- joins: the start trigger ---------------------------------------------------
 
 
-async def _on_join(
+async def on_join(
     uow: UnitOfWork,
     session: Session,
     join: ev.ParticipantJoined,
@@ -152,7 +107,9 @@ async def _on_join(
     *,
     now: datetime,
 ) -> tuple[bool, bool]:
-    """(started, flagged for removal) for a join into `session` (row-locked)."""
+    """(started, flagged for removal) for a join into `session` (row-locked): a first
+    roster join starts it, a join into a finished session flags the participant for
+    removal from the room."""
     if is_terminal(session.status):  # recorded, and the participant removed from the room
         uow.rooms.enqueue(
             RoomOperationKind.REMOVE_PARTICIPANT,

@@ -9,9 +9,10 @@ verdicts the new intervals change is then re-decided exactly as a report would
 session moved COMPLETED <-> ABSENT, its charge updated in place; sessions still
 running need nothing, their verdicts are computed on read.
 
-A full rebuild holds the inbox (PostgreSQL: SHARE mode), so deliveries arriving
-meanwhile wait for it; they lock the inbox row before any session, so this cannot
-deadlock. One session's rebuild holds only that session's row.
+A full rebuild is the projector (projection.py) replayed from position zero in one
+transaction: it holds the inbox (PostgreSQL: SHARE mode, so appends wait for it)
+and the position row (so no projector runs meanwhile). One session's rebuild holds
+that session's row and the position, and derives only the rows already projected.
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from engine.operations.presence import recompute_intervals
+from engine.operations.projection import Projected, derive_rows, project
 from engine.operations.verdicts import redecide_rebuilt
 from rules import evidence as ev
-from rules.errors import HudurError, NotFound
+from rules.errors import NotFound
 from store.uow import UnitOfWork
-from webhooks.derive import derive_evidence
-from webhooks.parse import parse_event
 
 # Inbox rows read at once, and session ids per `IN (…)`.
 BATCH = 500
@@ -70,7 +70,7 @@ async def rebuild(
     against its stored `received_at`, as live intake judged it (`allow_as_of` as the
     service's setting)."""
     if session_id is None:
-        report = await _rebuild_all(uow, allow_as_of)
+        report = await _rebuild_all(uow, allow_as_of, now=now)
     else:
         report = await _rebuild_session(uow, session_id, allow_as_of)
     for redecision in await redecide_rebuilt(uow, report.sessions, at=now):
@@ -90,61 +90,45 @@ async def _rebuild_session(uow: UnitOfWork, session_id: int, allow_as_of: bool) 
     await uow.evidence.delete_from_for_session(
         ev.EvidenceSource.WEBHOOK, session_id, session.session_code
     )
+    # Only the rows the projector has read: the rest are its to derive, once.
+    position = await uow.projection.hold()
     report = RebuildReport()
-    await _derive(uow, report, allow_as_of, session_id=session_id)
+    projected = Projected()
+    last_id = 0
+    while rows := await uow.inbox.page(after=last_id, limit=BATCH, session_id=session_id):
+        last_id = rows[-1].id
+        rows = [row for row in rows if row.id <= position]
+        if rows:
+            await derive_rows(uow, rows, projected, allow_as_of=allow_as_of)
+    _count(report, projected)
     await _recompute(uow, report, {session_id})
     return report
 
 
-async def _rebuild_all(uow: UnitOfWork, allow_as_of: bool) -> RebuildReport:
-    """Every stored webhook, every session that has or had derived data."""
+async def _rebuild_all(uow: UnitOfWork, allow_as_of: bool, *, now: datetime) -> RebuildReport:
+    """Every stored webhook, every session that has or had derived data: the
+    projection replayed from position zero, in this one transaction."""
     await uow.inbox.hold_for_rebuild()
+    reached = await uow.projection.hold()  # rows after it are the live projector's
     touched = await uow.evidence.session_ids() | await uow.intervals.session_ids()
     await uow.evidence.delete_from(ev.EvidenceSource.WEBHOOK)
+    await uow.projection.advance(0)
+    projected = Projected()
+    while batch := await project(
+        uow, now=now, allow_as_of=allow_as_of, limit=BATCH, replay=True, upto=reached
+    ):
+        projected.add(batch)
     report = RebuildReport()
-    touched |= await _derive(uow, report, allow_as_of)
-    await _recompute(uow, report, touched)
+    _count(report, projected)
+    await _recompute(uow, report, touched | projected.sessions)
     return report
 
 
-async def _derive(
-    uow: UnitOfWork, report: RebuildReport, allow_as_of: bool, *, session_id: int | None = None
-) -> set[int]:
-    """Derive evidence from the inbox (of one session), page by page in id order;
-    rows of a room that has a session by now are attached to it (as adoption would)."""
-    touched: set[int] = set()
-    sessions_by_room: dict[str, int | None] = {}  # rooms looked up so far
-    last_id = 0
-    while rows := await uow.inbox.page(after=last_id, limit=BATCH, session_id=session_id):
-        last_id = rows[-1].id
-        for row in rows:
-            report.events += 1
-            try:
-                event = parse_event(row.body)
-            except HudurError:
-                report.unreadable.append(row.event_id)
-                continue
-            if row.session_id is None and row.room_name is not None:
-                if row.room_name not in sessions_by_room:
-                    sessions_by_room[row.room_name] = await uow.inbox.session_of_room(row.room_name)
-                row.session_id = sessions_by_room[row.room_name]
-            derived = derive_evidence(event, received_at=None if allow_as_of else row.received_at)
-            if derived is None:
-                continue
-            uow.evidence.stage(
-                derived.evidence,
-                source=derived.source,
-                room_name=derived.room_name,
-                session_id=row.session_id,
-                user_id=derived.user_id,
-            )
-            report.evidence += 1
-            if row.session_id is None:
-                report.orphans += 1
-            else:
-                touched.add(row.session_id)
-        await uow.evidence.flush()
-    return touched
+def _count(report: RebuildReport, projected: Projected) -> None:
+    report.events += projected.events
+    report.evidence += projected.evidence
+    report.orphans += projected.orphans
+    report.unreadable += projected.unreadable
 
 
 async def _recompute(uow: UnitOfWork, report: RebuildReport, session_ids: set[int]) -> None:

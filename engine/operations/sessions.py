@@ -17,7 +17,7 @@ from typing import Any
 from engine.operations import lifecycle, slots
 from engine.operations.lifecycle import transition
 from engine.operations.people import academy_named, check_people
-from engine.operations.presence import adopt_orphan_evidence, close_presence
+from engine.operations.presence import adopt_orphan_evidence, close_presence, start_from_evidence
 from engine.operations.verdicts import close_room, finalise
 from engine.wire import wire_time
 from rules.actors import Actor
@@ -115,7 +115,7 @@ async def create(uow: UnitOfWork, command: CreateSession, *, at: datetime) -> Cr
             if earlier is None:
                 raise
             return _repeated(earlier, command, digest)
-    await adopt_orphan_evidence(uow, session)
+    await adopt_orphan_evidence(uow, session, now=at)
     return CreatedSession(session, created=True)
 
 
@@ -192,6 +192,7 @@ async def schedule(
         actor=command.actor,
         details={"scheduled_at": wire_time(command.scheduled_at)},
     )
+    await start_from_evidence(uow, session, now=at)  # joins its room saw before
     return session
 
 

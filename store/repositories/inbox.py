@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.repositories.base import insert_ignore
 from store.schema import Session, WebhookEvent
 
+# Taken by every append on PostgreSQL for the rest of its transaction: appends from
+# every replica commit one after another, so inbox ids become visible in id order and
+# a projector reading `id > position` can never skip a row that commits late.
+APPEND_LOCK_KEY = 0x4855_4455_5249_4E42  # "HUDURINB"; any constant unique to this use
+
 
 class StoredEvent(NamedTuple):
     id: int
     session_id: int | None
+
+
+class NewEvent(NamedTuple):
+    """One verified delivery, as the endpoint appends it (nothing derived yet)."""
+
+    event_id: str
+    event: str
+    room_name: str | None
+    room_sid: str | None
+    occurred_at: datetime
+    received_at: datetime
+    body: bytes
 
 
 class InboxRepository:
@@ -57,6 +75,22 @@ class InboxRepository:
         )
         row = result.first()
         return None if row is None else StoredEvent(row[0], row[1])
+
+    async def append(self, events: Sequence[NewEvent]) -> set[str]:
+        """Store each event whose id is new, in one multi-row INSERT … ON CONFLICT DO
+        NOTHING; the event ids stored now (the others were stored before). Ids must be
+        distinct within `events`: the caller decides repeats inside one batch."""
+        if not events:
+            return set()
+        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+            await self.session.execute(select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
+        rows = [{**e._asdict(), "state": "pending"} for e in events]
+        result = await self.session.execute(
+            insert_ignore(self.session, WebhookEvent, ["event_id"])
+            .values(rows)
+            .returning(WebhookEvent.event_id)
+        )
+        return set(result.scalars())
 
     async def all(self, *, room_name: str | None = None) -> list[WebhookEvent]:
         """Every stored event (of one room), in arrival order."""

@@ -176,6 +176,15 @@ class SessionRepository:
         await self.session.flush()
         return row
 
+    async def ids_by_code(self, codes: Sequence[str]) -> dict[str, int]:
+        """The id of the session of each room code of `codes` that has one."""
+        if not codes:
+            return {}
+        rows = await self.session.execute(
+            select(Session.session_code, Session.id).where(Session.session_code.in_(codes))
+        )
+        return {code: session_id for code, session_id in rows}
+
     async def learn_meeting_id(self, session_id: int, room_sid: str) -> None:
         """Take `room_sid` as the session's `meeting_id` unless one is known already."""
         await self.session.execute(

@@ -14,7 +14,6 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
-from engine.operations.presence import take_in
 from rules.errors import Conflict
 from rules.lifecycle import Status
 from store.database import Database
@@ -22,7 +21,7 @@ from store.schema import Session
 from tests.support.factories import scheduled_session, seed_world
 from tests.support.livekit import joined
 from tests.support.signed_requests import auth_headers, post_webhook, stored
-from webhooks import endpoint
+from webhooks.writer import GroupWriter
 
 NOW = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
 START = datetime(2025, 12, 1, 10, 0, tzinfo=UTC)
@@ -80,7 +79,7 @@ class TestDurability:
         moves = (await stored(database))["transitions"]  # scheduling it
         body = joined(ROOM, "PA_1", "10", at(1))
         headers = _signed(body)
-        with _failing(database, "INSERT INTO evidence"):
+        with _failing(database, "INSERT INTO webhook_events"):
             response = await post_webhook(client, body, headers=headers)
             error = await response.json()
         assert 503 == response.status
@@ -103,11 +102,10 @@ class TestDurability:
         await _session(database)
         moves = (await stored(database))["transitions"]  # scheduling it
 
-        async def take_in_then_conflict(*args: Any, **kwargs: Any) -> Any:
-            await take_in(*args, **kwargs)
+        async def commit_then_conflict(*args: Any, **kwargs: Any) -> Any:
             raise Conflict("something clashed")
 
-        monkeypatch.setattr(endpoint, "take_in", take_in_then_conflict)
+        monkeypatch.setattr(GroupWriter, "_commit", commit_then_conflict)
         response = await post_webhook(client, joined(ROOM, "PA_1", "10", at(1)))
         error = await response.json()
         assert (500, "internal_error") == (response.status, error["error"]["code"])

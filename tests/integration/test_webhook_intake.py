@@ -300,7 +300,7 @@ class TestOrphans:
                 student_ids=[10],
             )
             assert ROOM == session.session_code
-            await adopt_orphan_evidence(uow, session)
+            await adopt_orphan_evidence(uow, session, now=NOW)
             await uow.commit()
         assert [("PA_1", "10", 10, "RM_hycBMAjmt6Ub", at(1), at(30), True)] == await _intervals(
             database, session.id

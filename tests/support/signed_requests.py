@@ -22,6 +22,7 @@ from aiohttp.test_utils import TestClient
 from livekit.api import AccessToken
 from sqlalchemy import func, select
 
+from engine.projector import PROJECTOR
 from store.database import Database
 from store.schema import Evidence, Interval, RoomOperation, Transition, WebhookEvent
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
@@ -62,10 +63,16 @@ async def post_webhook(
     bearer: bool = False,
     token: str | None = None,
     headers: dict[str, str] | None = None,
+    project: bool = True,
 ) -> ClientResponse:
-    """POST `body` to the webhook endpoint, signed unless `token` or `headers` say otherwise."""
+    """POST `body` to the webhook endpoint, signed unless `token` or `headers` say
+    otherwise; then bring the projection up to date (`project=False`: leave it to the
+    projector), as any read through the API would, so a test may read the store."""
     sent = auth_headers(body, bearer=bearer, token=token) if headers is None else headers
-    return await client.post(PATH, data=body, headers=sent)
+    response = await client.post(PATH, data=body, headers=sent)
+    if project and response.status == 200:
+        await client.app[PROJECTOR].catch_up()
+    return response
 
 
 async def stored(database: Database) -> dict[str, int]:

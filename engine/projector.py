@@ -1,0 +1,157 @@
+"""The projector of `hudur serve`: the inbox projected off the request path.
+
+A background task owned by the app's cleanup_ctx runs `projection.project` batch
+after batch until the inbox is read, then waits: woken by each commit of the
+webhook intake, and polling (another replica's appends wake nobody here).
+
+`catch_up()` is the one hook for fresh reads (CONTRACT 3: no stale reads): it
+projects inline, in the caller's task, every row stored before it was called, so a
+read that follows sees every event acknowledged before the read began. Every HTTP
+request except the webhook intake and the probes passes through it
+(`fresh_reads_middleware`), and so does every sweep of the background sweeper.
+
+On SQLite the intake's writer and this projector take turns on one asyncio lock:
+both write, and waiting in the event loop beats SQLite's busy handler, which polls
+with sleeps of up to 100 ms. Batches are kept small so the intake never waits long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
+from datetime import datetime
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from engine.operations.projection import Projected, project
+from store.database import Database
+from webhooks.metrics import PROJECTION_LAG_ROWS, PROJECTION_LAG_SECONDS
+
+log = structlog.get_logger("hudur.projector")
+
+LIVE_BATCH = 200
+POLL_SECONDS = 0.5
+# Paths whose answers read no projection: the intake itself and the probes.
+_UNPROJECTED = ("/webhooks/", "/healthz", "/readyz", "/metrics")
+
+
+class Projector:
+    def __init__(
+        self,
+        database: Callable[[], Database],
+        *,
+        clock: Callable[[], datetime],
+        allow_as_of: bool,
+        batch: int = LIVE_BATCH,
+        poll: float = POLL_SECONDS,
+    ) -> None:
+        self._database = database
+        self._clock = clock
+        self._allow_as_of = allow_as_of
+        self._batch = batch
+        self._poll = poll
+        self._sqlite_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._progress = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self.position = 0
+        self.failures = 0
+
+    def writer_lock(self) -> AbstractAsyncContextManager[object]:
+        """The turn to write, for the intake's writer and this projector (SQLite only)."""
+        if self._database().dialect != "sqlite":
+            return nullcontext()
+        return self._sqlite_lock
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="hudur-projector")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def catch_up(self) -> None:
+        """Project every inbox row committed before this call (inline, batch by batch)."""
+        async with self._database().uow() as uow:
+            position, newest = await uow.projection.positions()
+        while position < newest:
+            batch = await self._one()
+            if batch is None:  # another replica took the rest
+                break
+            position = batch.position
+
+    async def wait_for(self, position: int) -> None:
+        """Return once this process has projected up to inbox id `position`."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self.position >= position)
+
+    async def _one(self) -> Projected | None:
+        database = self._database()
+        async with self.writer_lock(), database.uow() as uow:
+            batch = await project(
+                uow, now=self._clock(), allow_as_of=self._allow_as_of, limit=self._batch
+            )
+            if batch is not None:
+                await uow.commit()
+        if batch is not None:
+            async with self._progress:
+                self.position = max(self.position, batch.position)
+                self._progress.notify_all()
+        return batch
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                while await self._one() is not None:
+                    pass
+                await self._measure()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the next wake-up or poll tries the same batch again
+                self.failures += 1
+                log.exception("projection_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+
+    async def _measure(self) -> None:
+        async with self._database().uow() as uow:
+            backlog = await uow.projection.backlog()
+        PROJECTION_LAG_ROWS.set(backlog.rows)
+        oldest = backlog.oldest_received_at
+        lag = 0.0 if oldest is None else (self._clock() - oldest).total_seconds()
+        PROJECTION_LAG_SECONDS.set(max(lag, 0.0))
+
+
+PROJECTOR = web.AppKey("projector", Projector)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def fresh_reads_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bring the projection up to every acknowledged event before any read or write."""
+    if not request.path.startswith(_UNPROJECTED):
+        await request.app[PROJECTOR].catch_up()
+    return await handler(request)
+
+
+def setup(app: web.Application, projector: Projector) -> None:
+    """Run `projector` while the app runs (after the database is open)."""
+    app[PROJECTOR] = projector
+
+    async def projector_ctx(_app: web.Application) -> Any:
+        projector.start()
+        yield
+        await projector.stop()
+
+    app.cleanup_ctx.append(projector_ctx)

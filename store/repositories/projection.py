@@ -1,0 +1,77 @@
+"""The projector's tracking position over the inbox (one row per projection name)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.repositories.base import insert_ignore
+from store.schema import ProjectionPosition, WebhookEvent
+
+PRESENCE = "presence"
+
+
+class Backlog(NamedTuple):
+    """What of the inbox a projection has not read yet."""
+
+    position: int
+    newest: int  # the highest inbox id committed (0: empty)
+    rows: int
+    oldest_received_at: datetime | None
+
+
+class ProjectionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def hold(self, name: str = PRESENCE) -> int:
+        """The position, its row locked until this transaction ends: replicas sharing a
+        PostgreSQL database project one batch at a time, none twice (the next one
+        reads the position the last one committed). SQLite's BEGIN IMMEDIATE already
+        makes this transaction the only writer."""
+        # The row may be missing (a wiped database): made once, whoever comes first.
+        await self.session.execute(
+            insert_ignore(self.session, ProjectionPosition, ["name"]).values(name=name, position=0)
+        )
+        position = await self.session.scalar(
+            select(ProjectionPosition.position)
+            .where(ProjectionPosition.name == name)
+            .with_for_update()
+        )
+        return int(position or 0)
+
+    async def advance(self, position: int, name: str = PRESENCE) -> None:
+        await self.session.execute(
+            update(ProjectionPosition)
+            .where(ProjectionPosition.name == name)
+            .values(position=position)
+        )
+
+    async def positions(self, name: str = PRESENCE) -> tuple[int, int]:
+        """(position, newest inbox id) in one read, without a lock: whether a reader
+        must wait for the projection."""
+        row = (
+            await self.session.execute(
+                select(
+                    select(ProjectionPosition.position)
+                    .where(ProjectionPosition.name == name)
+                    .scalar_subquery(),
+                    select(func.max(WebhookEvent.id)).scalar_subquery(),
+                )
+            )
+        ).one()
+        return int(row[0] or 0), int(row[1] or 0)
+
+    async def backlog(self, name: str = PRESENCE) -> Backlog:
+        position, newest = await self.positions(name)
+        rows, oldest = (
+            await self.session.execute(
+                select(func.count(), func.min(WebhookEvent.received_at)).where(
+                    WebhookEvent.id > position
+                )
+            )
+        ).one()
+        return Backlog(position, newest, int(rows or 0), oldest)
