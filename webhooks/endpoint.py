@@ -31,7 +31,6 @@ from aiohttp import web
 from rules.errors import HudurError, PayloadTooLarge, Unavailable
 from store.database import Database
 from store.faults import DATABASE_FAULTS
-from store.repositories.inbox import NewEvent
 from webhooks.envelope import read_envelope
 from webhooks.metrics import INGEST_SECONDS, WEBHOOKS
 from webhooks.verify import WebhookVerifier, token_of
@@ -97,17 +96,7 @@ class WebhookEndpoint:
         )
         now = self._clock()
         try:
-            status = await self.writer.append(
-                NewEvent(
-                    event_id=envelope.key,
-                    event=envelope.event,
-                    room_name=envelope.room_name,
-                    room_sid=envelope.room_sid,
-                    occurred_at=envelope.created_at or now,
-                    received_at=now,
-                    body=body,
-                )
-            )
+            status = await self.writer.append(envelope.stored(body, now=now))
         except DATABASE_FAULTS as exc:
             WEBHOOKS.labels("unavailable", "database").inc()
             log.error("webhook_unavailable", event_type=envelope.event, error=repr(exc)[:500])

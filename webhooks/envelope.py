@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rules.errors import BadRequest
+from store.repositories.inbox import NewEvent
 from webhooks.parse import MAX_EVENT, MAX_ID, MAX_ROOM, MAX_SID
 
 MAX_DEPTH = 64
@@ -38,6 +39,18 @@ class Envelope:
     room_name: str | None
     room_sid: str | None
     created_at: datetime | None
+
+    def stored(self, body: bytes, *, now: datetime) -> NewEvent:
+        """The inbox row that keeps this delivery, received at `now`."""
+        return NewEvent(
+            event_id=self.key,
+            event=self.event,
+            room_name=self.room_name,
+            room_sid=self.room_sid,
+            occurred_at=self.created_at or now,
+            received_at=now,
+            body=body,
+        )
 
 
 def read_envelope(body: bytes) -> Envelope:

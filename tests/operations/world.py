@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from engine.operations import lifecycle
-from engine.operations.presence import take_in
+from engine.operations.projection import project
 from engine.operations.sessions import cancel
 from rules.actors import SERVICE, Actor
 from rules.codes import SessionType
@@ -16,7 +16,7 @@ from store.database import Database
 from store.schema import Session
 from store.uow import UnitOfWork
 from tests.support.factories import seed_world
-from webhooks.parse import parse_event
+from webhooks.envelope import read_envelope
 
 START = datetime(2025, 12, 1, 10, 0, tzinfo=UTC)
 END = START + timedelta(hours=1)
@@ -60,12 +60,17 @@ async def scheduled(
 
 
 async def hear(database: Database, *bodies: bytes, now: datetime = END) -> None:
-    """LiveKit webhooks taken in, each in its own transaction as the endpoint does (as
-    where `as_of` is allowed: the events are dated in the tests' own time)."""
+    """LiveKit webhooks stored, each in its own transaction as the endpoint does, then
+    projected (as where `as_of` is allowed: the events are dated in the tests' own
+    time)."""
     for body in bodies:
         async with database.uow() as uow:
-            await take_in(uow, parse_event(body), body, now=now, allow_as_of=True)
+            await uow.inbox.append([read_envelope(body).stored(body, now=now)])
             await uow.commit()
+    async with database.uow() as uow:
+        while await project(uow, now=now, allow_as_of=True) is not None:
+            pass
+        await uow.commit()
 
 
 __all__ = ["SERVICE", "at", "cancel", "hear", "scheduled", "world"]
