@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     # false: this replica serves HTTP only and leaves sweeping to others.
     sweeper_enabled: bool = True
     allow_as_of: bool = False
+    # false: this replica leaves delivering notifications to the others.
+    notify_enabled: bool = True
+    # Shrinks the retry schedule of notifications (5 s, 30 s, ... 3 days): for tests
+    # and demonstrations only; 1 in production.
+    notify_retry_scale: float = Field(default=1.0, gt=0, le=1)
     log_format: str = "auto"  # auto | json | console
     # Where join tokens send people; defaults to HUDUR_LIVEKIT_URL.
     public_url: str | None = None
