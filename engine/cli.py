@@ -69,7 +69,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             message="HUDUR_LIVEKIT_API_KEY/SECRET are the public dev defaults: anyone can "
             "forge webhooks. Set real ones before exposing this service.",
         )
-    log.info("serving", host=settings.host, port=settings.port)
+    log.info("serving", host=settings.host, port=sock.getsockname()[1])
     web.run_app(create_app(settings), sock=sock, print=None, access_log=None)
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -20,6 +21,7 @@ def setup(app: web.Application, *, lock: Callable[[], AbstractAsyncContextManage
         lambda: app[DATABASE],
         clock=app[CLOCK],
         retry_scale=settings.notify_retry_scale,
+        lease=timedelta(seconds=settings.notify_lease_seconds),
         lock=lock,
     )
     app[NOTIFIER] = notifier
