@@ -92,6 +92,9 @@ class Notifier:
         self._lock = lock or nullcontext
         self._measured = 0.0
         self.failures = 0
+        self.attempts = 0  # POSTs this worker made (answered or not)
+        self.recorded = 0  # outcomes it wrote back
+        self._progress = asyncio.Condition()
 
     # --- running in the background ---------------------------------------------------
 
@@ -184,6 +187,7 @@ class Notifier:
                 max_body=self._max_body,
                 wall=self._wall,
             )
+            self.attempts += 1
             DELIVERY_SECONDS.observe(outcome.seconds)
             await self._record(message, outcome, bound)
         except asyncio.CancelledError:
@@ -224,6 +228,9 @@ class Notifier:
                 now=now,
             )
             await uow.commit()
+        async with self._progress:
+            self.recorded += 1
+            self._progress.notify_all()
         outcome_label = {DELIVERED: "delivered", PENDING: "retrying", FAILED: "failed"}[state]
         DELIVERIES.labels(outcome_label).inc()
         bound.info(
@@ -235,6 +242,11 @@ class Notifier:
             next_attempt_at=due.isoformat() if state == PENDING else None,
             lease_kept=kept,
         )
+
+    async def wait_recorded(self, count: int) -> None:
+        """Return once this worker has written `count` outcomes back."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self.recorded >= count)
 
     def _http(self) -> aiohttp.ClientSession:
         if self._client is None:

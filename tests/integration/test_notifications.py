@@ -5,6 +5,7 @@ clock (`Notifier.deliver_due`), so retries need no waiting."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -259,3 +260,44 @@ class TestWhoHearsWhat:
         await lesson.call("POST", f"/v1/sessions/{session_id}/cancel", {"reason": "ill"})
         await drain(notifier)
         assert ["session.cancelled"] == types(receiver)
+
+
+class TestLeases:
+    async def test_a_claimed_message_is_nobody_else_s_until_its_lease_runs_out(
+        self, lesson: Lesson, receiver: Receiver, database: Database, clock: ManualClock
+    ) -> None:
+        """A replica that claimed a message and died: another may not take it for the
+        lease's 60 s, then sends it; the dead one's late outcome is not written."""
+        await register(lesson, receiver)
+        await lesson.plan(SessionType.QURAN_INDIVIDUAL)
+        dead = Notifier(lambda: database, clock=clock, name="dead")
+        alive = Notifier(lambda: database, clock=clock, name="alive")
+        try:
+            now = clock()
+            async with database.uow() as uow:
+                (claimed,) = await uow.outbox.claim(
+                    now=now, lease_until=now + timedelta(seconds=60), owner="dead", limit=10
+                )
+                await uow.commit()
+            clock.advance(seconds=59)
+            assert 0 == await alive.deliver_due()
+            clock.advance(seconds=1)
+            assert 1 == await alive.deliver_due()
+            async with database.uow() as uow:
+                kept = await uow.outbox.settle(
+                    claimed.id,
+                    owner="dead",
+                    state="failed",
+                    attempts=1,
+                    first_attempt_at=now,
+                    next_attempt_at=now,
+                    status_code=None,
+                    now=clock(),
+                )
+                await uow.commit()
+                state = (await uow.outbox.messages())[0].state
+        finally:
+            await dead.stop()
+            await alive.stop()
+        assert (False, "delivered") == (kept, state)
+        assert ["session.scheduled"] == types(receiver)
