@@ -126,16 +126,20 @@ class OutboxRepository:
     async def claim(
         self, *, now: datetime, lease_until: datetime, owner: str, limit: int
     ) -> list[Claimed]:
-        """Lease up to `limit` rows that are due (never attempted, or their retry time
-        come) and first in line for their (endpoint, session): a session's next message
-        waits while an earlier one is pending, leased or not. Rows another replica is
-        claiming at the same moment are skipped (PostgreSQL: FOR UPDATE SKIP LOCKED;
-        SQLite takes the write lock at BEGIN, so claims follow one another)."""
+        """Lease up to `limit` rows of enabled endpoints that are due (never attempted,
+        or their retry time come) and first in line for their (endpoint, session): a
+        session's next message waits while an earlier one is pending, leased or not.
+        Rows another replica is claiming at the same moment are skipped (PostgreSQL:
+        FOR UPDATE SKIP LOCKED; SQLite takes the write lock at BEGIN, so claims follow
+        one another)."""
         earlier = aliased(OutboxMessage)
         due = (
             select(OutboxMessage.id)
             .where(
                 OutboxMessage.state == PENDING,
+                OutboxMessage.endpoint_id.in_(
+                    select(NotificationEndpoint.id).where(NotificationEndpoint.enabled.is_(True))
+                ),
                 (OutboxMessage.attempts == 0) | (OutboxMessage.next_attempt_at <= now),
                 OutboxMessage.leased_until.is_(None) | (OutboxMessage.leased_until <= now),
                 ~exists().where(
