@@ -14,6 +14,7 @@ from engine.api.errors import http_error
 from engine.auth import rights_middleware
 from engine.keys import CLOCK, DATABASE, SETTINGS, Clock
 from engine.middleware import context_middleware, error_middleware
+from engine.notify import setup as notify_setup
 from engine.pages import attendance as attendance_page
 from engine.projector import Projector, fresh_reads_middleware
 from engine.settings import Settings
@@ -76,6 +77,7 @@ def create_app(
         await webhooks.stop()  # before the database closes
 
     app.cleanup_ctx.append(intake_ctx)
+    notify_setup.setup(app, lock=projector.writer_lock)  # the outbox's signed POSTs
     app.router.add_post("/webhooks/livekit", webhooks.handle)
     api.setup(app)  # every CONTRACT 5 endpoint of engine/api, and GET /openapi.json
     attendance_page.setup(app)  # the teacher's HTML page, GET/POST /sessions/{id}/attendance

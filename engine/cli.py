@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 
 import structlog
 from aiohttp import web
+from standardwebhooks.webhooks import EmptyWebhookSecretError
 
 from engine.app import create_app
 from engine.logging import configure_logging
+from engine.notify.listen import DEFAULT_PORT, default_secret, listener_app
 from engine.operations.rebuild import RebuildReport, rebuild
 from engine.settings import Settings
 from engine.simulate.runner import Refused, SimulationError, simulate, table, teacher_token
@@ -69,7 +71,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             message="HUDUR_LIVEKIT_API_KEY/SECRET are the public dev defaults: anyone can "
             "forge webhooks. Set real ones before exposing this service.",
         )
-    log.info("serving", host=settings.host, port=settings.port)
+    log.info("serving", host=settings.host, port=sock.getsockname()[1])
     web.run_app(create_app(settings), sock=sock, print=None, access_log=None)
     return 0
 
@@ -127,6 +129,36 @@ def service_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+def cmd_listen(settings: Settings, args: argparse.Namespace) -> int:
+    secret = args.secret or (settings.service_token and default_secret(settings.service_token))
+    if not secret:
+        print("hudur: listen needs --secret, or HUDUR_SERVICE_TOKEN to derive one", file=sys.stderr)
+        return 2
+    try:
+        app = listener_app(secret, sys.stdout, full=args.json)
+    except (ValueError, EmptyWebhookSecretError) as exc:  # not base64, or empty
+        print(
+            f"hudur: --secret is not a Standard Webhooks secret: {type(exc).__name__}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        sock = listen(args.host, args.port)
+    except OSError as exc:
+        print(
+            f"hudur: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 1
+    url = f"{service_url(args.host, sock.getsockname()[1])}/"
+    print(f"Ready. Listening for Hudur's notifications on {url}", flush=True)
+    if not args.secret:
+        print("Signing secret: derived from HUDUR_SERVICE_TOKEN (simulate uses the same)")
+    print(f"Send a day's messages here:  hudur simulate --notify {url}\n", flush=True)
+    web.run_app(app, sock=sock, print=None, access_log=None)
+    return 0
+
+
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.service_token:
         print(
@@ -135,6 +167,9 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 2
     url = args.url or service_url(settings.host, settings.port)
+    notify = None
+    if args.notify:
+        notify = (args.notify, args.notify_secret or default_secret(settings.service_token))
     try:
         outcomes = asyncio.run(
             simulate(
@@ -146,6 +181,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
                 api_secret=settings.livekit_api_secret,
                 progress=sys.stderr if sys.stderr.isatty() else None,
                 yes=args.yes,
+                notify=notify,
             )
         )
     except Refused as exc:
@@ -168,6 +204,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
 COMMANDS = {
     "serve": cmd_serve,
     "simulate": cmd_simulate,
+    "listen": cmd_listen,
     "migrate": cmd_migrate,
     "rebuild": cmd_rebuild,
     "sweep": cmd_sweep,
@@ -217,9 +254,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate_parser.add_argument("--seed", type=int, default=1, help="the same seed, the same day")
     simulate_parser.add_argument(
+        "--notify",
+        metavar="URL",
+        help="register URL as the simulated academy's notification endpoint first "
+        "(e.g. where `hudur listen` listens)",
+    )
+    simulate_parser.add_argument(
+        "--notify-secret",
+        metavar="WHSEC",
+        help="its signing secret (default: the one `hudur listen` derives from "
+        "HUDUR_SERVICE_TOKEN)",
+    )
+    simulate_parser.add_argument(
         "--yes",
         action="store_true",
         help="run even where other academies have sessions on the simulated day",
+    )
+    listen_parser = sub.add_parser(
+        "listen", help="print Hudur's notifications as they arrive, verified (Stripe-CLI style)"
+    )
+    listen_parser.add_argument("--host", default="127.0.0.1", help="where to listen")
+    listen_parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any)"
+    )
+    listen_parser.add_argument(
+        "--secret",
+        metavar="WHSEC",
+        help="the endpoint's signing secret (default: derived from HUDUR_SERVICE_TOKEN)",
+    )
+    listen_parser.add_argument(
+        "--json", action="store_true", help="print each message whole, as one JSON line"
     )
     return parser
 

@@ -16,7 +16,8 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./hudur.db"
     host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=1, le=65535)
+    # 0: any free port, named in the `serving` log line (tests).
+    port: int = Field(default=8080, ge=0, le=65535)
     livekit_api_key: str = DEV_API_KEY
     livekit_api_secret: str = DEV_API_SECRET
     livekit_url: str | None = None
@@ -26,6 +27,14 @@ class Settings(BaseSettings):
     # false: this replica serves HTTP only and leaves sweeping to others.
     sweeper_enabled: bool = True
     allow_as_of: bool = False
+    # false: this replica leaves delivering notifications to the others.
+    notify_enabled: bool = True
+    # Shrinks the retry schedule of notifications (5 s, 30 s, ... 3 days): for tests
+    # and demonstrations only; 1 in production.
+    notify_retry_scale: float = Field(default=1.0, gt=0, le=1)
+    # How long a replica holds a message it sends; after a crash, how long until
+    # another sends it again. Longer than the 10 s timeout of a POST.
+    notify_lease_seconds: float = Field(default=60, gt=10, le=3600)
     log_format: str = "auto"  # auto | json | console
     # Where join tokens send people; defaults to HUDUR_LIVEKIT_URL.
     public_url: str | None = None

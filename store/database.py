@@ -3,6 +3,7 @@ and the engines, connection set-up and migrations behind it for SQLite and Postg
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,12 @@ class Database:
         self._guard = FileGuard(db_file) if db_file is not None else None
         self.engine: AsyncEngine = create_engine(url, guard=self._guard, **engine_kwargs)
         self._maker = sessionmaker(self.engine)
+        # Woken after every commit that wrote to the outbox (the notify workers).
+        self.outbox_listeners: set[Callable[[], None]] = set()
+
+    def _outbox_written(self) -> None:
+        for listener in list(self.outbox_listeners):
+            listener()
 
     @property
     def dialect(self) -> str:
@@ -131,8 +138,14 @@ class Database:
 
     def uow(self) -> UnitOfWork:
         if self._guard is None:
-            return UnitOfWork(self._maker, self.dialect)
-        return UnitOfWork(self._maker, self.dialect, admit=self._admit, confirm=self._guard.check)
+            return UnitOfWork(self._maker, self.dialect, outbox_written=self._outbox_written)
+        return UnitOfWork(
+            self._maker,
+            self.dialect,
+            admit=self._admit,
+            confirm=self._guard.check,
+            outbox_written=self._outbox_written,
+        )
 
     async def _admit(self) -> int:
         """The generation of the pool a new unit of work draws from; a file put back at

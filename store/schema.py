@@ -370,3 +370,10 @@ class ScheduleSlot(Base):
     session_id: Mapped[int | None] = mapped_column(BigInteger)
     skipped_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+# The outgoing notifications' tables live beside this module (it would grow past a
+# readable size); importing them here registers them on `Base.metadata`.
+from store.schema_notify import DeliveryAttempt as DeliveryAttempt  # noqa: E402
+from store.schema_notify import NotificationEndpoint as NotificationEndpoint  # noqa: E402
+from store.schema_notify import OutboxMessage as OutboxMessage  # noqa: E402

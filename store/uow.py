@@ -5,7 +5,9 @@
         await uow.commit()
 
 Leaving the block without `commit()` rolls everything back. Callbacks added with
-`after_commit` run only once the commit succeeded (metrics, wake-ups). Nothing may
+`after_commit` run only once the commit succeeded (metrics, wake-ups); those added
+with `before_commit` run inside the transaction just before it commits, once per key
+(the outbox: a transaction's messages written in one statement, in that transaction). Nothing may
 be acknowledged unless it is durable: `commit()` asks `ensure_durable()` before and
 after (SQLite: is the file at the path still the one written to?), and a caller
 that answers without committing (a duplicate) asks it itself.
@@ -32,6 +34,7 @@ from store.repositories.directory import (
 from store.repositories.evidence import EvidenceRepository
 from store.repositories.inbox import InboxRepository
 from store.repositories.intervals import IntervalRepository
+from store.repositories.notifications import EndpointRepository, OutboxRepository
 from store.repositories.projection import ProjectionRepository
 from store.repositories.reports import ReportRepository
 from store.repositories.rooms import RoomOperationRepository
@@ -48,10 +51,16 @@ class UnitOfWork:
         *,
         admit: Callable[[], Awaitable[int]] | None = None,
         confirm: Callable[[int], None] | None = None,
+        outbox_written: Callable[[], None] | None = None,
     ) -> None:
         self._maker = maker
         self.dialect = dialect
         self._after_commit: list[Callable[[], Any]] = []
+        self._before_commit: dict[str, Callable[[], Awaitable[None]]] = {}
+        # What callers keep for this transaction under their own key (the outbox's
+        # messages waiting for the commit).
+        self.kept: dict[str, Any] = {}
+        self._outbox_written = outbox_written
         # The database's generation check (store/sqlite_file.py), when it has one.
         self._admit, self._confirm = admit, confirm
         self._generation = 0
@@ -79,6 +88,8 @@ class UnitOfWork:
         self.schedules = ScheduleRepository(session)
         self.verdicts = VerdictRepository(session)
         self.projection = ProjectionRepository(session)
+        self.endpoints = EndpointRepository(session)
+        self.outbox = OutboxRepository(session)
         return self
 
     async def __aexit__(
@@ -94,6 +105,17 @@ class UnitOfWork:
 
     def after_commit(self, callback: Callable[[], Any]) -> None:
         self._after_commit.append(callback)
+
+    def before_commit(self, key: str, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run `callback` in the transaction just before it commits; once, however
+        often it is registered under `key`."""
+        self._before_commit.setdefault(key, callback)
+
+    def outbox_written(self) -> None:
+        """Messages were written to the outbox: wake this process's notify workers
+        once the commit succeeds."""
+        if self._outbox_written is not None:
+            self.after_commit(self._outbox_written)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
@@ -115,6 +137,9 @@ class UnitOfWork:
             self._confirm(self._generation)
 
     async def commit(self) -> None:
+        while self._before_commit:  # a callback may register another
+            key = next(iter(self._before_commit))
+            await self._before_commit.pop(key)()
         self.ensure_durable()
         await self.session.commit()
         self.ensure_durable()  # displaced while committing: that commit will not last

@@ -44,6 +44,8 @@ its cookie or `?token=` and checks the same rights itself (`rights=None`).
 | POST /v1/sessions/{id}/makeup                  | all     | A     | own     | -          |
 | POST /v1/users/{id}/calendar-token             | all     | A     | self    | self       |
 | POST /v1/sweeps                                | all     | -     | -       | -          |
+| PUT, GET, DELETE /v1/webhook-endpoints/{id}    | all     | A †   | -       | -          |
+| GET /v1/webhook-endpoints/{id}/deliveries      | all     | A †   | -       | -          |
 | GET /v1/calendar/{token}.ics                   | the token in the address, nothing else |
 | GET /healthz, /readyz, /metrics, /openapi.json | public  |       |         |            |
 
@@ -55,6 +57,8 @@ itself. taught: itself and the students on the roster of any session it teaches
 academy outside self or taught is 403; another academy's user is 404.
 * a join token only for the session's teacher or a roster student (else 403), and
 a teacher or student only for itself. ** a student sees only its own verdict.
+† an endpoint of every academy (`academy_id` null) is the service's alone: an admin
+may not make one (403) nor sees one (404).
 
 A teacher or student filtering `GET /v1/sessions` by another teacher or student
 gets 403; everyone but the service is held to its own academy. An admin upserts
@@ -82,6 +86,7 @@ from engine.api import (
     sessions,
     subscriptions,
     users,
+    webhook_endpoints,
 )
 from engine.auth import RIGHTS
 from engine.openapi import ELSEWHERE, document_route
@@ -101,6 +106,7 @@ ROUTES: tuple[Route, ...] = (
     *schedules.ROUTES,
     *makeup.ROUTES,
     *calendar.ROUTES,
+    *webhook_endpoints.ROUTES,
 )
 
 

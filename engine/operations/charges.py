@@ -13,6 +13,7 @@ from typing import Any
 
 import structlog
 
+from engine.operations import announce
 from engine.operations.attendance import SessionAttendance, session_attendance
 from rules.actors import Actor, AuditKind
 from rules.attendance import AttendanceStatus
@@ -149,12 +150,14 @@ async def write_settlements(
             written.append(decision)
             _count_charge(uow, decision.status)
             _log_charge(uow, session_id, decision, was=None)
+            announce.charged(uow, session_id, decision, at=at)
     for s in settlements:
         for row, decision in s.changed:
             was = row.status
             uow.charges.update(row, decision, at=at)
             written.append(decision)
             _log_charge(uow, s.session_id, decision, was=was)
+            announce.charged(uow, s.session_id, decision, at=at)
     return written
 
 
@@ -255,6 +258,7 @@ async def set_by_hand(
         row = (await uow.charges.for_session(session.id))[student_id]
     uow.charges.update(row, decision, at=at, hand_set=True)
     _log_charge(uow, session.id, decision, was=was, actor=actor)
+    announce.charged(uow, session.id, decision, at=at, academy_id=session.academy_id)
     uow.audit.record(
         session.id,
         student_id=student_id,

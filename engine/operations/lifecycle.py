@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from engine.operations import announce
 from rules.actors import Actor
 from rules.codes import SessionType
 from rules.lifecycle import LifecycleEvent, Status, apply, born
@@ -72,6 +73,7 @@ def _move(
     session.status = new.value
     session.updated_at = at
     session.revision += 1
+    announce.moved(uow, session, new, event, at=at)
     uow.after_commit(lambda: TRANSITIONS.labels(old.value, new.value).inc())
     _log_after_commit(uow, session, old.value, new.value, event, actor)
     return {
@@ -126,6 +128,7 @@ async def create(
             details=details,
         )
         _log_after_commit(uow, session, None, status.value, event, actor)
+        announce.moved(uow, session, status, event, at=at)
     return session
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engine.operations import announce
 from engine.operations.attendance import (
     SessionAttendance,
     StudentAttendance,
@@ -112,6 +113,7 @@ async def finalise_many(
         )
         decided.append((session, event, closed, intervals, attendance))
     await transition_all(uow, [(s, event) for s, event, *_ in decided], at=at, actor=actor)
+    announce.finalized(uow, [a for *_, a in decided], at=at)
     ledger = await Ledger.load(uow, [u for sid in ids for u in rosters[sid]])
     settlements = []
     for session, _, _, _, attendance in decided:
@@ -185,8 +187,27 @@ async def redecide(
         fresh.teacher_meeting.attendance_percentage, fresh.settings
     )
     await uow.verdicts.write(session.id, written_of(fresh), at=at)
+    for change in changes:
+        announce.changed(
+            uow,
+            session,
+            user_id=change.user_id,
+            before=_verdict(change.before),
+            after=_verdict(change.after),
+            by=str(actor),
+            reason=(details or {}).get("reason"),
+            at=at,
+        )
     await settle_charges(uow, session, fresh, at=at)
     return Redecision(fresh, changes, moved=event is not None)
+
+
+def _verdict(student: StudentAttendance) -> dict[str, Any]:
+    """A verdict as `attendance.changed` announces it (the charge has its own message)."""
+    return {
+        "attendance_status": student.verdict.status.value,
+        "source": student.verdict.source.value,
+    }
 
 
 def verdict_snapshot(student: StudentAttendance) -> dict[str, Any]:

@@ -225,7 +225,17 @@ class Simulator:
         )
         self.progress.flush()
 
-    async def play(self, day: Day, *, yes: bool = False) -> list[LessonOutcome]:
+    async def notify_to(self, day: Day, url: str, secret: str) -> None:
+        """Register `url` as the endpoint of the day's academy (its id the academy's)."""
+        await self._call(
+            "PUT",
+            f"/v1/webhook-endpoints/{day.academy_id}",
+            json={"academy_id": day.academy_id, "url": url, "secret": secret, "events": ["*"]},
+        )
+
+    async def play(
+        self, day: Day, *, yes: bool = False, notify: tuple[str, str] | None = None
+    ) -> list[LessonOutcome]:
         if not yes and (others := await self.others(day)):
             listed = ", ".join(f"academy {a} ({n})" for a, n in sorted(others.items()))
             raise Refused(
@@ -235,6 +245,8 @@ class Simulator:
             )
         self.academy_id = day.academy_id
         await self.register(day)
+        if notify is not None:
+            await self.notify_to(day, *notify)
         sessions = [await self.create(day, lesson) for lesson in day.lessons]
         pending = sorted(
             (
@@ -356,6 +368,7 @@ async def simulate(
     academy_id: int | None = None,
     progress: TextIO | None = sys.stderr,
     yes: bool = False,
+    notify: tuple[str, str] | None = None,
 ) -> list[LessonOutcome]:
     """Play `sessions` lessons of the `seed`'s day in a fresh academy (`academy_id`, or
     a random one the target does not hold yet); `yes` skips the refusal to run where
@@ -372,7 +385,7 @@ async def simulate(
         if academy_id is None:
             academy_id = await _fresh_academy(simulator)
         day = plan_day(seed=seed, sessions=sessions, academy_id=academy_id)
-        return await simulator.play(day, yes=yes)
+        return await simulator.play(day, yes=yes, notify=notify)
 
 
 async def _fresh_academy(simulator: Simulator, *, attempts: int = 20) -> int:

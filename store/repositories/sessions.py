@@ -176,6 +176,15 @@ class SessionRepository:
         await self.session.flush()
         return row
 
+    async def academy_ids(self, session_ids: Sequence[int]) -> dict[int, int]:
+        """The academy of each of `session_ids` (one query)."""
+        if not session_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Session.id, Session.academy_id).where(Session.id.in_(session_ids))
+        )
+        return {session_id: academy_id for session_id, academy_id in rows}
+
     async def ids_by_code(self, codes: Sequence[str]) -> dict[str, int]:
         """The id of the session of each room code of `codes` that has one."""
         if not codes:

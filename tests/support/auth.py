@@ -29,6 +29,7 @@ def app_settings(database_url: str) -> Settings:
         allow_as_of=True,
         log_format="json",
         sweeper_enabled=False,  # tests sweep by calling tick() with the ManualClock's time
+        notify_enabled=False,  # tests deliver with Notifier.deliver_due(), or turn it on
     )
 
 
