@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.repositories.base import table_of
 from store.schema import StoredVerdict
 
 
@@ -89,5 +90,5 @@ class VerdictRepository:
         ]
         if rows:
             await self.session.execute(
-                insert(StoredVerdict).execution_options(render_nulls=True), rows
+                insert(table_of(StoredVerdict)).execution_options(render_nulls=True), rows
             )
