@@ -82,7 +82,7 @@ class Projector:
 
     async def catch_up(self) -> None:
         """Project every inbox row committed before this call (inline, batch by batch)."""
-        async with self._database().uow() as uow:
+        async with self._database().reading() as uow:  # no write lock for the check
             position, newest = await uow.projection.positions()
         while position < newest:
             batch = await self._one()

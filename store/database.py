@@ -78,8 +78,16 @@ def _prepare_sqlite(engine: AsyncEngine, guard: FileGuard | None) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # Take the write lock at BEGIN: a deferred transaction that later wants to
-        # write can fail with SQLITE_BUSY without waiting for the busy timeout.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # write can fail with SQLITE_BUSY without waiting for the busy timeout. A
+        # read-only unit of work (`Database.reading`) begins deferred: in WAL mode it
+        # reads the last committed snapshot without waiting behind a writer.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+READ_ONLY = "hudur_read_only"  # the execution option of `Database.reading`'s connections
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
@@ -125,6 +133,7 @@ class Database:
         self._guard = FileGuard(db_file) if db_file is not None else None
         self.engine: AsyncEngine = create_engine(url, guard=self._guard, **engine_kwargs)
         self._maker = sessionmaker(self.engine)
+        self._reader = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}))
         # Woken after every commit that wrote to the outbox (the notify workers).
         self.outbox_listeners: set[Callable[[], None]] = set()
 
@@ -146,6 +155,14 @@ class Database:
             confirm=self._guard.check,
             outbox_written=self._outbox_written,
         )
+
+    def reading(self) -> UnitOfWork:
+        """A unit of work that only reads (a GET): on SQLite it begins deferred instead
+        of taking the write lock, and sees every transaction committed before its first
+        read. It must not write."""
+        if self._guard is None:
+            return UnitOfWork(self._reader, self.dialect)
+        return UnitOfWork(self._reader, self.dialect, admit=self._admit, confirm=self._guard.check)
 
     async def _admit(self) -> int:
         """The generation of the pool a new unit of work draws from; a file put back at

@@ -261,6 +261,9 @@ class StoredVerdict(Base):
     source: Mapped[str | None] = mapped_column(String(16))  # students only
     explanation: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime]
+    # The rest of the user's entry in the attendance answer, as it was written (NULL:
+    # not kept, or its intervals changed since; the read then assesses the evidence).
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AuditEntry(Base):

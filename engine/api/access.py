@@ -10,6 +10,8 @@ the object.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from engine.api.http import bad_field
 from engine.auth import Principal
 from rules.errors import Forbidden, NotFound
@@ -22,6 +24,11 @@ async def visible_session(
 ) -> Session:
     """The session if it exists in the caller's academy, else 404."""
     session = await uow.sessions.get(session_id, for_update=for_update)
+    return check_visible(principal, session, session_id)
+
+
+def check_visible(principal: Principal, session: Session | None, session_id: int) -> Session:
+    """`visible_session` with the session (or its absence) in hand."""
     if session is None or not principal.sees(session.academy_id):
         raise NotFound(f"no such session {session_id}")
     return session
@@ -35,11 +42,17 @@ def check_own_teaching(principal: Principal, session: Session) -> None:
 
 async def check_reader(uow: UnitOfWork, principal: Principal, session: Session) -> list[int]:
     """May the caller read this session? Answers its roster, which every reader needs."""
-    check_own_teaching(principal, session)
     roster = await uow.sessions.roster(session.id)
+    check_reads(principal, session, roster)
+    return roster
+
+
+def check_reads(principal: Principal, session: Session, roster: Sequence[int]) -> None:
+    """`check_reader` with the roster in hand (a finished session's written verdicts
+    name it)."""
+    check_own_teaching(principal, session)
     if principal.role == "student" and principal.user_id not in roster:
         raise Forbidden("a student may only see sessions it is on the roster of")
-    return roster
 
 
 async def visible_user(

@@ -10,25 +10,41 @@ from datetime import UTC, datetime
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.api.access import check_own_teaching, check_reader, visible_session
+from engine.api.access import (
+    check_own_teaching,
+    check_reader,
+    check_reads,
+    check_visible,
+    visible_session,
+)
 from engine.api.answers import AttendanceOut, HistoryList
 from engine.api.http import bad_field, database, now, path_id, read_query, respond
-from engine.api.shapes import HistoryKey, attendance_shape, history_shape
+from engine.api.shapes import (
+    HistoryKey,
+    attendance_shape,
+    history_shape,
+    kept_attendance_shape,
+)
 from engine.api.types import MAX_ID
 from engine.auth import authenticate, only
-from engine.operations.attendance import session_attendance
+from engine.operations.attendance import kept_attendance, session_attendance
 from engine.routes import Route
 
 
 async def get_attendance(request: web.Request) -> web.Response:
     principal = authenticate(request)
     session_id = path_id(request)
-    async with database(request).uow() as uow:
-        session = await visible_session(uow, principal, session_id)
+    # A student sees its own verdict, not its classmates'.
+    only = principal.user_id if principal.role == "student" else None
+    async with database(request).reading() as uow:
+        # The session, and a finished one's written verdicts and charges: one query.
+        found, kept = await kept_attendance(uow, session_id)
+        session = check_visible(principal, found, session_id)
+        if kept is not None:
+            check_reads(principal, session, kept.student_ids)
+            return respond(kept_attendance_shape(kept, only_student=only))
         roster = await check_reader(uow, principal, session)
         attendance = await session_attendance(uow, session, now=now(request), roster=roster)
-        # A student sees its own verdict, not its classmates'.
-        only = principal.user_id if principal.role == "student" else None
         return respond(attendance_shape(attendance, only_student=only))
 
 
@@ -66,7 +82,7 @@ async def get_history(request: web.Request) -> web.Response:
     session_id = path_id(request)
     query = read_query(request, HistoryQuery)
     after = decode_history_cursor(query.cursor) if query.cursor else None
-    async with database(request).uow() as uow:
+    async with database(request).reading() as uow:
         session = await visible_session(uow, principal, session_id)
         check_own_teaching(principal, session)
         transitions = await uow.transitions.for_session(session.id)

@@ -56,7 +56,7 @@ async def create_session(request: web.Request) -> web.Response:
 async def get_session(request: web.Request) -> web.Response:
     principal = authenticate(request)
     session_id = path_id(request)
-    async with database(request).uow() as uow:
+    async with database(request).reading() as uow:
         session = await visible_session(uow, principal, session_id)
         await check_reader(uow, principal, session)
         return respond(await session_shape(uow, session, now=now(request)))
@@ -79,7 +79,7 @@ async def list_sessions(request: web.Request) -> web.Response:
             raise Forbidden("a student may only list its own sessions")
         student_id = principal.user_id
     moment = now(request)
-    async with database(request).uow() as uow:
+    async with database(request).reading() as uow:
         zone = UTC_ZONE
         if academy_id is not None and (academy := await uow.academies.get(academy_id)):
             zone = ZoneInfo(academy.timezone)

@@ -9,7 +9,12 @@ from typing import Any
 from engine.api import answers as a
 from engine.api.bodies import type_field_names
 from engine.display import display_for
-from engine.operations.attendance import SessionAttendance, StudentAttendance, current_verdicts
+from engine.operations.attendance import (
+    Kept,
+    SessionAttendance,
+    StudentAttendance,
+    current_verdicts,
+)
 from engine.operations.charges import charge_snapshot
 from engine.operations.reports import REPORT_COLUMNS
 from engine.operations.settings import settings_for
@@ -216,6 +221,48 @@ def attendance_shape(
             ],
         }
     )
+
+
+def kept_attendance_shape(kept: Kept, *, only_student: int | None = None) -> a.AttendanceOut:
+    """`attendance_shape` of a finished session, from its kept answer."""
+    session, teacher = kept.session, kept.teacher
+    students = []
+    for served in kept.students:
+        verdict = served.verdict
+        if only_student is not None and verdict.user_id != only_student:
+            continue
+        status, reason, subscription_id = served.charge or ("none", None, None)
+        students.append(
+            {
+                "user_id": verdict.user_id,
+                **(verdict.snapshot or {}),
+                "intervals": _kept_intervals(verdict.snapshot),
+                "attendance_status": verdict.status,
+                "source": verdict.source or "none",
+                "explanation": verdict.explanation or "",
+                "charge": {"status": status, "reason": reason, "subscription_id": subscription_id},
+            }
+        )
+    return a.AttendanceOut.model_validate(
+        {
+            "session_id": session.id,
+            "status": session.status,
+            "counts_for_teacher": session.counts_for_teacher,
+            "teacher": {
+                "user_id": teacher.user_id,
+                **(teacher.snapshot or {}),
+                "intervals": _kept_intervals(teacher.snapshot),
+                "attendance_status": teacher.status,
+            },
+            "students": students,
+        }
+    )
+
+
+def _kept_intervals(snapshot: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return [
+        {"joined_at": start, "left_at": end} for start, end in (snapshot or {}).get("intervals", [])
+    ]
 
 
 def report_shape(

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from engine.operations.settings import settings_of
 from rules import evidence as ev
@@ -25,7 +26,7 @@ from rules.copresence import copresent_seconds
 from rules.lifecycle import is_finished
 from rules.reconciliation import Verdict, VerdictSource, reconcile_student, teacher_verdict
 from rules.settings import RuleSettings
-from store.repositories.verdicts import WrittenVerdict
+from store.repositories.verdicts import Served, WrittenVerdict
 from store.schema import Charge, Session, StudentReport
 from store.uow import UnitOfWork
 
@@ -190,9 +191,15 @@ def assess(
 
 
 def written_of(attendance: SessionAttendance) -> list[WrittenVerdict]:
-    """The verdicts of an assessed session as they are written down."""
+    """The verdicts of an assessed session as they are written down, each with the
+    rest of its user's answer entry kept beside it (`Kept` serves them)."""
     teacher = WrittenVerdict(
-        attendance.teacher_id, "teacher", attendance.teacher_status.value, None, None
+        attendance.teacher_id,
+        "teacher",
+        attendance.teacher_status.value,
+        None,
+        None,
+        _meeting_snapshot(attendance.teacher_meeting),
     )
     return [teacher] + [
         WrittenVerdict(
@@ -201,9 +208,71 @@ def written_of(attendance: SessionAttendance) -> list[WrittenVerdict]:
             s.verdict.status.value,
             s.verdict.source.value,
             s.verdict.explanation,
+            {
+                **_meeting_snapshot(s.verdict.meeting),
+                "copresent_seconds": s.copresent_seconds,
+                "manually_overridden": s.report is not None
+                and s.report.attendance_status is not None,
+                "overridden_by": _overridden_by(s.report),
+            },
         )
         for s in attendance.students
     ]
+
+
+def _overridden_by(report: StudentReport | None) -> int | None:
+    """Who set the student's verdict by hand (None: nobody did)."""
+    if report is None or report.attendance_status is None:
+        return None
+    return report.reported_by
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def _meeting_snapshot(m: MeetingAttendance) -> dict[str, Any]:
+    return {
+        "attended_seconds": m.attended_seconds,
+        "attendance_percentage": m.attendance_percentage,
+        "first_join_at": _iso(m.first_join_at),
+        "last_leave_at": _iso(m.last_leave_at),
+        "join_count": m.join_count,
+        "intervals": [[_iso(start), _iso(end)] for start, end in m.intervals],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A finished session's answer as kept on its written verdicts: no evidence,
+    report or settings read, the charges joined."""
+
+    session: Session
+    teacher: WrittenVerdict
+    students: tuple[Served, ...]
+
+    @property
+    def student_ids(self) -> list[int]:
+        return [s.verdict.user_id for s in self.students]
+
+
+async def kept_attendance(uow: UnitOfWork, session_id: int) -> tuple[Session | None, Kept | None]:
+    """The session (None if there is none) and, when it is finished and its answer is
+    kept whole on its written verdicts, that answer with the charges joined: one query.
+    Otherwise the answer is None and the caller assesses the session
+    (`session_attendance`)."""
+    session, served = await uow.verdicts.with_session(session_id)
+    if session is None or not is_finished(session.status):
+        return session, None
+    teachers = [s for s in served if s.verdict.role == "teacher"]
+    if (
+        len(teachers) != 1
+        or teachers[0].verdict.user_id != session.teacher_id
+        or any(s.verdict.snapshot is None for s in served)
+    ):
+        return session, None
+    students = tuple(s for s in served if s.verdict.role == "student")
+    return session, Kept(session, teachers[0].verdict, students)
 
 
 def _source(report_status: AttendanceStatus | None) -> VerdictSource:

@@ -35,6 +35,9 @@ async def recompute_intervals(uow: UnitOfWork, session_id: int) -> tuple[ev.Inte
     evidence = await uow.evidence.for_session(session_id)
     intervals = ev.build_intervals(evidence)
     await uow.intervals.replace(session_id, intervals)
+    # A finished session's kept answer rests on its intervals: no longer kept. (A
+    # re-decision writes it again; reads assess the evidence meanwhile.)
+    await uow.verdicts.forget_snapshots(session_id)
     return intervals
 
 

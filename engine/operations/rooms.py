@@ -20,6 +20,7 @@ from rules.rooms import (
     backoff,
     claim_outcome,
 )
+from store.repositories.rooms import Claim
 from store.uow import UnitOfWork
 
 __all__ = ["SKIPPED", "SUPERSEDED", "Claimed", "RoomCall", "Settled", "claim_due", "settle"]
@@ -27,6 +28,7 @@ __all__ = ["SKIPPED", "SUPERSEDED", "Claimed", "RoomCall", "Settled", "claim_due
 SKIPPED = "skipped: no HUDUR_LIVEKIT_URL"
 SUPERSEDED = "superseded: the room was deleted later"
 WAIT_STEP = timedelta(seconds=1)
+PENDING, DONE = RoomOperationState.PENDING.value, RoomOperationState.DONE.value
 _DONE_WITHOUT_CALL = {ClaimOutcome.SUPERSEDED: SUPERSEDED, ClaimOutcome.SKIPPED: SKIPPED}
 
 
@@ -84,8 +86,8 @@ async def claim_due(
     creates = [op for op in ops if op.op == RoomOperationKind.CREATE_ROOM]
     superseded = await uow.rooms.deleted_after(creates)
     deletes_first = await uow.rooms.pending_deletes_before(creates)
+    claims: list[Claim] = []
     for op in ops:
-        op.updated_at = now
         deleted_later = op.id in superseded
         delete_first = deletes_first.get(op.id)
         outcome = claim_outcome(
@@ -98,14 +100,15 @@ async def claim_due(
             assert delete_first is not None
             # Due again once the delete may have gone through; never at `now`, so a run
             # that reads this row again does not loop on it.
-            op.next_attempt_at = max(delete_first.next_attempt_at, now) + WAIT_STEP
+            wait_until = max(delete_first.next_attempt_at, now) + WAIT_STEP
+            claims.append(Claim(op.id, PENDING, op.last_error, op.attempts, wait_until))
             continue
         if outcome is not ClaimOutcome.CALL:
-            op.state, op.last_error = RoomOperationState.DONE.value, _DONE_WITHOUT_CALL[outcome]
+            error = _DONE_WITHOUT_CALL[outcome]
+            claims.append(Claim(op.id, DONE, error, op.attempts, op.next_attempt_at))
             settled.append(Settled(op.op, op.room_name, outcome.value, op.attempts))
             continue
-        op.attempts += 1
-        op.next_attempt_at = now + CLAIM_LEASE
+        claims.append(Claim(op.id, PENDING, op.last_error, op.attempts + 1, now + CLAIM_LEASE))
         calls.append(
             RoomCall(
                 op.id,
@@ -113,10 +116,11 @@ async def claim_due(
                 op.room_name,
                 op.identity,
                 dict(op.payload or {}),
-                op.attempts,
+                op.attempts + 1,
                 op.session_id,
             )
         )
+    await uow.rooms.claim_many(claims, now=now)
     return Claimed(tuple(calls), tuple(settled), len(ops))
 
 

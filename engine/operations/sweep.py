@@ -29,6 +29,8 @@ from store.repositories.rooms import Queued
 from store.schema import Session
 from store.uow import UnitOfWork
 
+ROOM_COLUMNS = ("meeting_room_name", "meeting_link", "meeting_expires_at")
+
 __all__ = [
     "Due",
     "TransitionReport",
@@ -173,6 +175,7 @@ async def prepare_many(
         session.meeting_room_name = session.session_code
         session.meeting_link = meeting_link(session.session_code)
         session.meeting_expires_at = expires[session.id]
+    await uow.sessions.write_columns([s for s, _ in chosen], ROOM_COLUMNS)
     await transition_all(
         uow, [(s, LifecycleEvent.PREPARE) for s, _ in chosen], at=now, actor=SWEEPER
     )

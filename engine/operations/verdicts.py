@@ -43,6 +43,7 @@ from store.schema import Session
 from store.uow import UnitOfWork
 
 REBUILD_REASON = "rebuilt from the stored webhooks"
+FINISHED_COLUMNS = ("ended_at", "counts_for_teacher", "subscription_counted")
 
 
 async def finalise(
@@ -114,21 +115,24 @@ async def finalise_many(
         decided.append((session, event, closed, intervals, attendance))
     await transition_all(uow, [(s, event) for s, event, *_ in decided], at=at, actor=actor)
     announce.finalized(uow, [a for *_, a in decided], at=at)
-    ledger = await Ledger.load(uow, [u for sid in ids for u in rosters[sid]])
-    settlements = []
     for session, _, _, _, attendance in decided:
         session.ended_at = at
         session.counts_for_teacher = counts_for_teacher(
             attendance.teacher_meeting.attendance_percentage, attendance.settings
         )
         session.subscription_counted = True
-        settlements.append(settlement(session, attendance, ledger, at=at))
+    await uow.sessions.write_columns([s for s, *_ in decided], FINISHED_COLUMNS)
     await uow.rooms.enqueue_many(
         [q for s, *_ in decided if (q := room_closing(s)) is not None], now=at
     )
     await uow.evidence.add_closed_many([(s.id, s.session_code, c) for s, _, c, _, _ in decided])
     await uow.intervals.replace_many({s.id: i for s, _, _, i, _ in decided})
     await uow.verdicts.write_many({s.id: written_of(a) for s, _, _, _, a in decided}, at=at)
+    # The students' subscriptions are locked last, just before the ledger rows are
+    # written, so that concurrent batches (replicas) sharing students wait on each
+    # other only for that write and the commit, not for the whole batch.
+    ledger = await Ledger.load(uow, [u for sid in ids for u in rosters[sid]])
+    settlements = [settlement(s, a, ledger, at=at) for s, _, _, _, a in decided]
     await write_settlements(uow, settlements, at=at)
     return [a for *_, a in decided]
 

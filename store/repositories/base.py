@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Insert
+from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,3 +33,9 @@ def upsert(
     stmt = _insert(session, model).values(**values)
     update = {k: stmt.excluded[k] for k in values if k not in keys and k not in keep}
     return stmt.on_conflict_do_update(index_elements=list(keys), set_=update)  # type: ignore[no-any-return]
+
+
+def table_of(model: Any) -> Table:
+    """The Core table of a mapped class: statements on it skip the ORM's per-row work
+    (bulk inserts and updates of a sweep's batch)."""
+    return model.__table__  # type: ignore[no-any-return]

@@ -9,8 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.charging import ChargeDecision
-from store.repositories.base import insert_ignore
+from store.repositories.base import insert_ignore, table_of
 from store.schema import Charge
+
+CHARGES = table_of(Charge)  # Core statements on the table: no ORM bulk pass per row
 
 
 class ChargeRepository:
@@ -57,8 +59,8 @@ class ChargeRepository:
         # One cached statement, its rows sent as one "insertmanyvalues" batch: a
         # multi-row VALUES would be compiled anew for every batch size.
         written = await self.session.execute(
-            insert_ignore(self.session, Charge, ["session_id", "student_id"])
-            .returning(Charge.session_id, Charge.student_id)
+            insert_ignore(self.session, CHARGES, ["session_id", "student_id"])
+            .returning(CHARGES.c.session_id, CHARGES.c.student_id)
             .execution_options(render_nulls=True),
             rows,
         )

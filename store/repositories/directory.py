@@ -145,10 +145,19 @@ class SubscriptionRepository:
         result: dict[tuple[int, int, SubscriptionKind], list[SubscriptionView]] = {}
         if not student_ids:
             return result
-        stmt = select(Subscription).where(Subscription.student_id.in_(student_ids))
+        # Plain columns, not ORM objects: a sweep's batch reads hundreds of these.
+        stmt = select(
+            Subscription.id,
+            Subscription.student_id,
+            Subscription.academy_id,
+            Subscription.kind,
+            Subscription.starts_at,
+            Subscription.ends_at,
+            Subscription.total_sessions,
+        ).where(Subscription.student_id.in_(student_ids))
         if lock and self.session.bind is not None and self.session.bind.dialect.name != "sqlite":
             stmt = stmt.order_by(Subscription.id).with_for_update()
-        subs = list(await self.session.scalars(stmt))
+        subs = list(await self.session.execute(stmt))
         used: dict[int, int] = {}
         if subs:
             used = {
@@ -163,16 +172,16 @@ class SubscriptionRepository:
                 )
                 if sub_id is not None
             }
-        for sub in subs:
-            kind = SubscriptionKind(sub.kind)
-            result.setdefault((sub.student_id, sub.academy_id, kind), []).append(
+        for sub_id, student_id, academy_id, kind_value, starts_at, ends_at, total in subs:
+            kind = SubscriptionKind(kind_value)
+            result.setdefault((student_id, academy_id, kind), []).append(
                 SubscriptionView(
-                    id=sub.id,
+                    id=sub_id,
                     kind=kind,
-                    starts_at=sub.starts_at,
-                    ends_at=sub.ends_at,
-                    total_sessions=sub.total_sessions,
-                    used_sessions=used.get(sub.id, 0),
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    total_sessions=total,
+                    used_sessions=used.get(sub_id, 0),
                 )
             )
         return result

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, or_, select, update
+from sqlalchemy import CursorResult, Row, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules import evidence as ev
-from store.repositories.base import insert_ignore
+from store.repositories.base import insert_ignore, table_of
 from store.schema import Evidence, Session
 
 
@@ -26,7 +26,7 @@ class EvidenceRepository:
         """Store one evidence row once (keyed by its event id)."""
         values = {
             c.key: getattr(row, c.key)
-            for c in Evidence.__table__.columns
+            for c in table_of(Evidence).columns
             if c.key != "id" and getattr(row, c.key) is not None
         }
         await self.session.execute(
@@ -91,12 +91,12 @@ class EvidenceRepository:
         result: dict[int, list[ev.Evidence]] = {sid: [] for sid in session_ids}
         if not session_ids:
             return result
-        for row in await self.session.scalars(
-            select(Evidence)
+        # Plain rows, not ORM objects: a sweep's batch reads thousands of these.
+        for row in await self.session.execute(
+            select(*table_of(Evidence).c)
             .where(Evidence.session_id.in_(session_ids))
             .order_by(Evidence.session_id, Evidence.id)
         ):
-            assert row.session_id is not None
             result[row.session_id].append(to_rule_evidence(row))
         return result
 
@@ -105,18 +105,28 @@ class EvidenceRepository:
         closed)` each, in one statement (once per session: keyed by event id)."""
         if not closes:
             return
-        rows = []
-        for session_id, room_name, closed in closes:
-            row = to_row(
-                closed, source=ev.EvidenceSource.SYSTEM, room_name=room_name, session_id=session_id
-            )
-            rows.append(
-                {c.key: getattr(row, c.key) for c in Evidence.__table__.columns if c.key != "id"}
-            )
+        # The columns `to_row` gives a SessionClosed, as plain values (no ORM object).
+        rows = [
+            {
+                "event_id": closed.event_id,
+                "source": ev.EvidenceSource.SYSTEM.value,
+                "kind": closed.kind.value,
+                "room_name": room_name,
+                "room_sid": None,
+                "session_id": session_id,
+                "participant_sid": None,
+                "identity": None,
+                "user_id": None,
+                "at": closed.at,
+                "joined_at": None,
+                "decisive": True,
+            }
+            for session_id, room_name, closed in closes
+        ]
         # executemany of one cached statement: a multi-row VALUES is compiled anew
         # for every batch size, which costs more than the rows.
         await self.session.execute(
-            insert_ignore(self.session, Evidence, ["event_id"]).execution_options(
+            insert_ignore(self.session, table_of(Evidence), ["event_id"]).execution_options(
                 render_nulls=True
             ),
             rows,
@@ -214,7 +224,7 @@ def to_row(
     return row
 
 
-def to_rule_evidence(row: Evidence) -> ev.Evidence:
+def to_rule_evidence(row: Evidence | Row[Any]) -> ev.Evidence:
     """The pure-rules form of a stored evidence row."""
     room_sid = row.room_sid or ""
     sid, identity = row.participant_sid or "", row.identity or ""

@@ -8,6 +8,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules import evidence as ev
+from store.repositories.base import table_of
 from store.schema import Interval
 
 
@@ -82,7 +83,9 @@ class IntervalRepository:
             # One executemany instead of an ORM flush of one INSERT per row: this runs
             # on every webhook. render_nulls keeps rows with and without a NULL
             # (left_at, user_id) in the same batch.
-            await self.session.execute(insert(Interval).execution_options(render_nulls=True), rows)
+            await self.session.execute(
+                insert(table_of(Interval)).execution_options(render_nulls=True), rows
+            )
 
 
 def to_rule_interval(row: Interval) -> ev.Interval:

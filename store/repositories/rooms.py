@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.rooms import RoomOperationKind, RoomOperationState
+from store.repositories.base import table_of
 from store.schema import RoomOperation, Session
 
 
@@ -23,6 +24,46 @@ class Queued:
     session_id: int | None = None
     identity: str | None = None
     payload: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A pending operation as read to be claimed: plain column values, no ORM object
+    (a sweep claims hundreds at a time)."""
+
+    id: int
+    session_id: int | None
+    op: str
+    room_name: str
+    identity: str | None
+    payload: dict[str, Any] | None
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What claiming writes on one operation's row."""
+
+    id: int
+    state: str
+    last_error: str | None
+    attempts: int
+    next_attempt_at: datetime
+
+
+_PENDING_COLUMNS = (
+    RoomOperation.id,
+    RoomOperation.session_id,
+    RoomOperation.op,
+    RoomOperation.room_name,
+    RoomOperation.identity,
+    RoomOperation.payload,
+    RoomOperation.attempts,
+    RoomOperation.next_attempt_at,
+    RoomOperation.last_error,
+)
 
 
 def _pending(q: Queued, now: datetime) -> dict[str, Any]:
@@ -48,7 +89,7 @@ class RoomOperationRepository:
         """Queue many operations, due at once, in one statement (a sweep's batch)."""
         if ops:
             await self.session.execute(
-                insert(RoomOperation).execution_options(render_nulls=True),
+                insert(table_of(RoomOperation)).execution_options(render_nulls=True),
                 [_pending(q, now) for q in ops],
             )
 
@@ -85,12 +126,12 @@ class RoomOperationRepository:
 
     async def due(
         self, now: datetime, *, limit: int, lock: bool = False, academy_id: int | None = None
-    ) -> list[RoomOperation]:
+    ) -> list[Pending]:
         """The pending operations due at `now`, oldest first (of `academy_id`'s sessions
         only, when given); with `lock` their rows locked `FOR UPDATE SKIP LOCKED`, so
         replicas never take the same one."""
         stmt = (
-            select(RoomOperation)
+            select(*_PENDING_COLUMNS)
             .where(
                 RoomOperation.state == RoomOperationState.PENDING.value,
                 RoomOperation.next_attempt_at <= now,
@@ -103,7 +144,38 @@ class RoomOperationRepository:
             stmt = stmt.where(RoomOperation.session_id.in_(of_academy))
         if lock:
             stmt = stmt.with_for_update(skip_locked=True)
-        return list(await self.session.scalars(stmt))
+        return [Pending(*row) for row in await self.session.execute(stmt)]
+
+    async def claim_many(self, claims: Sequence[Claim], *, now: datetime) -> None:
+        """Write what claiming decided for each operation, in one executemany UPDATE."""
+        if not claims:
+            return
+        table = table_of(RoomOperation)
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                state=bindparam("b_state"),
+                last_error=bindparam("b_last_error"),
+                attempts=bindparam("b_attempts"),
+                next_attempt_at=bindparam("b_next_attempt_at"),
+                updated_at=bindparam("b_updated_at"),
+            )
+        )
+        await self.session.execute(
+            stmt,
+            [
+                {
+                    "b_id": c.id,
+                    "b_state": c.state,
+                    "b_last_error": c.last_error,
+                    "b_attempts": c.attempts,
+                    "b_next_attempt_at": c.next_attempt_at,
+                    "b_updated_at": now,
+                }
+                for c in claims
+            ],
+        )
 
     async def for_session(self, session_id: int) -> list[RoomOperation]:
         """Every operation queued for the session, in the order queued."""
@@ -119,7 +191,7 @@ class RoomOperationRepository:
         claimed in an earlier transaction, read back to write the call's outcome)."""
         return await self.session.get(RoomOperation, op_id, populate_existing=True)
 
-    async def deleted_after(self, ops: Sequence[RoomOperation]) -> set[int]:
+    async def deleted_after(self, ops: Sequence[Pending]) -> set[int]:
         """The ids of those of `ops` after which a DeleteRoom of the same room was
         queued (the session's rows by session_id, else the room's by name), in one
         query."""
@@ -150,17 +222,16 @@ class RoomOperationRepository:
             > op.id
         }
 
-    async def pending_deletes_before(
-        self, ops: Sequence[RoomOperation]
-    ) -> dict[int, RoomOperation]:
+    async def pending_deletes_before(self, ops: Sequence[Pending]) -> dict[int, Pending]:
         """For those of `ops` with one: the latest DeleteRoom of the same session queued
         before it and not yet done, by the op's id (one query)."""
         sessions = {op.session_id for op in ops if op.session_id is not None}
         if not sessions:
             return {}
-        pending = list(
-            await self.session.scalars(
-                select(RoomOperation)
+        pending = [
+            Pending(*row)
+            for row in await self.session.execute(
+                select(*_PENDING_COLUMNS)
                 .where(
                     RoomOperation.session_id.in_(sessions),
                     RoomOperation.op == RoomOperationKind.DELETE_ROOM.value,
@@ -168,8 +239,8 @@ class RoomOperationRepository:
                 )
                 .order_by(RoomOperation.id)
             )
-        )
-        found: dict[int, RoomOperation] = {}
+        ]
+        found: dict[int, Pending] = {}
         for op in ops:
             earlier = [d for d in pending if d.session_id == op.session_id and d.id < op.id]
             if earlier:

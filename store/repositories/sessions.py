@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from rules.codes import SessionType, format_session_code, prefix_of
 from rules.lifecycle import NOT_BEGUN, STANDING, Status
 from rules.sweep import OpenInterval
-from store.repositories.base import insert_ignore
+from store.repositories.base import insert_ignore, table_of
 from store.repositories.due import Candidate, due_statement
 from store.schema import (
     Interval,
@@ -116,6 +117,28 @@ class SessionRepository:
             .with_for_update(skip_locked=skip_locked)
         )
         return list(await self.session.scalars(stmt.execution_options(populate_existing=True)))
+
+    async def write_columns(self, sessions: Sequence[Session], columns: Sequence[str]) -> None:
+        """Write `columns` of each of `sessions` (loaded, their new values already set)
+        in one executemany UPDATE by id, and mark those values as the stored ones, so
+        the ORM flush does not write them again (a sweep's batch: no unit-of-work pass
+        over hundreds of rows)."""
+        if not sessions:
+            return
+        table = table_of(Session)
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values({c: bindparam(f"b_{c}") for c in columns})
+        )
+        rows = []
+        for row in sessions:
+            values: dict[str, Any] = {"b_id": row.id}
+            for c in columns:
+                values[f"b_{c}"] = value = getattr(row, c)
+                set_committed_value(row, c, value)
+            rows.append(values)
+        await self.session.execute(stmt, rows)
 
     async def by_external_id(self, academy_id: int, external_id: str) -> Session | None:
         """The academy's session the platform knows as `external_id`, if any."""
@@ -335,7 +358,7 @@ class TransitionRepository:
         """Many history rows (the columns of `record` each) in one statement."""
         if rows:
             await self.session.execute(
-                insert(Transition).execution_options(render_nulls=True), list(rows)
+                insert(table_of(Transition)).execution_options(render_nulls=True), list(rows)
             )
 
     async def for_session(self, session_id: int) -> list[Transition]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, bindparam, delete, insert, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.schema import StoredVerdict
+from store.repositories.base import table_of
+from store.schema import Charge, Session, StoredVerdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,46 @@ class WrittenVerdict:
     status: str
     source: str | None
     explanation: str | None
+    snapshot: dict[str, Any] | None = None  # the rest of the user's answer entry
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A written verdict as a finished session's answer serves it, with the student's
+    charge (its status, reason and subscription; None before there is one)."""
+
+    verdict: WrittenVerdict
+    charge: tuple[str, str | None, int | None] | None
+
+
+# Built once: a finished session's read runs it on every request.
+_WITH_SESSION = (
+    select(
+        Session,
+        StoredVerdict.user_id,
+        StoredVerdict.role,
+        StoredVerdict.status,
+        StoredVerdict.source,
+        StoredVerdict.explanation,
+        StoredVerdict.snapshot,
+        Charge.status,
+        Charge.reason,
+        Charge.subscription_id,
+        Charge.id,
+    )
+    .select_from(Session)
+    .outerjoin(StoredVerdict, StoredVerdict.session_id == Session.id)
+    .outerjoin(
+        Charge,
+        and_(
+            Charge.session_id == StoredVerdict.session_id,
+            Charge.student_id == StoredVerdict.user_id,
+        ),
+    )
+    .where(Session.id == bindparam("session_id"))
+    .order_by(StoredVerdict.user_id)
+)
+_FRESH = {"populate_existing": True}
 
 
 class VerdictRepository:
@@ -82,6 +124,7 @@ class VerdictRepository:
                 "status": v.status,
                 "source": v.source,
                 "explanation": v.explanation,
+                "snapshot": v.snapshot,
                 "updated_at": at,
             }
             for session_id, verdicts in by_session.items()
@@ -89,5 +132,49 @@ class VerdictRepository:
         ]
         if rows:
             await self.session.execute(
-                insert(StoredVerdict).execution_options(render_nulls=True), rows
+                insert(table_of(StoredVerdict)).execution_options(render_nulls=True), rows
             )
+
+    async def with_session(self, session_id: int) -> tuple[Session | None, list[Served]]:
+        """The session, and its written verdicts each with its user's charge (none
+        until it finished), in one query: all a finished session's answer needs."""
+        rows = (
+            await self.session.execute(
+                _WITH_SESSION, {"session_id": session_id}, execution_options=_FRESH
+            )
+        ).all()
+        if not rows:
+            return None, []
+        served = [
+            Served(
+                WrittenVerdict(user_id, role, status, source, explanation, snapshot),
+                None if charge_id is None else (charge_status, reason, subscription_id),
+            )
+            for (
+                _,
+                user_id,
+                role,
+                status,
+                source,
+                explanation,
+                snapshot,
+                charge_status,
+                reason,
+                subscription_id,
+                charge_id,
+            ) in rows
+            if user_id is not None
+        ]
+        return rows[0][0], served
+
+    async def forget_snapshots(self, session_id: int) -> None:
+        """The session's intervals changed: its kept answer no longer holds (its
+        verdicts stay as written)."""
+        await self.session.execute(
+            update(table_of(StoredVerdict))
+            .where(
+                table_of(StoredVerdict).c.session_id == session_id,
+                table_of(StoredVerdict).c.snapshot.is_not(None),
+            )
+            .values(snapshot=null())
+        )

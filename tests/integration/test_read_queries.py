@@ -12,6 +12,7 @@ from rules.codes import SessionType
 from rules.lifecycle import Status
 from store.database import Database
 from tests.integration.api_world import NOW, START, call, make_session, presence
+from tests.support.auth import auth, user_token
 from tests.support.clock import ManualClock
 from tests.support.statements import counted
 
@@ -45,6 +46,18 @@ async def circle(database: Database, students: tuple[int, ...], status: Status) 
     return session.id
 
 
+# Transaction control, and the fresh-reads check every request makes first (the
+# projection's position against the newest inbox row: one small query).
+_FRAME = ("BEGIN", "COMMIT", "ROLLBACK")
+
+
+def own_queries(statements: list[str]) -> list[str]:
+    """The statements a read sends beside its frame: its own queries."""
+    queries = [s for s in statements if s.strip().upper() not in _FRAME]
+    assert "projection_positions" in queries[0], queries  # the fresh-reads check
+    return queries[1:]
+
+
 async def statements_of(client: TestClient, database: Database, path: str) -> list[str]:
     """The statements one GET sends, after a first one warmed the pool and caches. The
     background projector is stopped first (its polls would be counted whenever they
@@ -69,6 +82,9 @@ class TestAttendanceQueries:
         small = await statements_of(client, database, f"/v1/sessions/{one}/attendance")
         large = await statements_of(client, database, f"/v1/sessions/{thirty}/attendance")
         assert len(small) == len(large), (small, large)
+        # The session, its roster, settings' academy when unfrozen, intervals,
+        # reports, charges: never more than six, whatever the roster.
+        assert len(own_queries(large)) <= 6, own_queries(large)
 
     async def test_a_finished_session_costs_the_same_for_one_and_thirty(
         self, client: TestClient, database: Database, clock: ManualClock
@@ -83,6 +99,36 @@ class TestAttendanceQueries:
         small = await statements_of(client, database, f"/v1/sessions/{one}/attendance")
         large = await statements_of(client, database, f"/v1/sessions/{thirty}/attendance")
         assert len(small) == len(large), (small, large)
+        # The session with its written verdicts and their charges joined: one query.
+        assert 1 == len(own_queries(large)), own_queries(large)
+
+    async def test_a_finished_session_is_served_as_it_would_be_assessed(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """The answer kept on the written verdicts is the one assessing the evidence
+        gives: after a report changed a verdict, for a student, and once the kept
+        answer is dropped (as changed intervals drop it)."""
+        await seed(database)
+        session_id = await circle(database, ROSTER[:3], Status.ONGOING)
+        clock.set(START + timedelta(minutes=55))
+        path = f"/v1/sessions/{session_id}"
+        assert 200 == (await call(client, "POST", f"{path}/complete"))[0]
+        report = {"attendance_status": "absent", "reason": "left early"}
+        put = await call(client, "PUT", f"{path}/reports/{ROSTER[1]}", json=report)
+        assert 200 == put[0], put
+        kept = await call(client, "GET", f"{path}/attendance")
+        response = await client.get(
+            f"{path}/attendance", headers=auth(user_token(ROSTER[1], "student", 1))
+        )
+        own = response.status, await response.json()
+        async with database.uow() as uow:
+            await uow.verdicts.forget_snapshots(session_id)
+            await uow.commit()
+        assessed = await call(client, "GET", f"{path}/attendance")
+        assert 200 == kept[0] == assessed[0] == own[0]
+        assert kept[1] == assessed[1]
+        assert [s for s in kept[1]["students"] if s["user_id"] == ROSTER[1]] == own[1]["students"]
+        assert kept[1]["students"][1]["manually_overridden"]
 
 
 class TestSessionQueries:
