@@ -29,7 +29,6 @@ from aiohttp import web
 
 from engine.operations.projection import Projected, project
 from store.database import Database
-from webhooks.metrics import PROJECTION_LAG_ROWS, PROJECTION_LAG_SECONDS
 
 log = structlog.get_logger("hudur.projector")
 
@@ -115,7 +114,6 @@ class Projector:
             try:
                 while await self._one() is not None:
                     pass
-                await self._measure()
             except asyncio.CancelledError:
                 raise
             except Exception:  # the next wake-up or poll tries the same batch again
@@ -123,14 +121,6 @@ class Projector:
                 log.exception("projection_failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
-
-    async def _measure(self) -> None:
-        async with self._database().uow() as uow:
-            backlog = await uow.projection.backlog()
-        PROJECTION_LAG_ROWS.set(backlog.rows)
-        oldest = backlog.oldest_received_at
-        lag = 0.0 if oldest is None else (self._clock() - oldest).total_seconds()
-        PROJECTION_LAG_SECONDS.set(max(lag, 0.0))
 
 
 PROJECTOR = web.AppKey("projector", Projector)
