@@ -1,20 +1,27 @@
-"""Webhook ingest benchmark: `hudur serve` on SQLite beside a bare aiohttp handler.
+"""Webhook ingest benchmark (issue 11): `hudur serve` beside a bare aiohttp handler,
+on SQLite and on PostgreSQL in one run.
 
-    python -m bench.ingest [--events 960] [--levels 1,4,16,64]
+    python -m bench.ingest [--seconds 10] [--events 60000]
+                           [--postgres-url postgresql+asyncpg://...]  (a database it may wipe)
 
-Starts two servers as subprocesses on loopback, each on a random free port:
+For each database, two servers run as subprocesses on loopback (random free ports):
+`hudur serve` (migrated, `--rooms` sessions seeded, the sweeper idle, access log
+off) and a bare aiohttp handler that reads the body and answers
+`{"status":"accepted"}`. wrk (bench/wrk.py) posts pre-signed, distinct LiveKit
+events (a lesson of joins and leaves per room, the rooms interleaved) from 32
+connections:
 
-* `hudur serve` (migrated SQLite in a temp dir, sessions seeded beforehand, the
-  sweeper idle), doing everything a delivery costs: JWT + body hash, parse,
-  insert-or-ignore in the inbox, evidence, interval recompute, start trigger, commit;
-* a bare aiohttp POST handler that reads the body and answers `{"status":"accepted"}`.
+1. **peak**: a closed loop, first to the bare handler (it cycles the events), then
+   to Hudur (each event once; anything but `200 accepted` is a failure). Hudur's
+   share of the bare handler's rate is the figure of issue 11 (≥ 0.35 on SQLite,
+   ≥ 0.25 on PostgreSQL).
+2. **half**: Hudur again at half its peak rate (each connection pausing between
+   requests), fresh events: p50/p99 (≤ 20 ms).
 
-One load generator (an aiohttp client in this process) posts the same kind of
-signed, distinct LiveKit events to both, at rising concurrency. Each concurrent
-worker plays its own rooms one event at a time, as LiveKit does (one queue per
-room); a room gets about one lesson's worth of events (joins and leaves of the
-teacher and students, reconnects included) before the worker moves to the next.
-Prints events/s, p50/p99 latency and Hudur's share of the bare handler's rate.
+Through both, /metrics is scraped every 0.2 s for the projection's lag (rows and
+seconds behind; p99 ≤ 1 s) and /proc for the server's RSS (≤ 200 MB); after each,
+the time until the projection has caught up (≤ 2 s). Durable acknowledgement means
+what it means in production: SQLite synchronous=FULL, PostgreSQL's commit.
 """
 
 from __future__ import annotations
@@ -24,7 +31,6 @@ import asyncio
 import os
 import platform
 import secrets
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -34,242 +40,201 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiohttp
+from bench.support import free_port, lesson, seed, signed_for, wait_ready_blocking
+from bench.wrk import Sampler, Wrk, caught_up_after, percentile, run_wrk, write_events
 
-from bench.support import PATH, Rooms, free_port, lesson, seed, serve_bare, signed, wait_ready
-
-EVENTS_PER_ROOM = 20
-LEVELS = (1, 4, 16, 64)
-WARMUP = 40
+CONNECTIONS = 32
+EVENTS_PER_ROOM = 20  # a lesson: the teacher's and three students' joins and leaves
+ACTIVE = 100  # rooms whose lessons go on at once
 
 
-@dataclass(frozen=True)
-class Result:
-    target: str
-    concurrency: int
-    events: int
-    seconds: float
-    latencies: list[float]
-    failures: int
-    cpu_seconds: float | None  # user + system time the server process spent
+@dataclass
+class Figures:
+    database: str
+    bare: Wrk
+    peak: Wrk
+    half: Wrk
+    half_target: float
+    lag_rows_p99: float
+    lag_seconds_p99: float
+    lag_seconds_max: float
+    caught_up_peak: float
+    caught_up_half: float
+    rss_max_mb: float
+    load: str
 
     @property
-    def cpu_ms_per_event(self) -> str:
-        return "" if self.cpu_seconds is None else f"{self.cpu_seconds / self.events * 1000:.2f}"
-
-    @property
-    def rate(self) -> float:
-        return self.events / self.seconds
-
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+    def share(self) -> float:
+        return self.peak.rate / self.bare.rate
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far (Linux /proc; None elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _events(codes: list[str], count: int, start: datetime, tag: str) -> list[bytes]:
+    """`count` distinct events, a lesson of EVENTS_PER_ROOM in each room of `codes`
+    (joins and leaves of the teacher and three students, reconnects under new sids).
+    ACTIVE rooms go on at once, their events interleaved (the n-th of each, then the
+    (n+1)-th); then the next ACTIVE rooms."""
+    rooms = codes[: -(-count // EVENTS_PER_ROOM)]
+    out: list[bytes] = []
+    for first in range(0, len(rooms), ACTIVE):
+        group = rooms[first : first + ACTIVE]
+        lessons = [
+            lesson(code, EVENTS_PER_ROOM, start, f"{tag}r{first + i}")
+            for i, code in enumerate(group)
+        ]
+        out += [lessons[r][n] for n in range(EVENTS_PER_ROOM) for r in range(len(group))]
+    return out[:count]
 
 
-async def run_level(
-    client: aiohttp.ClientSession,
-    base: str,
-    target: str,
-    work: list[list[tuple[bytes, str]]],
-    pid: int,
-) -> Result:
-    """Each worker posts its own events one at a time; all workers at once."""
-    latencies: list[float] = []
-    failures = 0
-
-    async def worker(events: list[tuple[bytes, str]]) -> None:
-        nonlocal failures
-        for body, token in events:
-            headers = {"Content-Type": "application/webhook+json", "Authorization": token}
-            began = time.perf_counter()
-            async with client.post(base + PATH, data=body, headers=headers) as response:
-                answer = await response.read()
-            latencies.append(time.perf_counter() - began)
-            if response.status != 200 or b"accepted" not in answer:
-                failures += 1
-
-    cpu_before = cpu_seconds(pid)
-    began = time.perf_counter()
-    await asyncio.gather(*(worker(events) for events in work))
-    elapsed = time.perf_counter() - began
-    cpu_after = cpu_seconds(pid)
-    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-    return Result(target, len(work), len(latencies), elapsed, latencies, failures, cpu)
+def rooms_for(count: int) -> int:
+    return -(-count // EVENTS_PER_ROOM)
 
 
-def plan(
-    concurrency: int, events: int, rooms: Rooms, start: datetime, level_tag: str
-) -> list[list[bytes]]:
-    """The events of each worker: its rooms, a lesson of events each."""
-    per_worker = max(1, events // concurrency)
-    work = []
-    for w in range(concurrency):
-        bodies: list[bytes] = []
-        while len(bodies) < per_worker:
-            count = min(EVENTS_PER_ROOM, per_worker - len(bodies))
-            room = rooms.take()
-            bodies += lesson(room, count, start, f"{level_tag}w{w}r{rooms.used}")
-        work.append(bodies)
-    return work
-
-
-def rooms_needed(events: int, levels: Sequence[int]) -> int:
-    total = 1  # warm-up
-    for c in levels:
-        per_worker = max(1, events // c)
-        total += c * -(-per_worker // EVENTS_PER_ROOM)
-    return total
-
-
-# --- main ----------------------------------------------------------------------------
-
-
-def bench(events: int, levels: Sequence[int], database_url: str | None = None) -> list[Result]:
-    """Seed, start both servers, load them, stop them."""
-    key = "APIbench" + secrets.token_hex(4)
-    secret = secrets.token_urlsafe(32)
-    start = datetime.now(UTC).replace(microsecond=0)
-    with tempfile.TemporaryDirectory(prefix="hudur-bench-") as tmp:
-        url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'hudur.db'}"
-        codes = asyncio.run(seed(url, rooms_needed(events, levels), start))
-        hudur_port, bare_port = free_port(), free_port()
-        env = {
-            **os.environ,
-            "HUDUR_DATABASE_URL": url,
-            "HUDUR_HOST": "127.0.0.1",
-            "HUDUR_PORT": str(hudur_port),
-            "HUDUR_LIVEKIT_API_KEY": key,
-            "HUDUR_LIVEKIT_API_SECRET": secret,
-            "HUDUR_LOG_FORMAT": "json",
-            "HUDUR_SWEEP_INTERVAL_SECONDS": "3600",
-        }
-        env.pop("HUDUR_LIVEKIT_URL", None)
-        with open(Path(tmp) / "serve.log", "wb") as log:
-            servers = [
-                subprocess.Popen(
-                    [sys.executable, "-m", "engine.cli", "serve"],
-                    env=env,
-                    cwd=tmp,
-                    stdout=log,
-                    stderr=log,
-                ),
-                subprocess.Popen(
-                    [sys.executable, "-m", "bench.ingest", "--bare-port", str(bare_port)],
-                    cwd=Path(__file__).resolve().parent.parent,
-                ),
-            ]
-            targets = {
-                "bare": (f"http://127.0.0.1:{bare_port}", servers[1]),
-                "hudur": (f"http://127.0.0.1:{hudur_port}", servers[0]),
-            }
-            try:
-                return asyncio.run(load(targets, events, levels, codes, start, key, secret))
-            finally:
-                for process in servers:
-                    process.terminate()
-                    try:
-                        process.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
-
-
-async def load(
-    targets: dict[str, tuple[str, subprocess.Popen[bytes]]],
-    events: int,
-    levels: Sequence[int],
-    codes: list[str],
-    start: datetime,
-    key: str,
-    secret: str,
-) -> list[Result]:
-    """Warm both up, then each level against each target with the same events."""
-    results = []
-    connector = aiohttp.TCPConnector(limit=max(levels) + 8)
-    async with aiohttp.ClientSession(connector=connector) as client:
-        for base, process in targets.values():
-            await wait_ready(client, base, process)
-        rooms = Rooms(codes)
-        run = secrets.token_hex(3)  # event ids unique across runs on a kept database
-        warm = signed(lesson(rooms.take(), WARMUP, start, f"{run}warm"), key, secret)
-        for target, (base, process) in targets.items():
-            await run_level(client, base, target, [warm], process.pid)
-        for level in levels:
-            work = [
-                signed(bodies, key, secret)
-                for bodies in plan(level, events, rooms, start, f"{run}c{level}")
-            ]
-            for target, (base, process) in targets.items():
-                results.append(await run_level(client, base, target, work, process.pid))
-    return results
-
-
-def report(results: list[Result], events: int, database: str, load: str) -> str:
-    bare = {r.concurrency: r for r in results if r.target == "bare"}
-    lines = [
-        f"python {platform.python_version()}, {database}, {os.cpu_count()} CPUs, "
-        f"{platform.machine()}, load average {load}; {events} signed distinct events per "
-        f"run, {EVENTS_PER_ROOM} per room",
-        "",
-        "| target | concurrency | events | events/s | p50 ms | p99 ms | server CPU ms/event "
-        "| failures | events/s vs bare |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in results:
-        share = "" if r.target == "bare" else f"{r.rate / bare[r.concurrency].rate:.1%}"
-        lines.append(
-            f"| {r.target} | {r.concurrency} | {r.events} | {r.rate:,.0f} | "
-            f"{r.percentile(0.5):.2f} | {r.percentile(0.99):.2f} | {r.cpu_ms_per_event} | "
-            f"{r.failures} | {share} |"
-        )
-    return "\n".join(lines)
+def _serve(url: str, port: int, key: str, secret: str, directory: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "HUDUR_DATABASE_URL": url,
+        "HUDUR_HOST": "127.0.0.1",
+        "HUDUR_PORT": str(port),
+        "HUDUR_LIVEKIT_API_KEY": key,
+        "HUDUR_LIVEKIT_API_SECRET": secret,
+        "HUDUR_LOG_FORMAT": "json",
+        "HUDUR_SWEEPER_ENABLED": "false",
+    }
+    env.pop("HUDUR_LIVEKIT_URL", None)
+    log = (directory / f"serve-{port}.log").open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "serve"],
+        env=env,
+        cwd=directory,
+        stdout=log,
+        stderr=log,
+    )
 
 
 def _load() -> str:
+    return f"{os.getloadavg()[0]:.2f}"
+
+
+def bench_one(url: str, label: str, args: argparse.Namespace, directory: Path) -> Figures:
+    key, secret = "APIbench" + secrets.token_hex(4), secrets.token_urlsafe(32)
+    start = datetime.now(UTC).replace(microsecond=0)
+    phases = (("warm", 2000), ("peak", args.events), ("half", args.events // 2))
+    codes = asyncio.run(seed(url, sum(rooms_for(n) for _, n in phases), start, wipe=True))
+    run = secrets.token_hex(3)
+    files = {}
+    for phase, count in phases:
+        mine, codes = codes[: rooms_for(count)], codes[rooms_for(count) :]
+        events = signed_for(_events(mine, count, start, f"{run}{phase}"), key, secret)
+        files[phase] = directory / f"{label}-{phase}.events"
+        write_events(files[phase], events)
+    bare_port, hudur_port = free_port(), free_port()
+    bare = subprocess.Popen(
+        [sys.executable, "-m", "bench.support", str(bare_port)],
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    hudur = _serve(url, hudur_port, key, secret, directory)
+    bare_base, base = f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{hudur_port}"
     try:
-        return f"{os.getloadavg()[0]:.1f}"
-    except OSError:
-        return "?"
+        wait_ready_blocking(bare_base, bare)
+        wait_ready_blocking(base, hudur)
+        load_before = _load()
+        # Warm both (imports, pools, caches), then the peak of each.
+        run_wrk(bare_base, files["warm"], distinct=False, seconds=2)
+        run_wrk(base, files["warm"], distinct=True, seconds=5)
+        caught_up_after(base)
+        bare_peak = run_wrk(bare_base, files["peak"], distinct=False, seconds=args.seconds)
+        with Sampler(base, hudur.pid) as during_peak:
+            peak = run_wrk(base, files["peak"], distinct=True, seconds=args.seconds)
+        after_peak = caught_up_after(base)
+        target = peak.rate / 2
+        delay = max(1, round(1000 * CONNECTIONS / target))
+        with Sampler(base, hudur.pid) as during_half:
+            half = run_wrk(base, files["half"], distinct=True, seconds=args.seconds, delay_ms=delay)
+        after_half = caught_up_after(base)
+        rows = during_peak.rows + during_half.rows
+        lags = during_peak.seconds + during_half.seconds
+        return Figures(
+            database=label,
+            bare=bare_peak,
+            peak=peak,
+            half=half,
+            half_target=target,
+            lag_rows_p99=percentile(rows, 0.99),
+            lag_seconds_p99=percentile(lags, 0.99),
+            lag_seconds_max=max(lags, default=float("nan")),
+            caught_up_peak=after_peak,
+            caught_up_half=after_half,
+            rss_max_mb=max(during_peak.rss + during_half.rss),
+            load=f"{load_before} -> {_load()}",
+        )
+    finally:
+        for process in (hudur, bare):
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def report(figures: list[Figures], args: argparse.Namespace) -> str:
+    lines = [
+        f"python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}; "
+        f"wrk, {CONNECTIONS} connections, {args.seconds:g} s per run, signed distinct events "
+        f"({EVENTS_PER_ROOM} per room, {ACTIVE} rooms at a time)",
+        "",
+        "| database | bare events/s | Hudur events/s | share | non-2xx / not accepted "
+        "| half rate: events/s | p50 ms | p99 ms | lag p99 rows | lag p99 s (max) "
+        "| caught up after (peak, half) | RSS max | load average |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for f in figures:
+        failures = f.peak.non2xx + f.half.non2xx + f.peak.errors + f.half.errors
+        lines.append(
+            f"| {f.database} | {f.bare.rate:,.0f} | {f.peak.rate:,.0f} | {f.share:.2f}× "
+            f"| {failures} / {f.peak.bad + f.half.bad} "
+            f"| {f.half.rate:,.0f} (target {f.half_target:,.0f}) | {f.half.p50_ms:.2f} "
+            f"| {f.half.p99_ms:.2f} | {f.lag_rows_p99:,.0f} "
+            f"| {f.lag_seconds_p99:.2f} ({f.lag_seconds_max:.2f}) "
+            f"| {f.caught_up_peak:.2f} s, {f.caught_up_half:.2f} s | {f.rss_max_mb:.0f} MB "
+            f"| {f.load} |"
+        )
+    lines.append("")
+    lines.append(
+        "peak p50/p99 ms: "
+        + "; ".join(
+            f"{f.database}: bare {f.bare.p50_ms:.2f}/{f.bare.p99_ms:.2f}, "
+            f"Hudur {f.peak.p50_ms:.2f}/{f.peak.p99_ms:.2f}"
+            for f in figures
+        )
+    )
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__)
-    parser.add_argument("--events", type=int, default=960, help="events per run (default 960)")
+    parser.add_argument("--seconds", type=float, default=10, help="per wrk run (10)")
+    parser.add_argument("--events", type=int, default=60_000, help="distinct events per run")
     parser.add_argument(
-        "--levels", default=",".join(map(str, LEVELS)), help="concurrency levels (1,4,16,64)"
+        "--postgres-url",
+        default=os.environ.get("HUDUR_BENCH_POSTGRES_URL"),
+        help="a PostgreSQL database the bench may wipe (default $HUDUR_BENCH_POSTGRES_URL; "
+        "without it, SQLite only)",
     )
-    parser.add_argument(
-        "--database-url",
-        help="run `hudur serve` on this database instead of a fresh SQLite file "
-        "(e.g. a scratch PostgreSQL database; sessions are added to it)",
-    )
-    parser.add_argument("--bare-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--sqlite", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args(argv)
-    if args.bare_port:
-        serve_bare(args.bare_port)
-        return 0
-    levels = [int(v) for v in args.levels.split(",")]
     began = time.perf_counter()
-    load_before = _load()
-    results = bench(args.events, levels, args.database_url)
-    database = (
-        f"SQLite {sqlite3.sqlite_version} (fresh file)"
-        if args.database_url is None
-        else args.database_url.split("://", 1)[0]
-        + " database "
-        + args.database_url.rsplit("/", 1)[-1]
-    )
-    print(report(results, args.events, database, f"{load_before} -> {_load()}"))
+    figures = []
+    with tempfile.TemporaryDirectory(prefix="hudur-bench-") as tmp:
+        directory = Path(tmp)
+        if args.sqlite:
+            url = f"sqlite+aiosqlite:///{directory / 'hudur.db'}"
+            figures.append(bench_one(url, "SQLite", args, directory))
+        if args.postgres_url:
+            figures.append(bench_one(args.postgres_url, "PostgreSQL", args, directory))
+    print(report(figures, args))
     print(f"\n(whole run {time.perf_counter() - began:.0f} s)")
-    return 1 if any(r.failures for r in results) else 0
+    failed = any(f.peak.non2xx or f.half.non2xx or f.peak.bad or f.half.bad for f in figures)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

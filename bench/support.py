@@ -52,13 +52,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def seed(url: str, sessions: int, starts_at: datetime) -> list[str]:
-    """Migrate, then one academy, a teacher, students and `sessions` scheduled circles."""
+async def seed(url: str, sessions: int, starts_at: datetime, *, wipe: bool = False) -> list[str]:
+    """Migrate, then one academy, a teacher, students and `sessions` scheduled circles.
+    `wipe`: a PostgreSQL database is emptied first (DROP SCHEMA public)."""
     from rules.codes import SessionType
     from rules.lifecycle import Status
     from rules.settings import RuleSettings
     from store.database import Database
 
+    if wipe and url.startswith("postgresql"):
+        import asyncpg
+
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        finally:
+            await conn.close()
     database = Database(url)
     try:
         await database.migrate()
@@ -154,10 +163,42 @@ def lesson(room: str, count: int, start: datetime, tag: str) -> list[bytes]:
     return bodies
 
 
-def signed(bodies: list[bytes], key: str, secret: str) -> list[tuple[bytes, str]]:
+def signed(
+    bodies: list[bytes], key: str, secret: str, ttl: timedelta = timedelta(minutes=5)
+) -> list[tuple[bytes, str]]:
+    """Each body with the token LiveKit sends with it (HS256, iss, sha256 claim)."""
     out = []
     for body in bodies:
         digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
-        token = AccessToken(key, secret).with_sha256(digest).with_ttl(timedelta(minutes=5))
+        token = AccessToken(key, secret).with_sha256(digest).with_ttl(ttl)
         out.append((body, token.to_jwt()))
     return out
+
+
+def signed_for(bodies: list[bytes], key: str, secret: str) -> list[tuple[bytes, str]]:
+    """Signed to stay valid through a long benchmark run (LiveKit's own last 5 min)."""
+    return signed(bodies, key, secret, ttl=timedelta(minutes=60))
+
+
+def wait_ready_blocking(base: str, process: subprocess.Popen[bytes], bound: float = 60) -> None:
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server at {base} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"server at {base} not ready after {bound} s")
+
+
+if __name__ == "__main__":  # python -m bench.support PORT: the bare handler
+    import sys
+
+    serve_bare(int(sys.argv[1]))

@@ -13,9 +13,18 @@
     any other refusal after that    500  (never a 4xx for a verified event)
 
 Nothing is derived here: the projector (engine.operations.projection) reads the
-inbox after the commit. Every answer is counted (`hudur_webhook_events_total`),
-timed (`hudur_webhook_ingest_seconds`) and logged once: the request line of
-engine.middleware carries the event id, type, room and outcome bound here.
+inbox after the commit.
+
+`respond` is the whole route: the app sends `POST /webhooks/livekit` to it ahead of
+its middleware chain (none of which a webhook needs: no user, no projection to
+bring up to date), and it answers its own refusals in CONTRACT 5's error shape.
+
+Visibility at thousands of deliveries a second (issue 11 item 5): every answer is
+counted exactly (`hudur_webhook_events_total` by outcome and reason) and timed
+(`hudur_webhook_ingest_seconds`). Log lines are sampled: every refusal, duplicate
+and failure gets its line, accepted events one line in `LOG_EVERY` (the first one
+included), with `sampled` saying so. The inbox itself is the record of each accepted
+event (id, type, room, received_at, the raw body), kept forever.
 """
 
 from __future__ import annotations
@@ -40,6 +49,8 @@ log = structlog.get_logger("hudur.webhooks")
 
 MAX_BODY_BYTES = 1024 * 1024
 _CHUNK = 64 * 1024
+LOG_EVERY = 100  # accepted events: one log line in this many
+_ANSWERS = {status: f'{{"status":"{status}"}}'.encode() for status in ("accepted", "duplicate")}
 # Event types counted by name; anything newer is counted as "other".
 KNOWN_EVENTS = frozenset(
     {
@@ -81,6 +92,18 @@ class WebhookEndpoint:
         self._clock = clock
         self._max_body = max_body
         self.writer = GroupWriter(database, on_commit=on_commit, lock=lock)
+        self._accepted = 0
+
+    async def respond(self, request: web.Request) -> web.Response:
+        """The route: an answer for every request, refusals in the error shape."""
+        try:
+            return await self.handle(request)
+        except HudurError as exc:
+            status, code = self._http_error(exc)
+            return web.json_response(
+                {"error": {"code": code, "message": exc.message, "details": exc.details}},
+                status=status,
+            )
 
     async def handle(self, request: web.Request) -> web.Response:
         started = time.perf_counter()
@@ -90,10 +113,6 @@ class WebhookEndpoint:
         except HudurError as exc:
             _reject(exc, *self._http_error(exc))
             raise
-        # One line per webhook: the request line of engine.middleware carries these.
-        structlog.contextvars.bind_contextvars(
-            event_id=envelope.key, event_type=envelope.event, room=envelope.room_name
-        )
         now = self._clock()
         try:
             status = await self.writer.append(envelope.stored(body, now=now))
@@ -109,9 +128,27 @@ class WebhookEndpoint:
             raise HudurError("the event could not be processed; retry later") from exc
         kind = envelope.event if envelope.event in KNOWN_EVENTS else "other"
         WEBHOOKS.labels(status, kind).inc()
-        log.info(f"webhook_{status}", event_type=envelope.event, room=envelope.room_name)
-        INGEST_SECONDS.observe(time.perf_counter() - started)
-        return web.json_response({"status": status})
+        elapsed = time.perf_counter() - started
+        INGEST_SECONDS.observe(elapsed)
+        if status == "accepted":
+            self._accepted += 1
+            if self._accepted % LOG_EVERY == 1:
+                log.info(
+                    "webhook_accepted",
+                    event_id=envelope.key,
+                    event_type=envelope.event,
+                    room=envelope.room_name,
+                    ms=round(elapsed * 1000, 2),
+                    sampled=LOG_EVERY,
+                )
+        else:
+            log.info(
+                "webhook_duplicate",
+                event_id=envelope.key,
+                event_type=envelope.event,
+                room=envelope.room_name,
+            )
+        return web.Response(body=_ANSWERS[status], content_type="application/json")
 
     async def stop(self) -> None:
         await self.writer.stop()

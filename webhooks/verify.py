@@ -26,8 +26,9 @@ import base64
 import binascii
 import hashlib
 import hmac
-
-import jwt
+import json
+import time
+from typing import Any
 
 from rules.errors import Unauthorized
 
@@ -36,27 +37,23 @@ LEEWAY_SECONDS = 60
 
 
 class WebhookVerifier:
-    """Verifies LiveKit webhook deliveries signed with one API key and secret."""
+    """Verifies LiveKit webhook deliveries signed with one API key and secret.
+
+    The JWT is checked here with `hmac` and `json` rather than PyJWT's `decode`
+    (a third of the intake's CPU went there), with every check PyJWT made and in its
+    order: the header's `alg` is HS256 (nothing else, `none` included), the
+    signature (compared in constant time), the required `exp` and `iss`, `nbf` and
+    `iat` not in the future and `exp` not in the past (each with the leeway), `iss`
+    the API key; then the body's hash, in constant time too."""
 
     def __init__(self, api_key: str, api_secret: str, *, leeway: float = LEEWAY_SECONDS) -> None:
         self._api_key = api_key
-        self._api_secret = api_secret
+        self._secret = api_secret.encode()
         self._leeway = leeway
 
     def verify(self, authorization: str | None, body: bytes) -> None:
         """Return quietly when `body` is exactly what the holder of the secret signed."""
-        token = token_of(authorization)
-        try:
-            claims = jwt.decode(
-                token,
-                self._api_secret,
-                algorithms=[ALGORITHM],
-                issuer=self._api_key,
-                leeway=self._leeway,
-                options={"require": ["exp", "iss"]},
-            )
-        except jwt.InvalidTokenError as exc:
-            raise _rejection(exc) from None
+        claims = self._claims(token_of(authorization))
         claimed = claims.get("sha256")
         if not isinstance(claimed, str) or not claimed:
             raise _unauthorized("missing_hash", "the token carries no body hash")
@@ -68,6 +65,53 @@ class WebhookVerifier:
             ) from None
         if not hmac.compare_digest(expected, hashlib.sha256(body).digest()):
             raise _unauthorized("hash_mismatch", "the body does not match the signed hash")
+
+    def _claims(self, token: str) -> dict[str, Any]:
+        """The verified claims of an HS256 JWT signed with the secret, issued by the key."""
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise _malformed()
+        header_part, payload_part, signature_part = parts
+        try:
+            header = json.loads(_b64url(header_part))
+            payload = _b64url(payload_part)
+            signature = _b64url(signature_part)
+        except ValueError:  # bad base64, bad JSON, not ASCII
+            raise _malformed() from None
+        if not isinstance(header, dict):
+            raise _malformed()
+        if header.get("alg") != ALGORITHM:
+            raise _unauthorized("bad_algorithm", "the token is not signed with HS256")
+        signed = f"{header_part}.{payload_part}".encode()
+        if not hmac.compare_digest(signature, hmac.digest(self._secret, signed, "sha256")):
+            raise _unauthorized("bad_signature", "the token signature is invalid")
+        try:
+            claims = json.loads(payload)
+        except ValueError:
+            raise _malformed() from None
+        if not isinstance(claims, dict):
+            raise _malformed()
+        if "exp" not in claims or "iss" not in claims:
+            raise _unauthorized("missing_claim", "the token lacks a required claim")
+        now = time.time()
+        for name in ("iat", "nbf", "exp"):
+            value = claims.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise _malformed()  # PyJWT: "... must be an integer"
+        if claims.get("iat") is not None and claims["iat"] > now + self._leeway:
+            raise _unauthorized("not_yet_valid", "the token is not valid yet")
+        if claims.get("nbf") is not None and claims["nbf"] > now + self._leeway:
+            raise _unauthorized("not_yet_valid", "the token is not valid yet")
+        if claims["exp"] <= now - self._leeway:
+            raise _unauthorized("expired", "the token has expired")
+        if claims["iss"] != self._api_key:
+            raise _unauthorized("wrong_key", "the token was issued for another API key")
+        return claims
+
+
+def _b64url(part: str) -> bytes:
+    """Base64url without padding, as in a JWT; ValueError when it is not."""
+    return base64.urlsafe_b64decode(part.encode("ascii") + b"=" * (-len(part) % 4))
 
 
 def token_of(authorization: str | None) -> str:
@@ -85,20 +129,5 @@ def _unauthorized(reason: str, message: str) -> Unauthorized:
     return Unauthorized(message, details={"reason": reason})
 
 
-_REASONS: tuple[tuple[type[jwt.InvalidTokenError], str, str], ...] = (
-    # Order matters: the more specific classes first.
-    (jwt.ExpiredSignatureError, "expired", "the token has expired"),
-    (jwt.ImmatureSignatureError, "not_yet_valid", "the token is not valid yet"),
-    (jwt.InvalidIssuerError, "wrong_key", "the token was issued for another API key"),
-    (jwt.MissingRequiredClaimError, "missing_claim", "the token lacks a required claim"),
-    (jwt.InvalidAlgorithmError, "bad_algorithm", "the token is not signed with HS256"),
-    (jwt.InvalidSignatureError, "bad_signature", "the token signature is invalid"),
-    (jwt.DecodeError, "malformed_token", "the Authorization header is not a JWT"),
-)
-
-
-def _rejection(exc: jwt.InvalidTokenError) -> Unauthorized:
-    for kind, reason, message in _REASONS:
-        if isinstance(exc, kind):
-            return _unauthorized(reason, message)
-    return _unauthorized("invalid_token", "the token is invalid")
+def _malformed() -> Unauthorized:
+    return _unauthorized("malformed_token", "the Authorization header is not a JWT")

@@ -1,9 +1,10 @@
 """`GET /metrics`: the process's Prometheus metrics (text exposition format).
 
-The backlog gauges are read from the database at each scrape rather than set by the
-sweeper after its ticks: a sweeper that stalls is exactly when the backlog grows, and
-a gauge it alone sets would freeze at its last good value and hide that. A scrape
-costs one indexed count.
+The backlog gauges (room operations, and the projection's lag in rows and seconds)
+are read from the database at each scrape rather than set by the sweeper or the
+projector after their work: a worker that stalls is exactly when its backlog grows,
+and a gauge it alone sets would freeze at its last good value and hide that. A
+scrape costs two indexed counts.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_lat
 from engine.api import http
 from engine.routes import Route
 from store.faults import DATABASE_FAULTS
+from webhooks.metrics import PROJECTION_LAG_ROWS, PROJECTION_LAG_SECONDS
 
 log = structlog.get_logger("hudur.metrics")
 
@@ -31,14 +33,24 @@ ROOM_OPERATIONS_OLDEST = Gauge(
 async def _read_backlogs(request: web.Request) -> None:
     pending: float
     oldest: float
+    lag_rows: float
+    lag_seconds: float
+    now = http.now(request)
     try:
         async with http.database(request).uow() as uow:
-            pending, oldest = await uow.rooms.backlog(http.now(request))
+            pending, oldest = await uow.rooms.backlog(now)
+            projection = await uow.projection.backlog()
     except DATABASE_FAULTS as exc:  # metrics still answer; the gauges say they are unknown
         log.warning("metrics_backlog_unread", error=str(exc))
-        pending, oldest = float("nan"), float("nan")
+        pending = oldest = lag_rows = lag_seconds = float("nan")
+    else:
+        lag_rows = projection.rows
+        behind = projection.oldest_received_at
+        lag_seconds = 0.0 if behind is None else max((now - behind).total_seconds(), 0.0)
     ROOM_OPERATIONS_PENDING.set(pending)
     ROOM_OPERATIONS_OLDEST.set(oldest)
+    PROJECTION_LAG_ROWS.set(lag_rows)
+    PROJECTION_LAG_SECONDS.set(lag_seconds)
 
 
 async def metrics(request: web.Request) -> web.Response:

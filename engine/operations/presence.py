@@ -72,7 +72,13 @@ async def close_presence(uow: UnitOfWork, session: Session, *, at: datetime) -> 
 
 async def adopt_orphan_evidence(uow: UnitOfWork, session: Session, *, now: datetime) -> None:
     """Attach webhooks that arrived for this room before the session existed; a roster
-    join among them starts it as if it had arrived now (once it is scheduled)."""
+    join among them starts it as if it had arrived now (once it is scheduled).
+
+    The projection's position is held first: a projector batch that looked the rooms
+    up before this session was committed, and so stores this room's evidence as
+    orphans, commits before this adoption reads them (and a batch after it sees the
+    session)."""
+    await uow.projection.hold()
     await uow.inbox.attach(session.session_code, session.id)
     if await uow.evidence.attach(session.session_code, session.id):
         await recompute_intervals(uow, session.id)

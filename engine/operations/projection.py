@@ -6,9 +6,10 @@ in batches read after a tracking position kept beside the view it writes:
 
     project   one batch: the position row locked, the next inbox rows after it,
               each parsed and derived (webhooks.derive, pure), the rows attached to
-              the session of their room, evidence written, each touched session's
-              intervals recomputed ONCE, its joins applied in event-time order
-              (start, removal), the position advanced: all one transaction.
+              the session of their room, evidence written, the touched sessions
+              locked, their intervals recomputed ONCE (one read, one replace for
+              all of them), their joins applied in event-time order (start,
+              removal), the position advanced: all one transaction.
 
 Exactly once: the position advances in the transaction that writes what the batch
 derived, so a crash or a failed commit leaves both as they were and the batch is
@@ -31,10 +32,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from engine.operations.presence import on_join, recompute_intervals
+from engine.operations.presence import on_join
 from rules import evidence as ev
 from rules.errors import HudurError
-from store.schema import WebhookEvent
+from rules.lifecycle import is_ongoing
+from store.schema import Session, WebhookEvent
 from store.uow import UnitOfWork
 from webhooks.derive import derive_evidence
 from webhooks.parse import parse_event
@@ -85,22 +87,35 @@ async def project(
         return None
     report = Projected(position=rows[-1].id)
     joins = await derive_rows(uow, rows, report, allow_as_of=allow_as_of)
-    for session_id in sorted(report.sessions | set(joins)):
-        session = await uow.sessions.get(session_id, for_update=True)
-        if session is None:
-            continue
-        await recompute_intervals(uow, session_id)
-        if replay:
-            continue
-        for join, user_id in sorted(joins.get(session_id, ()), key=lambda j: j[0].at):
-            started, _ = await on_join(uow, session, join, user_id, now=now)
-            if started:
-                report.started.append(session_id)
+    touched = sorted(report.sessions | set(joins))
+    # Every touched session at once: locked in id order (presence.py's lock order),
+    # its evidence read and its intervals replaced in one statement each.
+    sessions = await uow.sessions.lock_many(touched, skip_locked=False)
+    evidence = await uow.evidence.for_sessions([s.id for s in sessions])
+    await uow.intervals.replace_many(
+        {session_id: ev.build_intervals(items) for session_id, items in evidence.items()}
+    )
+    if not replay:
+        for session in sessions:
+            for join, user_id in sorted(joins.get(session.id, ()), key=lambda j: j[0].at):
+                if not _may_act(session, join):
+                    continue
+                started, _ = await on_join(uow, session, join, user_id, now=now)
+                if started:
+                    report.started.append(session.id)
     await uow.projection.advance(report.position)
     return report
 
 
 Joins = dict[int, list[tuple[ev.ParticipantJoined, int | None]]]
+
+
+def _may_act(session: Session, join: ev.ParticipantJoined) -> bool:
+    """Whether `on_join` can do anything with this join: an ongoing session is moved
+    only by a join earlier than its start (so most joins need no roster read)."""
+    if not is_ongoing(session.status) or session.started_at is None:
+        return True
+    return join.at < session.started_at
 
 
 async def derive_rows(
@@ -145,7 +160,6 @@ async def derive_rows(
         if isinstance(derived.evidence, ev.ParticipantJoined):
             joins.setdefault(row.session_id, []).append((derived.evidence, derived.user_id))
     await uow.evidence.flush()
-    for session_id, room_sid in meeting_ids.items():
-        # Until CreateRoom's answer is in (or when LiveKit made the room on a join).
-        await uow.sessions.learn_meeting_id(session_id, room_sid)
+    # Until CreateRoom's answer is in (or when LiveKit made the room on a join).
+    await uow.sessions.learn_meeting_ids(meeting_ids)
     return joins

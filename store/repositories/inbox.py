@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Table, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.repositories.base import insert_ignore
@@ -16,6 +17,16 @@ from store.schema import Session, WebhookEvent
 # every replica commit one after another, so inbox ids become visible in id order and
 # a projector reading `id > position` can never skip a row that commits late.
 APPEND_LOCK_KEY = 0x4855_4455_5249_4E42  # "HUDURINB"; any constant unique to this use
+
+
+_INBOX = cast(Table, WebhookEvent.__table__)
+_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY))
+_APPEND = {
+    name: insert_into(_INBOX)
+    .on_conflict_do_nothing(index_elements=["event_id"])
+    .returning(_INBOX.c.event_id)
+    for name, insert_into in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 
 
 class StoredEvent(NamedTuple):
@@ -77,19 +88,31 @@ class InboxRepository:
         return None if row is None else StoredEvent(row[0], row[1])
 
     async def append(self, events: Sequence[NewEvent]) -> set[str]:
-        """Store each event whose id is new, in one multi-row INSERT … ON CONFLICT DO
-        NOTHING; the event ids stored now (the others were stored before). Ids must be
-        distinct within `events`: the caller decides repeats inside one batch."""
+        """Store each event whose id is new, in one INSERT … ON CONFLICT DO NOTHING
+        RETURNING of many rows; the event ids stored now (the others were stored
+        before). Ids must be distinct within `events`: the caller decides repeats
+        inside one batch. Core, not the ORM: one statement compiled once and cached,
+        its rows sent as multi-row VALUES (SQLAlchemy's insertmanyvalues)."""
         if not events:
             return set()
-        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
-            await self.session.execute(select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
-        rows = [{**e._asdict(), "state": "pending"} for e in events]
-        result = await self.session.execute(
-            insert_ignore(self.session, WebhookEvent, ["event_id"])
-            .values(rows)
-            .returning(WebhookEvent.event_id)
-        )
+        connection = await self.session.connection()
+        dialect = connection.dialect.name
+        if dialect == "postgresql":
+            await connection.execute(_ADVISORY_LOCK)
+        rows = [
+            {
+                "event_id": e.event_id,
+                "event": e.event,
+                "room_name": e.room_name,
+                "room_sid": e.room_sid,
+                "occurred_at": e.occurred_at,
+                "received_at": e.received_at,
+                "body": e.body,
+                "state": "pending",
+            }
+            for e in events
+        ]
+        result = await connection.execute(_APPEND[dialect], rows)
         return set(result.scalars())
 
     async def all(self, *, room_name: str | None = None) -> list[WebhookEvent]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, case, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -223,6 +223,17 @@ class SessionRepository:
             update(Session)
             .where(Session.id == session_id, Session.meeting_id.is_(None))
             .values(meeting_id=room_sid)
+        )
+
+    async def learn_meeting_ids(self, room_sids: Mapping[int, str]) -> None:
+        """`learn_meeting_id` of many sessions in one statement (session id -> room sid)."""
+        if not room_sids:
+            return
+        await self.session.execute(
+            update(Session)
+            .where(Session.id.in_(list(room_sids)), Session.meeting_id.is_(None))
+            .values(meeting_id=case(room_sids, value=Session.id))
+            .execution_options(synchronize_session=False)
         )
 
     async def roster(self, session_id: int) -> list[int]:

@@ -1,7 +1,7 @@
 """verdict snapshots: a finished session's answer kept on its written verdicts (issue 12)
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 
 Each written verdict row may carry the rest of its user's entry in the attendance
 answer (meeting figures, co-presence, the report's override), so a finished
