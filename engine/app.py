@@ -13,12 +13,8 @@ from engine import projector as projection
 from engine.api.errors import http_error
 from engine.auth import rights_middleware
 from engine.keys import CLOCK, DATABASE, SETTINGS, Clock
-<<<<<<< HEAD
-from engine.middleware import context_middleware, error_middleware
-from engine.notify import setup as notify_setup
-=======
 from engine.middleware import Handler, context_middleware, error_middleware
->>>>>>> i11-finish
+from engine.notify import setup as notify_setup
 from engine.pages import attendance as attendance_page
 from engine.projector import Projector, fresh_reads_middleware
 from engine.settings import Settings
@@ -96,12 +92,8 @@ def create_app(
         await webhooks.stop()  # before the database closes
 
     app.cleanup_ctx.append(intake_ctx)
-<<<<<<< HEAD
     notify_setup.setup(app, lock=projector.writer_lock)  # the outbox's signed POSTs
-    app.router.add_post("/webhooks/livekit", webhooks.handle)
-=======
     app.router.add_post(WEBHOOK_PATH, webhooks.respond)
->>>>>>> i11-finish
     api.setup(app)  # every CONTRACT 5 endpoint of engine/api, and GET /openapi.json
     attendance_page.setup(app)  # the teacher's HTML page, GET/POST /sessions/{id}/attendance
     return app
