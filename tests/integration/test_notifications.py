@@ -262,6 +262,22 @@ class TestWhoHearsWhat:
         assert ["session.cancelled"] == types(receiver)
 
 
+class TestDisabledEndpoints:
+    async def test_a_disabled_endpoint_s_messages_wait_until_it_is_enabled_again(
+        self, lesson: Lesson, receiver: Receiver, notifier: Notifier
+    ) -> None:
+        """Written while enabled, held while disabled, sent once enabled again; what
+        happened while disabled is not written for it."""
+        await register(lesson, receiver)
+        session_id = await lesson.plan(SessionType.QURAN_INDIVIDUAL)
+        await register(lesson, receiver, enabled=False)
+        await lesson.call("POST", f"/v1/sessions/{session_id}/cancel", {"reason": "ill"})
+        assert 0 == await drain(notifier)
+        await register(lesson, receiver, enabled=True)
+        assert 1 == await drain(notifier)
+        assert ["session.scheduled"] == types(receiver)
+
+
 class TestLeases:
     async def test_a_claimed_message_is_nobody_else_s_until_its_lease_runs_out(
         self, lesson: Lesson, receiver: Receiver, database: Database, clock: ManualClock
@@ -300,18 +316,4 @@ class TestLeases:
             await dead.stop()
             await alive.stop()
         assert (False, "delivered") == (kept, state)
-        assert ["session.scheduled"] == types(receiver)
-
-    async def test_a_disabled_endpoint_s_messages_wait_until_it_is_enabled_again(
-        self, lesson: Lesson, receiver: Receiver, notifier: Notifier
-    ) -> None:
-        """Written while enabled, held while disabled, sent once enabled again; what
-        happened while disabled is not written for it."""
-        await register(lesson, receiver)
-        session_id = await lesson.plan(SessionType.QURAN_INDIVIDUAL)
-        await register(lesson, receiver, enabled=False)
-        await lesson.call("POST", f"/v1/sessions/{session_id}/cancel", {"reason": "ill"})
-        assert 0 == await drain(notifier)
-        await register(lesson, receiver, enabled=True)
-        assert 1 == await drain(notifier)
         assert ["session.scheduled"] == types(receiver)
