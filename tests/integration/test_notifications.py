@@ -317,3 +317,22 @@ class TestLeases:
             await alive.stop()
         assert (False, "delivered") == (kept, state)
         assert ["session.scheduled"] == types(receiver)
+
+
+class TestTheBackgroundWorker:
+    async def test_a_commit_wakes_the_worker_whatever_its_poll(
+        self, lesson: Lesson, receiver: Receiver, database: Database, clock: ManualClock
+    ) -> None:
+        """The worker polls once an hour here, so only the commit's wake-up can make it
+        send: the message arrives (the test would otherwise time out)."""
+        notifier = Notifier(lambda: database, clock=clock, poll=3600)
+        notifier.start()
+        try:
+            await register(lesson, receiver)
+            session_id = await lesson.plan(SessionType.QURAN_INDIVIDUAL)
+            await receiver.wait_until(lambda r: len(r.delivered) == 1, within=30)
+            await lesson.call("POST", f"/v1/sessions/{session_id}/cancel", {"reason": "ill"})
+            await receiver.wait_until(lambda r: len(r.delivered) == 2, within=30)
+        finally:
+            await notifier.stop()
+        assert ["session.scheduled", "session.cancelled"] == types(receiver)
