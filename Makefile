@@ -2,6 +2,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# Three workers on two cores: much of the suite waits on fsync, subprocesses and the
+# browser, so a third worker fills the gaps (each worker gets its own PostgreSQL database).
+XDIST ?= -n 3 --dist worksteal
 
 .PHONY: run test install env migrate lint bench clean
 
@@ -25,7 +28,7 @@ run: migrate
 
 # The whole suite; PostgreSQL tests run too when HUDUR_TEST_POSTGRES_URL is set.
 test: install
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(XDIST) $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.database import Database
@@ -53,10 +53,33 @@ def migrate_template(directory: Path) -> Path:
 
 def require_postgres() -> str:
     if POSTGRES_URL:
-        return POSTGRES_URL
+        return worker_database(POSTGRES_URL)
     if REQUIRE_POSTGRES:
         pytest.fail("HUDUR_REQUIRE_POSTGRES=1 but HUDUR_TEST_POSTGRES_URL is not set")
     pytest.skip("HUDUR_TEST_POSTGRES_URL not set")
+
+
+def worker_database(url: str) -> str:
+    """Under pytest-xdist each worker wipes a database of its own, named after the given
+    one plus the worker's id and created on first use; a serial run uses the given one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    given = make_url(url)
+    name = f"{given.database}_{worker}"
+
+    async def create() -> None:
+        database = Database(url, isolation_level="AUTOCOMMIT")
+        async with database.engine.connect() as conn:
+            exists = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if not exists:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        await database.dispose()
+
+    run_blocking(create)
+    return given.set(database=name).render_as_string(hide_password=False)
 
 
 def migrate_postgres(url: str) -> None:
