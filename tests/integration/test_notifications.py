@@ -336,3 +336,34 @@ class TestTheBackgroundWorker:
         finally:
             await notifier.stop()
         assert ["session.scheduled", "session.cancelled"] == types(receiver)
+
+
+class TestRetention:
+    async def test_delivered_messages_are_forgotten_after_30_days_failed_ones_kept(
+        self, lesson: Lesson, notifier: Notifier, clock: ManualClock, database: Database
+    ) -> None:
+        """`session.scheduled` delivered, `session.cancelled` given up after three days
+        of 500s: 30 days after its delivery the first goes with its attempt, the
+        failed one stays, and so do its attempts in `GET …/deliveries`."""
+        receiver = await Receiver.start(SECRET, fail=lambda ordinal, attempt: ordinal == 2)
+        try:
+            await register(lesson, receiver)
+            session_id = await lesson.plan(SessionType.QURAN_INDIVIDUAL)
+            await drain(notifier)
+            await lesson.call("POST", f"/v1/sessions/{session_id}/cancel", {"reason": "ill"})
+            await drain(notifier)
+            for _ in range(20):  # until the cancellation's message is given up
+                clock.advance(hours=6)
+                await drain(notifier)
+            clock.advance(days=25)
+            assert 0 == await notifier.prune()
+            clock.advance(days=2)
+            assert 1 == await notifier.prune()
+        finally:
+            await receiver.stop()
+        async with database.uow() as uow:
+            left = [(m.type, m.state) for m in await uow.outbox.messages()]
+        assert [("session.cancelled", "failed")] == left
+        deliveries = (await lesson.call("GET", "/v1/webhook-endpoints/1/deliveries"))["data"]
+        assert {"session.cancelled"} == {d["type"] for d in deliveries}
+        assert 13 == len(deliveries)  # the clock moved 6 h a step: one attempt per step
