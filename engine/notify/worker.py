@@ -49,6 +49,10 @@ LEASE = timedelta(seconds=60)
 BATCH = 50
 MAX_IN_FLIGHT = 50
 MEASURE_EVERY_SECONDS = 1.0
+# Delivered messages are kept this long (for `GET …/deliveries`), then forgotten with
+# their attempts; given-up (`failed`) ones are kept.
+KEEP_DELIVERED = timedelta(days=30)
+PRUNE_EVERY_SECONDS = 3600.0
 
 Clock = Callable[[], datetime]
 
@@ -91,6 +95,7 @@ class Notifier:
         self._client: aiohttp.ClientSession | None = None
         self._lock = lock or nullcontext
         self._measured = 0.0
+        self._pruned = -PRUNE_EVERY_SECONDS
         self.failures = 0
         self.attempts = 0  # POSTs this worker made (answered or not)
         self.recorded = 0  # outcomes it wrote back
@@ -124,6 +129,9 @@ class Notifier:
             try:
                 await self._claim_and_send(wait=False)
                 await self._measure()
+                if time.monotonic() - self._pruned >= PRUNE_EVERY_SECONDS:
+                    self._pruned = time.monotonic()
+                    await self.prune()
             except asyncio.CancelledError:
                 raise
             except Exception:  # the next wake-up or poll tries again
@@ -242,6 +250,15 @@ class Notifier:
             next_attempt_at=due.isoformat() if state == PENDING else None,
             lease_kept=kept,
         )
+
+    async def prune(self) -> int:
+        """Forget what was delivered more than `KEEP_DELIVERED` ago (this worker's clock)."""
+        async with self._lock(), self._database().uow() as uow:
+            gone = await uow.outbox.prune_delivered(before=self._clock() - KEEP_DELIVERED)
+            await uow.commit()
+        if gone:
+            log.info("notifications_pruned", messages=gone)
+        return gone
 
     async def wait_recorded(self, count: int) -> None:
         """Return once this worker has written `count` outcomes back."""

@@ -227,6 +227,16 @@ class OutboxRepository:
             )
         )
 
+    async def prune_delivered(self, *, before: datetime) -> int:
+        """Forget messages delivered before `before`, with their attempts (failed ones
+        are kept); how many went."""
+        result = await self.session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.state == DELIVERED, OutboxMessage.updated_at < before
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     async def backlog(self) -> int:
         """Messages not yet delivered nor given up."""
         count = await self.session.scalar(

@@ -262,6 +262,22 @@ class TestWhoHearsWhat:
         assert ["session.cancelled"] == types(receiver)
 
 
+class TestDisabledEndpoints:
+    async def test_a_disabled_endpoint_s_messages_wait_until_it_is_enabled_again(
+        self, lesson: Lesson, receiver: Receiver, notifier: Notifier
+    ) -> None:
+        """Written while enabled, held while disabled, sent once enabled again; what
+        happened while disabled is not written for it."""
+        await register(lesson, receiver)
+        session_id = await lesson.plan(SessionType.QURAN_INDIVIDUAL)
+        await register(lesson, receiver, enabled=False)
+        await lesson.call("POST", f"/v1/sessions/{session_id}/cancel", {"reason": "ill"})
+        assert 0 == await drain(notifier)
+        await register(lesson, receiver, enabled=True)
+        assert 1 == await drain(notifier)
+        assert ["session.scheduled"] == types(receiver)
+
+
 class TestLeases:
     async def test_a_claimed_message_is_nobody_else_s_until_its_lease_runs_out(
         self, lesson: Lesson, receiver: Receiver, database: Database, clock: ManualClock
@@ -302,16 +318,52 @@ class TestLeases:
         assert (False, "delivered") == (kept, state)
         assert ["session.scheduled"] == types(receiver)
 
-    async def test_a_disabled_endpoint_s_messages_wait_until_it_is_enabled_again(
-        self, lesson: Lesson, receiver: Receiver, notifier: Notifier
+
+class TestTheBackgroundWorker:
+    async def test_a_commit_wakes_the_worker_whatever_its_poll(
+        self, lesson: Lesson, receiver: Receiver, database: Database, clock: ManualClock
     ) -> None:
-        """Written while enabled, held while disabled, sent once enabled again; what
-        happened while disabled is not written for it."""
-        await register(lesson, receiver)
-        session_id = await lesson.plan(SessionType.QURAN_INDIVIDUAL)
-        await register(lesson, receiver, enabled=False)
-        await lesson.call("POST", f"/v1/sessions/{session_id}/cancel", {"reason": "ill"})
-        assert 0 == await drain(notifier)
-        await register(lesson, receiver, enabled=True)
-        assert 1 == await drain(notifier)
-        assert ["session.scheduled"] == types(receiver)
+        """The worker polls once an hour here, so only the commit's wake-up can make it
+        send: the message arrives (the test would otherwise time out)."""
+        notifier = Notifier(lambda: database, clock=clock, poll=3600)
+        notifier.start()
+        try:
+            await register(lesson, receiver)
+            session_id = await lesson.plan(SessionType.QURAN_INDIVIDUAL)
+            await receiver.wait_until(lambda r: len(r.delivered) == 1, within=30)
+            await lesson.call("POST", f"/v1/sessions/{session_id}/cancel", {"reason": "ill"})
+            await receiver.wait_until(lambda r: len(r.delivered) == 2, within=30)
+        finally:
+            await notifier.stop()
+        assert ["session.scheduled", "session.cancelled"] == types(receiver)
+
+
+class TestRetention:
+    async def test_delivered_messages_are_forgotten_after_30_days_failed_ones_kept(
+        self, lesson: Lesson, notifier: Notifier, clock: ManualClock, database: Database
+    ) -> None:
+        """`session.scheduled` delivered, `session.cancelled` given up after three days
+        of 500s: 30 days after its delivery the first goes with its attempt, the
+        failed one stays, and so do its attempts in `GET …/deliveries`."""
+        receiver = await Receiver.start(SECRET, fail=lambda ordinal, attempt: ordinal == 2)
+        try:
+            await register(lesson, receiver)
+            session_id = await lesson.plan(SessionType.QURAN_INDIVIDUAL)
+            await drain(notifier)
+            await lesson.call("POST", f"/v1/sessions/{session_id}/cancel", {"reason": "ill"})
+            await drain(notifier)
+            for _ in range(20):  # until the cancellation's message is given up
+                clock.advance(hours=6)
+                await drain(notifier)
+            clock.advance(days=25)
+            assert 0 == await notifier.prune()
+            clock.advance(days=2)
+            assert 1 == await notifier.prune()
+        finally:
+            await receiver.stop()
+        async with database.uow() as uow:
+            left = [(m.type, m.state) for m in await uow.outbox.messages()]
+        assert [("session.cancelled", "failed")] == left
+        deliveries = (await lesson.call("GET", "/v1/webhook-endpoints/1/deliveries"))["data"]
+        assert {"session.cancelled"} == {d["type"] for d in deliveries}
+        assert 13 == len(deliveries)  # the clock moved 6 h a step: one attempt per step
