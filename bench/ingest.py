@@ -1,7 +1,7 @@
 """Webhook ingest benchmark (issue 11): `hudur serve` beside a bare aiohttp handler,
 on SQLite and on PostgreSQL in one run.
 
-    python -m bench.ingest [--seconds 10] [--events 60000]
+    python -m bench.ingest [--seconds 10] [--events 60000] [--per-room 20]
                            [--postgres-url postgresql+asyncpg://...]  (a database it may wipe)
 
 For each database, two servers run as subprocesses on loopback (random free ports):
@@ -211,6 +211,7 @@ def report(figures: list[Figures], args: argparse.Namespace) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    global EVENTS_PER_ROOM
     parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__)
     parser.add_argument("--seconds", type=float, default=10, help="per wrk run (10)")
     parser.add_argument("--events", type=int, default=60_000, help="distinct events per run")
@@ -221,7 +222,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "without it, SQLite only)",
     )
     parser.add_argument("--sqlite", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--per-room",
+        type=int,
+        default=EVENTS_PER_ROOM,
+        help="events per room (20; issue 11's own figures: 600, i.e. 60,000 over 100 rooms)",
+    )
     args = parser.parse_args(argv)
+    EVENTS_PER_ROOM = args.per_room
     began = time.perf_counter()
     figures = []
     with tempfile.TemporaryDirectory(prefix="hudur-bench-") as tmp:

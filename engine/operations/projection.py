@@ -36,7 +36,7 @@ from engine.operations.presence import on_join
 from rules import evidence as ev
 from rules.errors import HudurError
 from rules.lifecycle import is_ongoing
-from store.schema import Session, WebhookEvent
+from store.schema import WebhookEvent
 from store.uow import UnitOfWork
 from webhooks.derive import derive_evidence
 from webhooks.parse import parse_event
@@ -89,16 +89,22 @@ async def project(
     joins = await derive_rows(uow, rows, report, allow_as_of=allow_as_of)
     touched = sorted(report.sessions | set(joins))
     # Every touched session at once: locked in id order (presence.py's lock order),
-    # its evidence read and its intervals replaced in one statement each.
-    sessions = await uow.sessions.lock_many(touched, skip_locked=False)
-    evidence = await uow.evidence.for_sessions([s.id for s in sessions])
+    # its evidence read and its intervals replaced in one statement each. Only the
+    # sessions a join may move are loaded whole.
+    states = await uow.sessions.lock_states(touched)
+    evidence = await uow.evidence.for_sessions([s.id for s in states])
     await uow.intervals.replace_many(
         {session_id: ev.build_intervals(items) for session_id, items in evidence.items()}
     )
     if not replay:
-        for session in sessions:
-            for join, user_id in sorted(joins.get(session.id, ()), key=lambda j: j[0].at):
-                if not _may_act(session, join):
+        acting = [
+            s.id
+            for s in states
+            if any(_may_act(s.status, s.started_at, j) for j, _ in joins.get(s.id, ()))
+        ]
+        for session in await uow.sessions.lock_many(acting, skip_locked=False):
+            for join, user_id in sorted(joins[session.id], key=lambda j: j[0].at):
+                if not _may_act(session.status, session.started_at, join):
                     continue
                 started, _ = await on_join(uow, session, join, user_id, now=now)
                 if started:
@@ -110,12 +116,13 @@ async def project(
 Joins = dict[int, list[tuple[ev.ParticipantJoined, int | None]]]
 
 
-def _may_act(session: Session, join: ev.ParticipantJoined) -> bool:
+def _may_act(status: str, started_at: datetime | None, join: ev.ParticipantJoined) -> bool:
     """Whether `on_join` can do anything with this join: an ongoing session is moved
-    only by a join earlier than its start (so most joins need no roster read)."""
-    if not is_ongoing(session.status) or session.started_at is None:
+    only by a join earlier than its start (so most joins need neither the session
+    loaded nor its roster read)."""
+    if not is_ongoing(status) or started_at is None:
         return True
-    return join.at < session.started_at
+    return join.at < started_at
 
 
 async def derive_rows(

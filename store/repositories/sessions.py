@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Select, and_, bindparam, case, insert, or_, select, update
+from sqlalchemy import Select, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -90,6 +90,12 @@ def _listed(f: SessionFilter) -> Select[Session]:
     return stmt.order_by(Session.scheduled_at.is_(None), Session.scheduled_at, Session.id)
 
 
+class SessionState(NamedTuple):
+    id: int
+    status: str
+    started_at: datetime | None
+
+
 class SessionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -139,6 +145,19 @@ class SessionRepository:
                 set_committed_value(row, c, value)
             rows.append(values)
         await self.session.execute(stmt, rows)
+
+    async def lock_states(self, session_ids: Sequence[int]) -> list[SessionState]:
+        """`lock_many` without loading the sessions: each one's id, status and start,
+        its row locked for this transaction (in id order)."""
+        if not session_ids:
+            return []
+        rows = await self.session.execute(
+            select(Session.id, Session.status, Session.started_at)
+            .where(Session.id.in_(session_ids))
+            .order_by(Session.id)
+            .with_for_update()
+        )
+        return [SessionState(*row) for row in rows]
 
     async def by_external_id(self, academy_id: int, external_id: str) -> Session | None:
         """The academy's session the platform knows as `external_id`, if any."""
@@ -225,15 +244,26 @@ class SessionRepository:
             .values(meeting_id=room_sid)
         )
 
+    async def count_by_status(self, status: str) -> int:
+        """How many sessions are in `status` (benchmarks and operators)."""
+        return int(
+            await self.session.scalar(
+                select(func.count()).select_from(Session).where(Session.status == status)
+            )
+            or 0
+        )
+
     async def learn_meeting_ids(self, room_sids: Mapping[int, str]) -> None:
-        """`learn_meeting_id` of many sessions in one statement (session id -> room sid)."""
+        """`learn_meeting_id` of many sessions (session id -> room sid): one statement,
+        executed for each (one compiled form, however many sessions)."""
         if not room_sids:
             return
+        table = cast(Table, Session.__table__)
         await self.session.execute(
-            update(Session)
-            .where(Session.id.in_(list(room_sids)), Session.meeting_id.is_(None))
-            .values(meeting_id=case(room_sids, value=Session.id))
-            .execution_options(synchronize_session=False)
+            update(table)
+            .where(table.c.id == bindparam("sid"), table.c.meeting_id.is_(None))
+            .values(meeting_id=bindparam("room_sid")),
+            [{"sid": sid, "room_sid": room_sid} for sid, room_sid in room_sids.items()],
         )
 
     async def roster(self, session_id: int) -> list[int]:
