@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Select, and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from rules.codes import SessionType, format_session_code, prefix_of
 from rules.lifecycle import NOT_BEGUN, STANDING, Status
 from rules.sweep import OpenInterval
-from store.repositories.base import insert_ignore, table_of
+from store.repositories.base import insert_ignore, table_of, update_by_id
 from store.repositories.due import Candidate, due_statement
 from store.schema import (
     Interval,
@@ -125,20 +125,14 @@ class SessionRepository:
         over hundreds of rows)."""
         if not sessions:
             return
-        table = table_of(Session)
-        stmt = (
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values({c: bindparam(f"b_{c}") for c in columns})
-        )
         rows = []
         for row in sessions:
-            values: dict[str, Any] = {"b_id": row.id}
+            values: dict[str, Any] = {"id": row.id}
             for c in columns:
-                values[f"b_{c}"] = value = getattr(row, c)
+                values[c] = value = getattr(row, c)
                 set_committed_value(row, c, value)
             rows.append(values)
-        await self.session.execute(stmt, rows)
+        await update_by_id(self.session, table_of(Session), columns, rows)
 
     async def by_external_id(self, academy_id: int, external_id: str) -> Session | None:
         """The academy's session the platform knows as `external_id`, if any."""
