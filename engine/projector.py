@@ -91,7 +91,8 @@ class Projector:
 
     async def catch_up(self) -> None:
         """Project every inbox row committed before this call (inline, batch by batch)."""
-        async with self._database().reading() as uow:  # no write lock for the check
+        # One statement, no write lock: what was committed before this call began.
+        async with self._database().reading(snapshot=False) as uow:
             position, newest = await uow.projection.positions()
         while position < newest:
             batch = await self._one()

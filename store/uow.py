@@ -39,7 +39,8 @@ from store.repositories.projection import ProjectionRepository
 from store.repositories.reports import ReportRepository
 from store.repositories.rooms import RoomOperationRepository
 from store.repositories.schedules import ScheduleRepository
-from store.repositories.sessions import SessionRepository, TransitionRepository
+from store.repositories.sessions import SessionRepository
+from store.repositories.transitions import TransitionRepository
 from store.repositories.verdicts import VerdictRepository
 
 

@@ -9,6 +9,7 @@ parsed settings while the row still carries the same ones, and never commits.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -268,13 +269,23 @@ def _report(session: Session, before: str, at: datetime) -> TransitionReport:
     return TransitionReport(session.id, session.session_code, before, session.status, at)
 
 
+_PARSED: dict[str, RuleSettings | None] = {}  # frozen settings (as JSON) -> parsed
+
+
 def _parsed(frozen: dict[str, Any] | None) -> RuleSettings | None:
+    """The candidate's frozen settings parsed: most sessions freeze the same few, so
+    each distinct one is parsed once (RuleSettings is immutable)."""
     if not frozen:
         return None
-    try:
-        return RuleSettings.from_dict(frozen)
-    except ValueError:
-        return None
+    key = json.dumps(frozen, sort_keys=True)
+    if key not in _PARSED:
+        if len(_PARSED) >= 256:
+            _PARSED.clear()
+        try:
+            _PARSED[key] = RuleSettings.from_dict(frozen)
+        except ValueError:
+            _PARSED[key] = None
+    return _PARSED[key]
 
 
 def _end(session: Session) -> datetime:

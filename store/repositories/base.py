@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Insert, Table
+from sqlalchemy import Insert, Table, bindparam, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,3 +39,36 @@ def table_of(model: Any) -> Table:
     """The Core table of a mapped class: statements on it skip the ORM's per-row work
     (bulk inserts and updates of a sweep's batch)."""
     return model.__table__  # type: ignore[no-any-return]
+
+
+async def update_by_id(
+    session: AsyncSession, table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Set `columns` of many rows of `table`, each `rows` item giving its `id` and their
+    values, in one statement: on PostgreSQL an UPDATE … FROM unnest(arrays) (one
+    execution, however many rows); elsewhere an executemany of one cached UPDATE."""
+    if not rows:
+        return
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        names = ["id", *columns]
+        arrays = [
+            bindparam(
+                f"a_{name}", [row[name] for row in rows], type_=postgresql.ARRAY(table.c[name].type)
+            )
+            for name in names
+        ]
+        given = func.unnest(*arrays).table_valued(*names).render_derived()
+        await session.execute(
+            update(table)
+            .where(table.c.id == given.c.id)
+            .values({name: given.c[name] for name in columns})
+        )
+        return
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"b_{name}") for name in columns})
+    )
+    await session.execute(
+        stmt, [{f"b_{name}": row[name] for name in ("id", *columns)} for row in rows]
+    )

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.rooms import RoomOperationKind, RoomOperationState
-from store.repositories.base import table_of
+from store.repositories.base import table_of, update_by_id
 from store.schema import RoomOperation, Session
 
 
@@ -150,28 +150,18 @@ class RoomOperationRepository:
         """Write what claiming decided for each operation, in one executemany UPDATE."""
         if not claims:
             return
-        table = table_of(RoomOperation)
-        stmt = (
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(
-                state=bindparam("b_state"),
-                last_error=bindparam("b_last_error"),
-                attempts=bindparam("b_attempts"),
-                next_attempt_at=bindparam("b_next_attempt_at"),
-                updated_at=bindparam("b_updated_at"),
-            )
-        )
-        await self.session.execute(
-            stmt,
+        await update_by_id(
+            self.session,
+            table_of(RoomOperation),
+            ("state", "last_error", "attempts", "next_attempt_at", "updated_at"),
             [
                 {
-                    "b_id": c.id,
-                    "b_state": c.state,
-                    "b_last_error": c.last_error,
-                    "b_attempts": c.attempts,
-                    "b_next_attempt_at": c.next_attempt_at,
-                    "b_updated_at": now,
+                    "id": c.id,
+                    "state": c.state,
+                    "last_error": c.last_error,
+                    "attempts": c.attempts,
+                    "next_attempt_at": c.next_attempt_at,
+                    "updated_at": now,
                 }
                 for c in claims
             ],

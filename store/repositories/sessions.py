@@ -7,21 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Select, Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Select, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from rules.codes import SessionType, format_session_code, prefix_of
 from rules.lifecycle import NOT_BEGUN, STANDING, Status
 from rules.sweep import OpenInterval
-from store.repositories.base import insert_ignore, table_of
+from store.repositories.base import insert_ignore, table_of, update_by_id
 from store.repositories.due import Candidate, due_statement
 from store.schema import (
     Interval,
     Session,
     SessionCodeCounter,
     SessionStudent,
-    Transition,
 )
 
 
@@ -131,20 +130,14 @@ class SessionRepository:
         over hundreds of rows)."""
         if not sessions:
             return
-        table = table_of(Session)
-        stmt = (
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values({c: bindparam(f"b_{c}") for c in columns})
-        )
         rows = []
         for row in sessions:
-            values: dict[str, Any] = {"b_id": row.id}
+            values: dict[str, Any] = {"id": row.id}
             for c in columns:
-                values[f"b_{c}"] = value = getattr(row, c)
+                values[c] = value = getattr(row, c)
                 set_committed_value(row, c, value)
             rows.append(values)
-        await self.session.execute(stmt, rows)
+        await update_by_id(self.session, table_of(Session), columns, rows)
 
     async def lock_states(self, session_ids: Sequence[int]) -> list[SessionState]:
         """`lock_many` without loading the sessions: each one's id, status and start,
@@ -366,44 +359,3 @@ class SessionRepository:
         for session_id, user_id, decisive in rows:
             result.setdefault(session_id, []).append(OpenInterval(user_id, decisive))
         return result
-
-
-class TransitionRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    def record(
-        self,
-        session_id: int,
-        *,
-        from_status: str | None,
-        to_status: str,
-        event: str,
-        at: datetime,
-        actor: str,
-        details: dict[str, Any] | None = None,
-    ) -> Transition:
-        row = Transition(
-            session_id=session_id,
-            from_status=from_status,
-            to_status=to_status,
-            event=event,
-            at=at,
-            actor=actor,
-            details=details,
-        )
-        self.session.add(row)
-        return row
-
-    async def record_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Many history rows (the columns of `record` each) in one statement."""
-        if rows:
-            await self.session.execute(
-                insert(table_of(Transition)).execution_options(render_nulls=True), list(rows)
-            )
-
-    async def for_session(self, session_id: int) -> list[Transition]:
-        rows = await self.session.scalars(
-            select(Transition).where(Transition.session_id == session_id).order_by(Transition.id)
-        )
-        return list(rows)

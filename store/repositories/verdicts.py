@@ -62,7 +62,6 @@ _WITH_SESSION = (
     .where(Session.id == bindparam("session_id"))
     .order_by(StoredVerdict.user_id)
 )
-_FRESH = {"populate_existing": True}
 
 
 class VerdictRepository:
@@ -138,11 +137,7 @@ class VerdictRepository:
     async def with_session(self, session_id: int) -> tuple[Session | None, list[Served]]:
         """The session, and its written verdicts each with its user's charge (none
         until it finished), in one query: all a finished session's answer needs."""
-        rows = (
-            await self.session.execute(
-                _WITH_SESSION, {"session_id": session_id}, execution_options=_FRESH
-            )
-        ).all()
+        rows = (await self.session.execute(_WITH_SESSION, {"session_id": session_id})).all()
         if not rows:
             return None, []
         served = [
