@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, RootModel
 
-from engine.api.bodies import AcademicFields, CourseFields, QuranFields
+from engine.api.bodies import AcademicCourseFields, AcademicFields, CourseFields, QuranFields
 from rules.lifecycle import Status
 
 ChargeState = Literal["charged", "waived", "unbilled", "none"]
@@ -189,7 +189,7 @@ class AcademicIndividualSession(_Session, _Individual, AcademicFields):
     type: Literal["academic_individual"]
 
 
-class AcademicCourseSession(_Session, _Group, CourseFields):
+class AcademicCourseSession(_Session, _Group, AcademicCourseFields):
     type: Literal["academic_course"]
 
 

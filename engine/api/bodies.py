@@ -21,6 +21,7 @@ from engine.api.types import (
     ShortText,
     TimeZone,
     Title,
+    WebUrl,
 )
 from rules.codes import SessionType
 from rules.lifecycle import Status
@@ -122,17 +123,34 @@ class AcademicFields(BaseModel):
 
 
 class CourseFields(BaseModel):
-    """Fields of course sessions (`academic_course`, `interactive_course`)."""
+    """Fields of course sessions (`academic_course`, `interactive_course`): the
+    platform's course and the session's number in it, unique within the course (a
+    second session with a number answers 409)."""
 
-    lesson_number: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    course_id: Id | None = None
+    session_number: Annotated[int, Field(ge=1, le=10_000)] | None = None
     lesson_content: ShortText | None = None
+
+
+class Material(BaseModel):
+    """A lesson material: a title and an http(s) address."""
+
+    model_config = BODY_CONFIG
+    title: Title
+    url: WebUrl
+
+
+class AcademicCourseFields(CourseFields):
+    """Fields of `academic_course` sessions: a course session's, and its materials."""
+
+    materials: Annotated[list[Material], Field(max_length=100)] | None = None
 
 
 TYPE_FIELDS: dict[SessionType, type[BaseModel]] = {
     SessionType.QURAN_INDIVIDUAL: QuranFields,
     SessionType.QURAN_CIRCLE: QuranFields,
     SessionType.ACADEMIC_INDIVIDUAL: AcademicFields,
-    SessionType.ACADEMIC_COURSE: CourseFields,
+    SessionType.ACADEMIC_COURSE: AcademicCourseFields,
     SessionType.INTERACTIVE_COURSE: CourseFields,
 }
 
@@ -179,7 +197,7 @@ class NewAcademicIndividual(_NewSession, _OneStudent, AcademicFields):
     type: Literal["academic_individual"]
 
 
-class NewAcademicCourse(_NewSession, _Roster, CourseFields):
+class NewAcademicCourse(_NewSession, _Roster, AcademicCourseFields):
     type: Literal["academic_course"]
 
 
