@@ -24,15 +24,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import insert
 
 from engine.app import create_app
 from engine.projector import PROJECTOR
 from rules.lifecycle import Status
 from store.database import Database
-from store.schema import StudentReport
 from tests.support.auth import SERVICE_TOKEN, app_settings
-from tests.support.bulk import insert_world, session_row
+from tests.support.bulk import insert_reports, insert_world, session_row
 from tests.support.statements import counted
 
 FIRST = datetime(2025, 1, 6, 16, tzinfo=UTC)  # a Monday
@@ -92,9 +90,7 @@ async def _seed(database: Database, students: int) -> int:
         roster=roster,
         evidence=[],
     )
-    async with database.uow() as uow:
-        await uow.session.execute(insert(StudentReport), reports)
-        await uow.commit()
+    await insert_reports(database, reports)
     return n
 
 
