@@ -162,3 +162,39 @@ class TestMigration0009:
             (1, 11, {"learning_outcomes": []}),
             (3, 10, {"session_grade": 6.5}),
         ] == reports
+
+    async def test_a_downgrade_gives_the_old_forms_back(self, database: Database) -> None:
+        """Back at 0008, a list is its items joined by newlines and `session_number` is
+        `lesson_number` again."""
+
+        def run(connection: Connection) -> tuple[list[Any], list[Any]]:
+            config = alembic_config(str(database.engine.url))
+            config.attributes["connection"] = connection
+            _migrated(database)(connection)
+            connection.execute(
+                sa.update(REPORTS)
+                .where(REPORTS.c.session_id == 1, REPORTS.c.student_id == 10)
+                .values(fields={"learning_outcomes": ["fractions", "decimals"]})
+            )
+            command.downgrade(config, "0008")
+            sessions = connection.execute(sa.text("SELECT id, extra FROM sessions ORDER BY id"))
+            reports = connection.execute(
+                sa.text("SELECT fields FROM student_reports ORDER BY session_id, student_id")
+            )
+            found = [_decoded(r) for r in sessions], [_decoded(r) for r in reports]
+            command.upgrade(config, "head")  # the next test's database is this one, emptied
+            return found
+
+        async with database.engine.begin() as connection:
+            sessions, reports = await connection.run_sync(run)
+        assert [
+            (1, {"lesson_number": 3, "lesson_content": "ratios"}),
+            (2, {"lesson_number": 7}),
+            (3, {"subject": "maths"}),
+            (4, {"lesson_number": 3}),
+        ] == sessions
+        assert [
+            ({"learning_outcomes": "fractions\ndecimals"},),
+            ({"learning_outcomes": ""},),
+            ({"session_grade": 6.5},),
+        ] == reports

@@ -125,10 +125,15 @@ def _copy_numbers() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("sessions") as batch:
-        batch.drop_index("ix_sessions_academy_id_type_course_id_session_number")
-        batch.drop_column("session_number")
-        batch.drop_column("course_id")
+    op.drop_index("ix_sessions_academy_id_type_course_id_session_number", table_name="sessions")
+    if op.get_bind().dialect.name == "sqlite":
+        # Not batch mode: rebuilding `sessions` would drop it, and with it (ON DELETE
+        # CASCADE) every roster, interval and report. SQLite 3.35+ drops a column itself.
+        op.execute("ALTER TABLE sessions DROP COLUMN session_number")
+        op.execute("ALTER TABLE sessions DROP COLUMN course_id")
+    else:
+        op.drop_column("sessions", "session_number")
+        op.drop_column("sessions", "course_id")
     _rewrite(
         "sessions", ("id",), "extra", "session_number", _rename("session_number", "lesson_number")
     )
