@@ -107,6 +107,8 @@ class Session(Base):
         Index(None, "academy_id", "scheduled_at"),
         # The platform's own id: one session per id and academy (NULLs never collide).
         Index(None, "academy_id", "external_id", unique=True),
+        # One session per number of a course (NULLs never collide: no course, a make-up).
+        Index(None, "academy_id", "type", "course_id", "session_number", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -138,6 +140,11 @@ class Session(Base):
     counts_for_teacher: Mapped[bool | None] = mapped_column(Boolean)
     # Type-specific fields (e.g. Quran surah, course lesson number).
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A course session's place in its course, copied from `extra` for the unique index
+    # above; NULL on make-ups (they repeat their lesson) and once cancelled (the number
+    # is free again). `extra` is what the session shows.
+    course_id: Mapped[int | None] = mapped_column(BigInteger)
+    session_number: Mapped[int | None] = mapped_column(Integer)
     schedule_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     is_makeup_session: Mapped[bool] = mapped_column(Boolean, default=False)
     makeup_of_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -39,6 +39,8 @@ its cookie or `?token=` and checks the same rights itself (`rights=None`).
 | GET /v1/sessions/{id}/history                  | all     | A     | own     | -          |
 | PUT /v1/sessions/{id}/reports/{student_id}     | all     | A     | own     | -          |
 | PUT /v1/sessions/{id}/reports                  | all     | A     | own     | -          |
+| GET /v1/sessions/{id}/reports[/{student_id}]   | all     | A     | own     | on **      |
+| GET /v1/students/{id}/progress                 | all     | A     | taught ‡| self       |
 | PUT /v1/sessions/{id}/charges/{student_id}     | all     | A     | -       | -          |
 | PUT, GET, DELETE /v1/schedules/{id}            | all     | A     | -       | -          |
 | POST /v1/sessions/{id}/makeup                  | all     | A     | own     | -          |
@@ -56,7 +58,8 @@ itself. taught: itself and the students on the roster of any session it teaches
 (its pages name them), but not their subscriptions. -: 403. A user of one's own
 academy outside self or taught is 403; another academy's user is 404.
 * a join token only for the session's teacher or a roster student (else 403), and
-a teacher or student only for itself. ** a student sees only its own verdict.
+a teacher or student only for itself. ** a student sees only its own verdict (and
+its own report). ‡ over the teacher's own sessions only.
 † an endpoint of every academy (`academy_id` null) is the service's alone: an admin
 may not make one (403) nor sees one (404).
 
@@ -81,6 +84,8 @@ from engine.api import (
     charges,
     makeup,
     metrics,
+    progress,
+    report_reads,
     reports,
     schedules,
     sessions,
@@ -101,6 +106,8 @@ ROUTES: tuple[Route, ...] = (
     *attendance.ROUTES,
     *attendance_report.ROUTES,
     *reports.ROUTES,
+    *report_reads.ROUTES,
+    *progress.ROUTES,
     *charges.ROUTES,
     *metrics.ROUTES,
     *schedules.ROUTES,

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, RootModel
 
-from engine.api.bodies import AcademicFields, CourseFields, QuranFields
+from engine.api.bodies import AcademicCourseFields, AcademicFields, CourseFields, QuranFields
 from rules.lifecycle import Status
 
 ChargeState = Literal["charged", "waived", "unbilled", "none"]
@@ -189,7 +189,7 @@ class AcademicIndividualSession(_Session, _Individual, AcademicFields):
     type: Literal["academic_individual"]
 
 
-class AcademicCourseSession(_Session, _Group, CourseFields):
+class AcademicCourseSession(_Session, _Group, AcademicCourseFields):
     type: Literal["academic_course"]
 
 
@@ -275,8 +275,15 @@ class AttendanceOut(BaseModel):
     students: list[StudentAttendanceOut]
 
 
-class ReportOut(BaseModel):
-    """The stored report and the verdict it led to."""
+class HomeworkOut(BaseModel):
+    description: str | None
+    submitted_at: datetime | None
+    grade: float | None
+
+
+class WrittenReportOut(BaseModel):
+    """A teacher's report as written: every type's fields (null when not the
+    session type's or not given), who wrote it and when."""
 
     session_id: int
     student_id: int
@@ -287,10 +294,29 @@ class ReportOut(BaseModel):
     papers_memorized_today: float | None
     recitation_quality: float | None
     session_grade: float | None
-    learning_outcomes: str | None
-    reported_by: int | None
-    created_at: datetime
-    updated_at: datetime
+    learning_outcomes: list[str] | None
+    homework: HomeworkOut | None
+    quiz_score: float | None
+    video_completion_percent: float | None
+    exercises_completed: int | None
+    exercises_total: int | None
+    reported_by: int | None = Field(
+        description="who wrote the report: the teacher, or the user the platform named"
+    )
+    created_at: datetime = Field(description="when the first report on this student was written")
+    updated_at: datetime = Field(description="when the report was last replaced")
+
+
+class WrittenReportList(BaseModel):
+    """A session's reports by student id; one page (`next_cursor` always null)."""
+
+    data: list[WrittenReportOut]
+    next_cursor: str | None = None
+
+
+class ReportOut(WrittenReportOut):
+    """The stored report and the verdict it led to."""
+
     session_status: Status
     verdict: StudentAttendanceOut
 

@@ -21,6 +21,7 @@ from engine.api.types import (
     ShortText,
     TimeZone,
     Title,
+    WebUrl,
 )
 from rules.codes import SessionType
 from rules.lifecycle import Status
@@ -122,17 +123,34 @@ class AcademicFields(BaseModel):
 
 
 class CourseFields(BaseModel):
-    """Fields of course sessions (`academic_course`, `interactive_course`)."""
+    """Fields of course sessions (`academic_course`, `interactive_course`): the
+    platform's course and the session's number in it, unique within the course (a
+    second session with a number answers 409)."""
 
-    lesson_number: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    course_id: Id | None = None
+    session_number: Annotated[int, Field(ge=1, le=10_000)] | None = None
     lesson_content: ShortText | None = None
+
+
+class Material(BaseModel):
+    """A lesson material: a title and an http(s) address."""
+
+    model_config = BODY_CONFIG
+    title: Title
+    url: WebUrl
+
+
+class AcademicCourseFields(CourseFields):
+    """Fields of `academic_course` sessions: a course session's, and its materials."""
+
+    materials: Annotated[list[Material], Field(max_length=100)] | None = None
 
 
 TYPE_FIELDS: dict[SessionType, type[BaseModel]] = {
     SessionType.QURAN_INDIVIDUAL: QuranFields,
     SessionType.QURAN_CIRCLE: QuranFields,
     SessionType.ACADEMIC_INDIVIDUAL: AcademicFields,
-    SessionType.ACADEMIC_COURSE: CourseFields,
+    SessionType.ACADEMIC_COURSE: AcademicCourseFields,
     SessionType.INTERACTIVE_COURSE: CourseFields,
 }
 
@@ -179,7 +197,7 @@ class NewAcademicIndividual(_NewSession, _OneStudent, AcademicFields):
     type: Literal["academic_individual"]
 
 
-class NewAcademicCourse(_NewSession, _Roster, CourseFields):
+class NewAcademicCourse(_NewSession, _Roster, AcademicCourseFields):
     type: Literal["academic_course"]
 
 
@@ -233,47 +251,84 @@ class JoinTokenIn(BaseModel):
     user_id: Id | None = None
 
 
-QURAN_REPORT_FIELDS = ("papers_memorized_today", "recitation_quality")
-ACADEMIC_REPORT_FIELDS = ("session_grade", "learning_outcomes")
 Score = Annotated[float, Field(ge=0, le=10)]
+Count = Annotated[int, Field(ge=0, le=10_000)]
 
 
-class ReportIn(BaseModel):
+class HomeworkIn(BaseModel):
+    """Homework set in an academic lesson: what it is, when the student handed it in
+    (null: not yet) and its grade 0-10 (null: not graded yet)."""
+
+    model_config = BODY_CONFIG
+    description: LongText | None = None
+    submitted_at: Moment | None = None
+    grade: Score | None = None
+
+
+class _ReportFields(BaseModel):
+    """The report's fields; which of the type's own fields a session takes is
+    `REPORT_FIELDS`'s (another type's field is named in the 422)."""
+
+    model_config = BODY_CONFIG
+    attendance_status: Literal["present", "late", "left_early", "partial", "absent"] | None = None
+    actual_attendance_minutes: Annotated[int, Field(ge=0, le=1440)] | None = None
+    participation_score: Score | None = None
+    notes: LongText | None = None
+    # Quran
+    papers_memorized_today: Annotated[float, Field(ge=0, le=604)] | None = None
+    recitation_quality: Score | None = None
+    # academic (and, as before, interactive)
+    session_grade: Score | None = None
+    learning_outcomes: Annotated[list[ShortText], Field(max_length=100)] | None = None
+    # academic
+    homework: HomeworkIn | None = None
+    # academic course
+    quiz_score: Score | None = None
+    # interactive course
+    video_completion_percent: Percent | None = None
+    exercises_completed: Count | None = Field(default=None, description="at most `exercises_total`")
+    exercises_total: Count | None = None
+
+
+_QURAN_REPORT = ("papers_memorized_today", "recitation_quality")
+_ACADEMIC_REPORT = ("session_grade", "learning_outcomes", "homework")
+REPORT_FIELDS: dict[SessionType, tuple[str, ...]] = {
+    SessionType.QURAN_INDIVIDUAL: _QURAN_REPORT,
+    SessionType.QURAN_CIRCLE: _QURAN_REPORT,
+    SessionType.ACADEMIC_INDIVIDUAL: _ACADEMIC_REPORT,
+    SessionType.ACADEMIC_COURSE: (*_ACADEMIC_REPORT, "quiz_score"),
+    SessionType.INTERACTIVE_COURSE: (
+        "session_grade",
+        "learning_outcomes",
+        "video_completion_percent",
+        "exercises_completed",
+        "exercises_total",
+    ),
+}
+ALL_REPORT_FIELDS = tuple(dict.fromkeys(f for names in REPORT_FIELDS.values() for f in names))
+
+
+class ReportIn(_ReportFields):
     """A teacher's report on one student, replacing any earlier one.
 
     `attendance_status` (when not null) decides the verdict; null hands it back to
     the meeting evidence. Quran sessions take `papers_memorized_today` and
-    `recitation_quality`; academic and interactive ones `session_grade` and
-    `learning_outcomes`. `reported_by` lets the platform name the teacher it acts for.
+    `recitation_quality`; academic ones `session_grade`, `learning_outcomes` and
+    `homework`, academic courses `quiz_score` too; interactive courses
+    `session_grade`, `learning_outcomes`, `video_completion_percent`,
+    `exercises_completed` and `exercises_total`. `reported_by` lets the platform name
+    the teacher it acts for.
     """
 
-    model_config = BODY_CONFIG
-    attendance_status: Literal["present", "late", "left_early", "partial", "absent"] | None = None
-    actual_attendance_minutes: Annotated[int, Field(ge=0, le=1440)] | None = None
-    participation_score: Score | None = None
-    notes: LongText | None = None
     reason: ShortText | None = None
     reported_by: Id | None = None
-    papers_memorized_today: Annotated[float, Field(ge=0, le=604)] | None = None
-    recitation_quality: Score | None = None
-    session_grade: Score | None = None
-    learning_outcomes: LongText | None = None
 
 
-class ReportEntryIn(BaseModel):
+class ReportEntryIn(_ReportFields):
     """One student's report in a bulk report: the single report's fields (`ReportIn`)
     and the student it is about; `reason` and `reported_by` are the batch's."""
 
-    model_config = BODY_CONFIG
     student_id: Id
-    attendance_status: Literal["present", "late", "left_early", "partial", "absent"] | None = None
-    actual_attendance_minutes: Annotated[int, Field(ge=0, le=1440)] | None = None
-    participation_score: Score | None = None
-    notes: LongText | None = None
-    papers_memorized_today: Annotated[float, Field(ge=0, le=604)] | None = None
-    recitation_quality: Score | None = None
-    session_grade: Score | None = None
-    learning_outcomes: LongText | None = None
 
 
 class ReportsIn(BaseModel):

@@ -14,10 +14,11 @@ import re
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from engine.api.access import acting_user, check_on_roster, check_own_teaching, visible_session
 from engine.api.answers import ReportList, ReportOut
-from engine.api.bodies import ACADEMIC_REPORT_FIELDS, QURAN_REPORT_FIELDS, ReportIn, ReportsIn
+from engine.api.bodies import ALL_REPORT_FIELDS, REPORT_FIELDS, ReportIn, ReportsIn
 from engine.api.http import database, invalid, now, path_id, read_body, respond
 from engine.api.shapes import report_shape
 from engine.auth import authenticate, only
@@ -29,25 +30,33 @@ from engine.operations.reports import (
     record_reports,
 )
 from engine.routes import Route
-from rules.codes import SessionType, SubscriptionKind, kind_of
+from rules.codes import SessionType
 from rules.errors import ValidationFailed
+from rules.reports import exercises_problem
 
 
 def _type_fields(raw: Any, session_type: str) -> tuple[tuple[str, ...], list[dict[str, str]]]:
     """The report fields of this session type, and an error for each field of another
-    type the body carries (checked on the raw JSON, so they are named even when other
-    fields fail validation too)."""
-    quran = kind_of(SessionType(session_type)) is SubscriptionKind.QURAN
-    own, foreign = (
-        (QURAN_REPORT_FIELDS, ACADEMIC_REPORT_FIELDS)
-        if quran
-        else (ACADEMIC_REPORT_FIELDS, QURAN_REPORT_FIELDS)
-    )
+    type the body carries and for exercises completed over their total (checked on the
+    raw JSON, so they are named even when other fields fail validation too)."""
+    own = REPORT_FIELDS[SessionType(session_type)]
     present = raw if isinstance(raw, dict) else {}
     message = f"not a field of {session_type} sessions"
-    return own, [
-        {"field": name, "message": message} for name in foreign if present.get(name) is not None
+    problems = [
+        {"field": name, "message": message}
+        for name in ALL_REPORT_FIELDS
+        if name not in own and present.get(name) is not None
     ]
+    over = exercises_problem(present.get("exercises_completed"), present.get("exercises_total"))
+    if over is not None and "exercises_completed" in own:
+        problems.append({"field": "exercises_completed", "message": over})
+    return own, problems
+
+
+def _own_values(body: BaseModel, own: tuple[str, ...]) -> dict[str, Any]:
+    """The type's own fields the body gives, as JSON (homework's time as ISO text)."""
+    dumped = body.model_dump(mode="json", include=set(own))
+    return {name: value for name, value in dumped.items() if value is not None}
 
 
 async def put_report(request: web.Request) -> web.Response:
@@ -75,7 +84,7 @@ async def put_report(request: web.Request) -> web.Response:
             actual_attendance_minutes=body.actual_attendance_minutes,
             participation_score=body.participation_score,
             notes=body.notes,
-            fields={name: getattr(body, name) for name in own if getattr(body, name) is not None},
+            fields=_own_values(body, own),
             reason=body.reason,
             reported_by=acting_user(principal, body.reported_by, "reported_by"),
         )
@@ -143,7 +152,7 @@ async def put_reports(request: web.Request) -> web.Response:
                     actual_attendance_minutes=entry.actual_attendance_minutes,
                     participation_score=entry.participation_score,
                     notes=entry.notes,
-                    fields={n: getattr(entry, n) for n in own if getattr(entry, n) is not None},
+                    fields=_own_values(entry, own),
                     reported_by=reported_by,
                 )
                 for entry in body.reports

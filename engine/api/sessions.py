@@ -39,9 +39,11 @@ async def create_session(request: web.Request) -> web.Response:
         student_ids=students,
         description=body.description,
         extra={
-            name: getattr(body, name)
-            for name in type_field_names(session_type)
-            if getattr(body, name) is not None
+            name: value
+            for name, value in body.model_dump(
+                mode="json", include=set(type_field_names(session_type))
+            ).items()
+            if value is not None
         },
         external_id=body.external_id,
     )

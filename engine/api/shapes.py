@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.api import answers as a
-from engine.api.bodies import type_field_names
+from engine.api.bodies import ALL_REPORT_FIELDS, type_field_names
 from engine.display import display_for
 from engine.operations.attendance import (
     Kept,
@@ -265,27 +265,26 @@ def _kept_intervals(snapshot: dict[str, Any] | None) -> list[dict[str, Any]]:
     ]
 
 
+def written_report(report: StudentReport) -> dict[str, Any]:
+    """A report as written: its columns, every type's fields, who and when."""
+    fields = report.fields or {}
+    return {
+        "session_id": report.session_id,
+        "student_id": report.student_id,
+        **{name: getattr(report, name) for name in REPORT_COLUMNS},
+        **{name: fields.get(name) for name in ALL_REPORT_FIELDS},
+        "reported_by": report.reported_by,
+        "created_at": report.created_at,
+        "updated_at": report.updated_at,
+    }
+
+
 def report_shape(
     report: StudentReport, session: Session, student: StudentAttendance
 ) -> a.ReportOut:
-    fields = report.fields or {}
     return a.ReportOut.model_validate(
         {
-            "session_id": report.session_id,
-            "student_id": report.student_id,
-            **{name: getattr(report, name) for name in REPORT_COLUMNS},
-            **{
-                name: fields.get(name)
-                for name in (
-                    "papers_memorized_today",
-                    "recitation_quality",
-                    "session_grade",
-                    "learning_outcomes",
-                )
-            },
-            "reported_by": report.reported_by,
-            "created_at": report.created_at,
-            "updated_at": report.updated_at,
+            **written_report(report),
             "session_status": session.status,
             "verdict": student_attendance_shape(student),
         }

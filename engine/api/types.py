@@ -11,6 +11,7 @@ import re
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict, Field
@@ -34,6 +35,27 @@ Email = Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^\x00@\s]
 ShortText = Annotated[str, Field(max_length=2000, pattern=_NO_NUL)]
 LongText = Annotated[str, Field(max_length=10000, pattern=_NO_NUL)]
 Reason = Annotated[str, Field(min_length=1, max_length=2000, pattern=_NO_NUL)]
+
+
+def _web_address(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) address such as https://example.org/notes.pdf")
+    return value
+
+
+# An http(s) address: the pattern says what JSON Schema can, the validator that it has
+# a host (`https://` alone, or `https://:80`, is none).
+WebUrl = Annotated[
+    str,
+    Field(
+        min_length=8,
+        max_length=2000,
+        pattern=r"^[hH][tT][tT][pP][sS]?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*$",
+        examples=["https://example.org/notes.pdf"],
+    ),
+    AfterValidator(_web_address),
+]
 
 
 def _printable(value: str) -> str:

@@ -102,21 +102,49 @@ async def create(uow: UnitOfWork, command: CreateSession, *, at: datetime) -> Cr
         list(command.student_ids),
         roster_field="student_id" if individual else "student_ids",
     )
-    if command.external_id is None:
+    key = course_key(command.session_type, command.extra)
+    if key:
+        await _check_number_free(uow, command, key)
+    if command.external_id is None and not key:
         session = await _insert(uow, command, at=at)
     else:
-        # The lookup above cannot see a racing create that has not committed; the
-        # unique index decides, and the savepoint also undoes the loser's code number.
+        # The lookups above cannot see a racing create that has not committed; the
+        # unique indexes decide, and the savepoint also undoes the loser's code number.
+        stamp = {} if digest is None else {"external_request_sha256": digest}
         try:
             async with uow.savepoint():
-                session = await _insert(uow, command, at=at, external_request_sha256=digest)
+                session = await _insert(uow, command, at=at, **key, **stamp)
         except Taken:
-            earlier = await uow.sessions.by_external_id(command.academy_id, command.external_id)
-            if earlier is None:
-                raise
-            return _repeated(earlier, command, digest)
+            if command.external_id is not None:
+                earlier = await uow.sessions.by_external_id(command.academy_id, command.external_id)
+                if earlier is not None:
+                    return _repeated(earlier, command, digest)
+            if key:
+                await _check_number_free(uow, command, key)
+            raise
     await adopt_orphan_evidence(uow, session, now=at)
     return CreatedSession(session, created=True)
+
+
+def course_key(session_type: SessionType, extra: dict[str, Any]) -> dict[str, int]:
+    """`course_id` and `session_number` of a course session that has both, else {}:
+    what the unique index of a course's numbers holds."""
+    key = {name: extra.get(name) for name in ("course_id", "session_number")}
+    if is_individual(session_type) or None in key.values():
+        return {}
+    return {name: int(value) for name, value in key.items() if value is not None}
+
+
+async def _check_number_free(uow: UnitOfWork, command: CreateSession, key: dict[str, int]) -> None:
+    taken = await uow.sessions.by_course_number(
+        command.academy_id, command.session_type.value, key["course_id"], key["session_number"]
+    )
+    if taken is not None:
+        raise Conflict(
+            f"session {key['session_number']} of course {key['course_id']} is "
+            f"{taken.session_code} already",
+            details={"session_id": taken.id, "session_code": taken.session_code, **key},
+        )
 
 
 async def _insert(
@@ -218,6 +246,8 @@ async def cancel(
     session.cancellation_reason = reason
     session.cancelled_by = cancelled_by
     session.cancelled_at = at
+    # A cancelled lesson gives its number in the course back (it still shows it).
+    session.course_id = session.session_number = None
     await close_presence(uow, session, at=at)
     close_room(uow, session, at=at)
     return row

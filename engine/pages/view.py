@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from engine.display import LOOKS
 from engine.operations.attendance import SessionAttendance, window
+from engine.pages.fields import Fact, lesson_facts, report_facts
 from rules.attendance import AttendanceStatus
 from rules.evidence import Interval
 from rules.lifecycle import Status
@@ -27,6 +28,8 @@ WORDS = {
         "rule": "Why",
         "timeline": "Timeline",
         "charge": "Charge",
+        "lesson": "Lesson",
+        "report": "Report",
         "override": "Override",
         "status": "Attendance",
         "reason": "Reason",
@@ -66,6 +69,8 @@ WORDS = {
         "rule": "السبب",
         "timeline": "الخط الزمني",
         "charge": "الخصم",
+        "lesson": "الدرس",
+        "report": "التقرير",
         "override": "تعديل",
         "status": "الحضور",
         "reason": "السبب",
@@ -132,6 +137,7 @@ class Row:
     charge: str
     overridden: bool
     report_status: str | None
+    report: tuple[Fact, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -148,6 +154,7 @@ class Page:
     students: tuple[Row, ...]
     can_override: bool
     choices: tuple[str, ...] = OVERRIDE_CHOICES
+    lesson: tuple[Fact, ...] = ()
 
     @property
     def placements(self) -> tuple[str, ...]:
@@ -267,6 +274,7 @@ def build_page(
                 charge=student.charge.status if student.charge else "none",
                 overridden=report_status is not None,
                 report_status=report_status,
+                report=report_facts(student.report.fields if student.report else None, lang),
             )
         )
     return Page(
@@ -281,4 +289,5 @@ def build_page(
         teacher=teacher,
         students=tuple(rows),
         can_override=can_override,
+        lesson=lesson_facts(session.extra, lang),
     )

@@ -140,3 +140,74 @@ def _with_special_cases(lessons: list[Lesson]) -> list[Lesson]:
             other, behaviours=(Behaviour.NO_SHOW,), teacher_report=(other.students[0], "late")
         )
     return lessons
+
+
+def session_fields(lesson: Lesson) -> dict[str, object]:
+    """The type's own fields of the lesson's session: a surah and verses for Quran, a
+    subject for an academic lesson, a course and number (and, for an academic course,
+    a worksheet) for courses."""
+    if lesson.type.startswith("quran"):
+        return {
+            "surah_number": 1 + lesson.index % 114,
+            "from_verse": 1,
+            "to_verse": 5 + lesson.index % 10,
+        }
+    if lesson.type == "academic_individual":
+        return {"subject": "Mathematics"}
+    number = lesson.index + 1
+    fields: dict[str, object] = {
+        "course_id": 1 if lesson.type == "academic_course" else 2,
+        "session_number": number,
+    }
+    if lesson.type == "academic_course":
+        fields["materials"] = [
+            {"title": f"Worksheet {number}", "url": f"https://example.org/course-1/{number}.pdf"}
+        ]
+    return fields
+
+
+def report_fields(lesson: Lesson, student: int) -> dict[str, object]:
+    """The teacher's report fields on one student, drawn from the lesson and student
+    alone (the day's draw is left as it was)."""
+    rng = random.Random(lesson.index * 100_003 + student)
+    if lesson.type.startswith("quran"):
+        return {
+            "papers_memorized_today": rng.choice((0.25, 0.5, 1.0)),
+            "recitation_quality": rng.randint(5, 10),
+        }
+    if lesson.type == "interactive_course":
+        total = rng.randint(4, 8)
+        return {
+            "video_completion_percent": float(rng.choice((60, 80, 100))),
+            "exercises_completed": rng.randint(0, total),
+            "exercises_total": total,
+        }
+    fields: dict[str, object] = {
+        "session_grade": rng.randint(10, 20) / 2,
+        "learning_outcomes": ["worked examples", "practice"][: rng.randint(1, 2)],
+        "homework": {"description": "exercises 1-10", "submitted_at": None, "grade": None},
+    }
+    if lesson.type == "academic_course":
+        fields["quiz_score"] = float(rng.randint(4, 10))
+    return fields
+
+
+def reports_of(lesson: Lesson) -> dict[str, object] | None:
+    """The teacher's reports after the lesson, as one bulk report: the type's fields on
+    every student who came, and the lesson's override (`teacher_report`) if it has
+    one; None when nobody came and nothing is overridden."""
+    override = dict([lesson.teacher_report]) if lesson.teacher_report else {}
+    behaviours = dict(zip(lesson.students, lesson.behaviours, strict=True))
+    entries = [
+        {
+            "student_id": student,
+            "attendance_status": override.get(student),
+            **report_fields(lesson, student),
+        }
+        for student in lesson.students
+        if student in override or behaviours[student] is not Behaviour.NO_SHOW
+    ]
+    if not entries:
+        return None
+    reason = "connection trouble: the student was in the lesson by phone"
+    return {"reason": reason if override else "end of lesson", "reports": entries}

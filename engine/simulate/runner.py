@@ -22,7 +22,7 @@ from typing import Any, TextIO
 import aiohttp
 import jwt
 
-from engine.simulate.plan import DAY, Day, Lesson, plan_day
+from engine.simulate.plan import DAY, Day, Lesson, plan_day, reports_of, session_fields
 from engine.simulate.timeline import Webhook, authorization, lesson_webhooks
 
 STEP = timedelta(minutes=5)
@@ -177,6 +177,7 @@ class Simulator:
             "title": lesson.title,
             "duration_minutes": lesson.duration_minutes,
             "teacher_id": lesson.teacher,
+            **session_fields(lesson),
         }
         if lesson.individual:
             body["student_id"] = lesson.students[0]
@@ -266,16 +267,8 @@ class Simulator:
             await self.sweep(now)
             self._tick(step + 1, steps, now)
         for lesson, session in zip(day.lessons, sessions, strict=True):
-            if lesson.teacher_report is not None:
-                student, status = lesson.teacher_report
-                await self._call(
-                    "PUT",
-                    f"/v1/sessions/{session['id']}/reports/{student}",
-                    json={
-                        "attendance_status": status,
-                        "reason": "connection trouble: the student was in the lesson by phone",
-                    },
-                )
+            if (body := reports_of(lesson)) is not None:
+                await self._call("PUT", f"/v1/sessions/{session['id']}/reports", json=body)
         return [
             await self.outcome(lesson, s) for lesson, s in zip(day.lessons, sessions, strict=True)
         ]

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.schema import StudentReport
+from store.schema import Session, StudentReport
 
 
 class ReportRepository:
@@ -56,3 +56,24 @@ class ReportRepository:
         report.updated_at = at
         await self.session.flush()
         return report
+
+    async def of_student(
+        self, student_id: int, session_ids: Sequence[int]
+    ) -> list[tuple[int, bool, dict[str, Any] | None]]:
+        """Each of `session_ids` (one query): its id, whether it is a make-up, and the
+        type fields of the student's report on it (None without a report)."""
+        if not session_ids:
+            return []
+        rows = await self.session.execute(
+            select(Session.id, Session.is_makeup_session, StudentReport.fields)
+            .select_from(Session)
+            .outerjoin(
+                StudentReport,
+                and_(
+                    StudentReport.session_id == Session.id,
+                    StudentReport.student_id == student_id,
+                ),
+            )
+            .where(Session.id.in_(session_ids))
+        )
+        return [(session_id, bool(makeup), fields) for session_id, makeup, fields in rows]

@@ -160,6 +160,19 @@ class SessionRepository:
             )
         )
 
+    async def by_course_number(
+        self, academy_id: int, session_type: str, course_id: int, session_number: int
+    ) -> Session | None:
+        """The session holding `session_number` of the academy's course, if any."""
+        return await self.session.scalar(
+            select(Session).where(
+                Session.academy_id == academy_id,
+                Session.type == session_type,
+                Session.course_id == course_id,
+                Session.session_number == session_number,
+            )
+        )
+
     async def next_code(self, session_type: SessionType, academy_id: int) -> str:
         """The next code of the academy and prefix: gap-free, since the counter row
         is locked until this transaction ends and rolls back with it."""

@@ -75,6 +75,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "attendance": Endpoint("GET", lambda s: f"/v1/sessions/{s.ready}/attendance"),
     "history": Endpoint("GET", lambda s: f"/v1/sessions/{s.ready}/history"),
+    "get reports": Endpoint("GET", lambda s: f"/v1/sessions/{s.ready}/reports"),
     "report": Endpoint(
         "PUT",
         lambda s: f"/v1/sessions/{s.ready}/reports/10",
@@ -130,6 +131,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "join-token": (200, 200, 200, 403, 200, 403, 404, 404, 404),
     "attendance": (200, 200, 200, 403, 200, 403, 404, 404, 404),
     "history": (200, 200, 200, 403, 403, 403, 404, 404, 403),
+    "get reports": (200, 200, 200, 403, 200, 403, 404, 404, 404),
     "report": (200, 200, 200, 403, 403, 403, 404, 404, 403),
     "charge": (200, 200, 403, 403, 403, 403, 404, 403, 403),
     "put academy": (200, 200, 403, 403, 403, 403, 404, 403, 403),

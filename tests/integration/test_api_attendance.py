@@ -328,7 +328,7 @@ class TestReports:
             client,
             "PUT",
             f"/v1/sessions/{session.id}/reports/10",
-            json=report(session_grade=9.5, learning_outcomes="fractions"),
+            json=report(session_grade=9.5, learning_outcomes=["fractions"]),
         )
         bad = await call(
             client,
@@ -336,7 +336,11 @@ class TestReports:
             f"/v1/sessions/{session.id}/reports/10",
             json=report(session_grade=10.5, recitation_quality=5),
         )
-        assert (200, 9.5, "fractions") == (status, body["session_grade"], body["learning_outcomes"])
+        assert (200, 9.5, ["fractions"]) == (
+            status,
+            body["session_grade"],
+            body["learning_outcomes"],
+        )
         assert {"session_grade", "recitation_quality"} == {
             d["field"] for d in bad[1]["error"]["details"]
         }

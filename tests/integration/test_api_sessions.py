@@ -106,7 +106,7 @@ class TestCreate:
                 "duration_minutes": 90,
                 "teacher_id": 5,
                 "student_ids": [12, 10, 11],
-                "lesson_number": 3,
+                "session_number": 3,
             },
         )
         assert 201 == status
@@ -115,7 +115,7 @@ class TestCreate:
             body["participants_count"],
             body["roster_count"],
             body["attendance_status"],
-            body["lesson_number"],
+            body["session_number"],
         )
         assert [10, 11, 12] == [s["id"] for s in body["students"]]
         assert "student" not in body
@@ -129,10 +129,10 @@ class TestCreate:
             client,
             "POST",
             "/v1/sessions",
-            json=new_session(student_id=None, student_ids=[10], lesson_number=1, surah_number=115),
+            json=new_session(student_id=None, student_ids=[10], session_number=1, surah_number=115),
         )
         assert 422 == status
-        assert {"student_id", "student_ids", "lesson_number", "surah_number"} == set(
+        assert {"student_id", "student_ids", "session_number", "surah_number"} == set(
             fields_of(body)
         )
 

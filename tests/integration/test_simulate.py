@@ -10,7 +10,7 @@ import pytest
 from engine import cli
 from engine.app import create_app
 from engine.settings import Settings
-from engine.simulate.plan import DAY, Behaviour, plan_day
+from engine.simulate.plan import DAY, Behaviour, plan_day, report_fields, session_fields
 from engine.simulate.runner import LessonOutcome, Refused, simulate, table
 from rules.lifecycle import Status
 from store.database import Database
@@ -100,6 +100,35 @@ class TestSimulatedDay:
             lines[0].split()
         )
         assert sum(len(o.students) for o in outcomes) == len(lines) - 2
+
+
+class TestSimulatedFields:
+    async def test_each_lesson_carries_its_types_fields_and_reports(
+        self, outcomes: list[LessonOutcome], database: Database
+    ) -> None:
+        """A Quran lesson with its surah, papers and recitation, a course lesson with its
+        number and quiz score: every student who came has the type's report fields,
+        and the override's student too; the no-shows have none."""
+        async with database.reading() as uow:
+            for o in outcomes:
+                session = await uow.sessions.get(o.session_id)
+                assert session is not None
+                assert session_fields(o.lesson) == session.extra, o.session_code
+                reports = await uow.reports.for_session(o.session_id)
+                came = {
+                    student
+                    for student, behaviour in zip(
+                        o.lesson.students, o.lesson.behaviours, strict=True
+                    )
+                    if behaviour is not Behaviour.NO_SHOW
+                }
+                if o.lesson.teacher_report is not None:
+                    came.add(o.lesson.teacher_report[0])
+                assert {student: report_fields(o.lesson, student) for student in sorted(came)} == {
+                    student: reports[student].fields for student in sorted(reports)
+                }
+        course = next(o for o in outcomes if o.lesson.type == "academic_course")
+        assert "quiz_score" in report_fields(course.lesson, course.lesson.students[0])
 
 
 async def _real_lesson_on_the_simulated_day(database: Database) -> int:

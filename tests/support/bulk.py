@@ -25,6 +25,7 @@ from store.schema import (
     RoomOperation,
     Session,
     SessionStudent,
+    StudentReport,
     Subscription,
     Transition,
     User,
@@ -257,3 +258,10 @@ async def insert_intervals(database: Database, rows: Rows) -> None:
     async with database.engine.begin() as conn:
         for start in range(0, len(rows), CHUNK):
             await conn.execute(insert(Interval), rows[start : start + CHUNK])
+
+
+async def insert_reports(database: Database, rows: Rows) -> None:
+    """Teachers' reports, bulk-inserted (the progress benchmark reads them)."""
+    async with database.engine.begin() as conn:
+        for start in range(0, len(rows), CHUNK):
+            await conn.execute(insert(StudentReport), rows[start : start + CHUNK])
