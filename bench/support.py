@@ -7,11 +7,13 @@ import asyncio
 import base64
 import hashlib
 import json
+import os
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -202,3 +204,12 @@ if __name__ == "__main__":  # python -m bench.support PORT: the bare handler
     import sys
 
     serve_bare(int(sys.argv[1]))
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -38,8 +38,7 @@ from typing import Any
 import aiohttp
 import structlog
 
-from bench.ingest import cpu_seconds
-from bench.support import free_port, wait_ready
+from bench.support import cpu_seconds, free_port, wait_ready
 from rules.lifecycle import Status
 from scheduler.rooms import RoomGateway
 from scheduler.tick import tick
