@@ -22,7 +22,8 @@ from pathlib import Path
 
 import structlog
 
-from bench.tick import NOW, OFFLINE, _load, _load_average
+from bench.support import load_average
+from bench.tick import NOW, OFFLINE, _load
 from scheduler.tick import tick
 from store.database import Database
 from tests.support.bulk import wipe
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     print(f"bench.notify: one sweep over {args.due:,} due among {args.sessions:,}, announced")
-    print(f"machine: {os.cpu_count()} CPUs, load average {_load_average()}")
+    print(f"machine: {os.cpu_count()} CPUs, load average {load_average()}")
     n, due = args.sessions, args.due
     report(
         "sqlite",
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         print("postgresql skipped: set HUDUR_BENCH_POSTGRES_URL (that database is wiped)")
-    print(f"machine: load average {_load_average()} at the end")
+    print(f"machine: load average {load_average()} at the end")
     return 0
 
 

@@ -213,3 +213,8 @@ def cpu_seconds(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages, printed beside every figure."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -38,6 +38,7 @@ from typing import Any
 
 import structlog
 
+from bench.support import load_average
 from rules.lifecycle import Status, is_finished
 from scheduler.rooms import RoomGateway
 from scheduler.tick import tick
@@ -244,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     assert Base.metadata.tables  # the schema is imported before migrating
     print(f"bench.tick: one sweep over {args.due:,} due sessions among {args.sessions:,}")
-    print(f"machine: {os.cpu_count()} CPUs, load average {_load_average()}")
+    print(f"machine: {os.cpu_count()} CPUs, load average {load_average()}")
     big = asyncio.run(_sqlite(args.sessions, args.due))
     _print(big)
     _compare(big, asyncio.run(_sqlite(args.due, args.due)))
@@ -261,12 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         print("postgresql skipped: set HUDUR_BENCH_POSTGRES_URL (that database is wiped)")
-    print(f"machine: load average {_load_average()} at the end")
+    print(f"machine: load average {load_average()} at the end")
     return 0
-
-
-def _load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

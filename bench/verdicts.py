@@ -38,7 +38,7 @@ from typing import Any
 import aiohttp
 import structlog
 
-from bench.support import cpu_seconds, free_port, wait_ready
+from bench.support import cpu_seconds, free_port, load_average, wait_ready
 from rules.lifecycle import Status
 from scheduler.rooms import RoomGateway
 from scheduler.tick import tick
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     print("bench.verdicts: GET /v1/sessions/{id}/attendance against /healthz")
-    print(f"machine: {os.cpu_count()} CPUs, load average {_load_average()}")
+    print(f"machine: {os.cpu_count()} CPUs, load average {load_average()}")
     with tempfile.TemporaryDirectory() as directory:
         run("sqlite", f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}", args, postgres=False)
     url = os.environ.get("HUDUR_BENCH_POSTGRES_URL")
@@ -278,12 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         run("postgresql", url, args, postgres=True)
     else:
         print("postgresql skipped: set HUDUR_BENCH_POSTGRES_URL (that database is wiped)")
-    print(f"machine: load average {_load_average()} at the end")
+    print(f"machine: load average {load_average()} at the end")
     return 0
-
-
-def _load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":
