@@ -20,6 +20,7 @@ __all__ = [
     "MeetingAttendance",
     "TeacherStatus",
     "explain",
+    "explanation_code",
     "measure",
     "merged_stretches",
     "reference_start",
@@ -210,6 +211,40 @@ def explain(
         early = (ends_at - m.last_leave_at) // _SECOND
         return f"{status}: left {_span(early)} before end, {amount}"
     return f"{status}: {amount}, {joined}"
+
+
+def explanation_code(
+    status: AttendanceStatus,
+    m: MeetingAttendance,
+    *,
+    reference_start: datetime,
+    starts_at: datetime,
+    ends_at: datetime,
+) -> dict[str, str | int | float]:
+    """What ``explain`` says, as a stable code and its numbers (no words): the
+    text for people is rendered from it in the academy's locale, outside rules."""
+    status = AttendanceStatus(status)
+    if m.join_count == 0 or m.first_join_at is None:
+        return {"code": "never_joined", "status": status.value}
+    of_seconds = (ends_at - starts_at) // _SECOND
+    offset = (m.first_join_at - reference_start) // _SECOND
+    code: dict[str, str | int | float] = {
+        "code": status.value,
+        "attended_seconds": m.attended_seconds,
+        "attended_minutes": (m.attended_seconds + 30) // 60,
+        "of_seconds": of_seconds,
+        "of_minutes": of_seconds // 60,
+        "attendance_percentage": m.attendance_percentage,
+        "joined_offset_seconds": offset,
+        "anchor": "start" if reference_start == starts_at else "teacher",
+    }
+    if status is AttendanceStatus.LATE:
+        code["late_minutes"] = max(offset, 0) // 60
+    if status is AttendanceStatus.LEFT_EARLY and m.last_leave_at is not None:
+        early = (ends_at - m.last_leave_at) // _SECOND
+        code["left_early_seconds"] = early
+        code["left_early_minutes"] = early // 60
+    return code
 
 
 def _joined(first_join: datetime, *, reference_start: datetime, starts_at: datetime) -> str:

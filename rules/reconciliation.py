@@ -8,7 +8,7 @@ student may still join, leave or come back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -17,6 +17,7 @@ from rules.attendance import (
     MeetingAttendance,
     TeacherStatus,
     explain,
+    explanation_code,
     student_status,
     teacher_status,
 )
@@ -39,6 +40,9 @@ class Verdict:
     explanation: str
     # Kept even when a report wins, so the page can show both side by side.
     meeting: MeetingAttendance
+    # The explanation as a stable code and its numbers (CONTRACT 5): the text for
+    # people is rendered from it in the academy's locale (engine.explanations).
+    explanation_code: dict[str, str | int | float] = field(default_factory=dict, compare=False)
 
 
 def reconcile_student(
@@ -56,14 +60,22 @@ def reconcile_student(
     if report_status is not None:
         status = AttendanceStatus(report_status)
         return Verdict(
-            user_id, status, VerdictSource.TEACHER_REPORT, f"teacher report: {status}", meeting
+            user_id,
+            status,
+            VerdictSource.TEACHER_REPORT,
+            f"teacher report: {status}",
+            meeting,
+            {"code": "teacher_report", "status": status.value},
         )
     if meeting.join_count == 0:
         status = AttendanceStatus.ABSENT if finished else AttendanceStatus.PENDING
         text = explain(
             status, meeting, reference_start=reference_start, starts_at=starts_at, ends_at=ends_at
         )
-        return Verdict(user_id, status, VerdictSource.NONE, text, meeting)
+        code = explanation_code(
+            status, meeting, reference_start=reference_start, starts_at=starts_at, ends_at=ends_at
+        )
+        return Verdict(user_id, status, VerdictSource.NONE, text, meeting, code)
 
     would_be = student_status(
         meeting, reference_start=reference_start, ends_at=ends_at, settings=settings
@@ -71,13 +83,21 @@ def reconcile_student(
     text = explain(
         would_be, meeting, reference_start=reference_start, starts_at=starts_at, ends_at=ends_at
     )
+    code = explanation_code(
+        would_be, meeting, reference_start=reference_start, starts_at=starts_at, ends_at=ends_at
+    )
     if finished:
-        return Verdict(user_id, would_be, VerdictSource.MEETING, text, meeting)
+        return Verdict(user_id, would_be, VerdictSource.MEETING, text, meeting, code)
     # Show where the evidence points so far without committing to it.
     _, detail = text.split(": ", 1)
     pending = AttendanceStatus.PENDING
     return Verdict(
-        user_id, pending, VerdictSource.MEETING, f"{pending}: {would_be} so far, {detail}", meeting
+        user_id,
+        pending,
+        VerdictSource.MEETING,
+        f"{pending}: {would_be} so far, {detail}",
+        meeting,
+        {**code, "code": pending.value, "so_far": would_be.value},
     )
 
 

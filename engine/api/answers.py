@@ -259,7 +259,12 @@ class StudentAttendanceOut(_Meeting):
     copresent_seconds: int
     attendance_status: StudentVerdict
     source: Literal["teacher_report", "meeting", "none"]
+    # In the academy's locale (`ar` reads Arabic, others English).
     explanation: str
+    # The same, as a stable code and its numbers, for a platform to render its own:
+    # {"code": "late", "late_minutes": 12, "attended_minutes": 48, "of_minutes": 60, ...}.
+    # An empty object for a verdict written before codes were kept.
+    explanation_code: dict[str, str | int | float]
     manually_overridden: bool
     overridden_by: int | None
     charge: ChargeOut

@@ -38,14 +38,15 @@ async def get_attendance(request: web.Request) -> web.Response:
     only = principal.user_id if principal.role == "student" else None
     async with database(request).reading() as uow:
         # The session, and a finished one's written verdicts and charges: one query.
-        found, kept = await kept_attendance(uow, session_id)
+        # Explanations are rendered in the academy's locale (CONTRACT 4.3).
+        found, kept, locale = await kept_attendance(uow, session_id)
         session = check_visible(principal, found, session_id)
         if kept is not None:
             check_reads(principal, session, kept.student_ids)
-            return respond(kept_attendance_shape(kept, only_student=only))
+            return respond(kept_attendance_shape(kept, only_student=only, locale=locale))
         roster = await check_reader(uow, principal, session)
         attendance = await session_attendance(uow, session, now=now(request), roster=roster)
-        return respond(attendance_shape(attendance, only_student=only))
+        return respond(attendance_shape(attendance, only_student=only, locale=locale))
 
 
 class HistoryQuery(BaseModel):

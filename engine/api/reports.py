@@ -33,6 +33,8 @@ from engine.routes import Route
 from rules.codes import SessionType
 from rules.errors import ValidationFailed
 from rules.reports import exercises_problem
+from store.schema import Session
+from store.uow import UnitOfWork
 
 
 def _type_fields(raw: Any, session_type: str) -> tuple[tuple[str, ...], list[dict[str, str]]]:
@@ -89,7 +91,9 @@ async def put_report(request: web.Request) -> web.Response:
             reported_by=acting_user(principal, body.reported_by, "reported_by"),
         )
         recorded = await record_report(uow, session, command, at=moment, actor=principal.actor)
-        shape = report_shape(recorded.report, session, recorded.after)
+        shape = report_shape(
+            recorded.report, session, recorded.after, locale=await _locale(uow, session)
+        )
         await uow.commit()
     return respond(shape)
 
@@ -160,8 +164,10 @@ async def put_reports(request: web.Request) -> web.Response:
             reason=body.reason,
         )
         recorded = await record_reports(uow, session, command, at=moment, actor=principal.actor)
+        locale = await _locale(uow, session)
         shape = ReportList(
-            data=[report_shape(r.report, session, r.after) for r in recorded], next_cursor=None
+            data=[report_shape(r.report, session, r.after, locale=locale) for r in recorded],
+            next_cursor=None,
         )
         await uow.commit()
     return respond(shape)
@@ -200,3 +206,9 @@ ROUTES = (
         "ABSENT session is re-decided once for the whole batch. Each report is audited.",
     ),
 )
+
+
+async def _locale(uow: UnitOfWork, session: Session) -> str | None:
+    """The academy's locale, which a verdict's explanation is written in."""
+    academy = await uow.academies.get(session.academy_id)
+    return academy.locale if academy is not None else None

@@ -9,6 +9,7 @@ from typing import Any
 from engine.api import answers as a
 from engine.api.bodies import ALL_REPORT_FIELDS, type_field_names
 from engine.display import display_for
+from engine.explanations import render
 from engine.operations.attendance import (
     Kept,
     SessionAttendance,
@@ -184,7 +185,9 @@ def charge_shape(row: Charge | None) -> a.ChargeOut:
     return a.ChargeOut.model_validate(charge_snapshot(row))
 
 
-def student_attendance_shape(student: StudentAttendance) -> a.StudentAttendanceOut:
+def student_attendance_shape(
+    student: StudentAttendance, *, locale: str | None = None
+) -> a.StudentAttendanceOut:
     verdict, report = student.verdict, student.report
     overridden = report is not None and report.attendance_status is not None
     return a.StudentAttendanceOut.model_validate(
@@ -193,7 +196,8 @@ def student_attendance_shape(student: StudentAttendance) -> a.StudentAttendanceO
             "copresent_seconds": student.copresent_seconds,
             "attendance_status": verdict.status.value,
             "source": verdict.source.value,
-            "explanation": verdict.explanation,
+            "explanation": render(verdict.explanation_code, locale, fallback=verdict.explanation),
+            "explanation_code": verdict.explanation_code,
             "manually_overridden": overridden,
             "overridden_by": report.reported_by if overridden and report else None,
             "charge": charge_shape(student.charge),
@@ -202,7 +206,10 @@ def student_attendance_shape(student: StudentAttendance) -> a.StudentAttendanceO
 
 
 def attendance_shape(
-    attendance: SessionAttendance, *, only_student: int | None = None
+    attendance: SessionAttendance,
+    *,
+    only_student: int | None = None,
+    locale: str | None = None,
 ) -> a.AttendanceOut:
     session = attendance.session
     return a.AttendanceOut.model_validate(
@@ -215,7 +222,7 @@ def attendance_shape(
                 "attendance_status": attendance.teacher_status.value,
             },
             "students": [
-                student_attendance_shape(s)
+                student_attendance_shape(s, locale=locale)
                 for s in attendance.students
                 if only_student is None or s.user_id == only_student
             ],
@@ -223,7 +230,9 @@ def attendance_shape(
     )
 
 
-def kept_attendance_shape(kept: Kept, *, only_student: int | None = None) -> a.AttendanceOut:
+def kept_attendance_shape(
+    kept: Kept, *, only_student: int | None = None, locale: str | None = None
+) -> a.AttendanceOut:
     """`attendance_shape` of a finished session, from its kept answer."""
     session, teacher = kept.session, kept.teacher
     students = []
@@ -232,6 +241,7 @@ def kept_attendance_shape(kept: Kept, *, only_student: int | None = None) -> a.A
         if only_student is not None and verdict.user_id != only_student:
             continue
         status, reason, subscription_id = served.charge or ("none", None, None)
+        code = (verdict.snapshot or {}).get("explanation_code") or {}
         students.append(
             {
                 "user_id": verdict.user_id,
@@ -239,7 +249,8 @@ def kept_attendance_shape(kept: Kept, *, only_student: int | None = None) -> a.A
                 "intervals": _kept_intervals(verdict.snapshot),
                 "attendance_status": verdict.status,
                 "source": verdict.source or "none",
-                "explanation": verdict.explanation or "",
+                "explanation": render(code, locale, fallback=verdict.explanation or ""),
+                "explanation_code": code,
                 "charge": {"status": status, "reason": reason, "subscription_id": subscription_id},
             }
         )
@@ -280,13 +291,17 @@ def written_report(report: StudentReport) -> dict[str, Any]:
 
 
 def report_shape(
-    report: StudentReport, session: Session, student: StudentAttendance
+    report: StudentReport,
+    session: Session,
+    student: StudentAttendance,
+    *,
+    locale: str | None = None,
 ) -> a.ReportOut:
     return a.ReportOut.model_validate(
         {
             **written_report(report),
             "session_status": session.status,
-            "verdict": student_attendance_shape(student),
+            "verdict": student_attendance_shape(student, locale=locale),
         }
     )
 

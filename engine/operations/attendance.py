@@ -145,6 +145,9 @@ def assess(
                 if report_status is None
                 else f"teacher report: {report_status.value}",
                 meeting=meeting,
+                explanation_code={"code": "not_scheduled"}
+                if report_status is None
+                else {"code": "teacher_report", "status": report_status.value},
             )
         else:
             verdict = reconcile_student(
@@ -159,12 +162,18 @@ def assess(
             )
         kept = (written or {}).get(student_id) if finished else None
         if kept is not None:
+            kept_code = (kept.snapshot or {}).get("explanation_code") or (
+                verdict.explanation_code
+                if (kept.status, kept.source) == (verdict.status.value, verdict.source.value)
+                else {}
+            )
             verdict = Verdict(
                 user_id=student_id,
                 status=AttendanceStatus(kept.status),
                 source=VerdictSource(kept.source or VerdictSource.NONE),
                 explanation=kept.explanation or "",
                 meeting=meeting,
+                explanation_code=dict(kept_code),
             )
         students.append(
             StudentAttendance(
@@ -211,6 +220,7 @@ def written_of(attendance: SessionAttendance) -> list[WrittenVerdict]:
             {
                 **_meeting_snapshot(s.verdict.meeting),
                 "copresent_seconds": s.copresent_seconds,
+                "explanation_code": s.verdict.explanation_code,
                 "manually_overridden": s.report is not None
                 and s.report.attendance_status is not None,
                 "overridden_by": _overridden_by(s.report),
@@ -256,23 +266,25 @@ class Kept:
         return [s.verdict.user_id for s in self.students]
 
 
-async def kept_attendance(uow: UnitOfWork, session_id: int) -> tuple[Session | None, Kept | None]:
-    """The session (None if there is none) and, when it is finished and its answer is
-    kept whole on its written verdicts, that answer with the charges joined: one query.
-    Otherwise the answer is None and the caller assesses the session
-    (`session_attendance`)."""
-    session, served = await uow.verdicts.with_session(session_id)
+async def kept_attendance(
+    uow: UnitOfWork, session_id: int
+) -> tuple[Session | None, Kept | None, str | None]:
+    """The session (None if there is none), its academy's locale and, when it is
+    finished and its answer is kept whole on its written verdicts, that answer with
+    the charges joined: one query. Otherwise the answer is None and the caller
+    assesses the session (`session_attendance`)."""
+    session, served, locale = await uow.verdicts.with_session(session_id)
     if session is None or not is_finished(session.status):
-        return session, None
+        return session, None, locale
     teachers = [s for s in served if s.verdict.role == "teacher"]
     if (
         len(teachers) != 1
         or teachers[0].verdict.user_id != session.teacher_id
         or any(s.verdict.snapshot is None for s in served)
     ):
-        return session, None
+        return session, None, locale
     students = tuple(s for s in served if s.verdict.role == "student")
-    return session, Kept(session, teachers[0].verdict, students)
+    return session, Kept(session, teachers[0].verdict, students), locale
 
 
 def _source(report_status: AttendanceStatus | None) -> VerdictSource:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from engine.display import LOOKS
+from engine.explanations import render
 from engine.operations.attendance import SessionAttendance, window
 from engine.pages.fields import Fact, lesson_facts, report_facts
 from rules.attendance import AttendanceStatus
@@ -267,7 +268,7 @@ def build_page(
                 verdict_label=verdicts.get(verdict.status.value, verdict.status.value),
                 source=verdict.source.value,
                 source_label=sources[verdict.source.value],
-                explanation=verdict.explanation,
+                explanation=render(verdict.explanation_code, lang, fallback=verdict.explanation),
                 attended=f"{verdict.meeting.attended_seconds // 60} {minutes}",
                 raw=raw_bars(student.user_id),
                 counted=tuple(timeline.bar(a, b) for a, b in verdict.meeting.intervals),

@@ -11,7 +11,7 @@ from sqlalchemy import and_, bindparam, delete, insert, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.repositories.base import table_of
-from store.schema import Charge, Session, StoredVerdict
+from store.schema import Academy, Charge, Session, StoredVerdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +49,10 @@ _WITH_SESSION = (
         Charge.reason,
         Charge.subscription_id,
         Charge.id,
+        Academy.locale,
     )
     .select_from(Session)
+    .outerjoin(Academy, Academy.id == Session.academy_id)
     .outerjoin(StoredVerdict, StoredVerdict.session_id == Session.id)
     .outerjoin(
         Charge,
@@ -134,12 +136,15 @@ class VerdictRepository:
                 insert(table_of(StoredVerdict)).execution_options(render_nulls=True), rows
             )
 
-    async def with_session(self, session_id: int) -> tuple[Session | None, list[Served]]:
-        """The session, and its written verdicts each with its user's charge (none
-        until it finished), in one query: all a finished session's answer needs."""
+    async def with_session(
+        self, session_id: int
+    ) -> tuple[Session | None, list[Served], str | None]:
+        """The session, its written verdicts each with its user's charge (none
+        until it finished) and its academy's locale, in one query: all a finished
+        session's answer needs."""
         rows = (await self.session.execute(_WITH_SESSION, {"session_id": session_id})).all()
         if not rows:
-            return None, []
+            return None, [], None
         served = [
             Served(
                 WrittenVerdict(user_id, role, status, source, explanation, snapshot),
@@ -157,10 +162,11 @@ class VerdictRepository:
                 reason,
                 subscription_id,
                 charge_id,
+                _,
             ) in rows
             if user_id is not None
         ]
-        return rows[0][0], served
+        return rows[0][0], served, rows[0][-1]
 
     async def forget_snapshots(self, session_id: int) -> None:
         """The session's intervals changed: its kept answer no longer holds (its

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import update
 
 from rules.codes import SessionType
 from store.database import Database
+from store.schema import Academy
 from tests.integration.api_world import START, call, make_session, presence, seed_two_academies
 from tests.integration.attendance_world import CIRCLE, S, finish, ledger_rows, report
 from tests.support.clock import ManualClock
@@ -59,13 +61,50 @@ class TestAttendance:
                     "intervals": [
                         {"joined_at": "2025-12-01T12:12:00Z", "left_at": "2025-12-01T13:00:00Z"}
                     ],
-                    "explanation": "late: joined 12 min after start, 48 of 60 min",
+                    # Academy A reads Arabic (CONTRACT 4.3); the code is the same anywhere.
+                    "explanation": "متأخر: انضم بعد البداية بـ 12 دقيقة، 48 من 60 دقيقة",
+                    "explanation_code": {
+                        "code": "late",
+                        "late_minutes": 12,
+                        "attended_minutes": 48,
+                        "of_minutes": 60,
+                        "attended_seconds": 2880,
+                        "of_seconds": 3600,
+                        "attendance_percentage": 80.0,
+                        "joined_offset_seconds": 720,
+                        "anchor": "start",
+                    },
                     "manually_overridden": False,
                     "overridden_by": None,
                     "charge": {"status": "charged", "reason": "late", "subscription_id": 110},
                 }
             ],
         } == body
+
+    async def test_an_arabic_academy_reads_arabic_with_the_same_codes(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """The explanation is in the academy's locale, rendered when read: the same
+        finished session reads Arabic for an `ar` academy and English for an `en`
+        one, with the same `explanation_code` (issue 15 item 3)."""
+        ids = await seed_two_academies(database)
+        await presence(database, ids.ready, 5, S, S + timedelta(minutes=60))
+        await presence(database, ids.ready, 10, S, S + timedelta(minutes=45))
+        await finish(client, clock, ids.ready, S + timedelta(minutes=70))
+        path = f"/v1/sessions/{ids.ready}/attendance"
+        _, arabic = await call(client, "GET", path)
+        async with database.engine.begin() as conn:
+            await conn.execute(update(Academy).values(locale="en"))
+        _, english = await call(client, "GET", path)
+        [ar_student], [en_student] = arabic["students"], english["students"]
+        assert (
+            "غادر مبكرًا: غادر قبل النهاية بـ 15 دقيقة، 45 من 60 دقيقة" == ar_student["explanation"]
+        )
+        assert "left_early: left 15 min before end, 45 of 60 min" == en_student["explanation"]
+        assert ar_student["explanation_code"] == en_student["explanation_code"]
+        assert {"code": "left_early", "left_early_minutes": 15}.items() <= ar_student[
+            "explanation_code"
+        ].items()
 
     async def test_before_the_end_verdicts_are_pending_and_nothing_is_charged(
         self, client: TestClient, database: Database, clock: ManualClock

@@ -58,7 +58,9 @@ class TestReadingThePage:
         assert '<html lang="ar" dir="rtl">' in html
         assert 3 == html.count('class="student"')
         assert 'data-interval="16:02–16:58"' in html  # Cairo time, UTC+2
-        assert "pending: present so far" in html  # not finished yet: the rule so far
+        # Not finished yet: the rule so far, in the academy's Arabic.
+        assert "قيد الانتظار: حاضر حتى الآن" in html
+        assert "pending: present so far" not in html
         assert 3 == html.count('<form method="post"')
 
     async def test_a_student_sees_only_its_own_row_and_no_form(

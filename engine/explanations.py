@@ -1,0 +1,147 @@
+"""Explanations for people, rendered from a verdict's ``explanation_code``.
+
+Rules say why with a stable code and its numbers (``rules.attendance.
+explanation_code``); this catalogue turns that into one short line in the academy's
+locale (CONTRACT 4.3): ``ar`` academies read Arabic, every other locale English.
+The English line is the one ``rules.attendance.explain`` writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = ["CODES", "LOCALES", "STATUS_WORDS", "render"]
+
+LOCALES = ("en", "ar")
+
+# Every ``code`` an explanation can carry.
+CODES = (
+    "present",
+    "late",
+    "left_early",
+    "partial",
+    "absent",
+    "pending",
+    "never_joined",
+    "teacher_report",
+    "not_scheduled",
+)
+
+STATUS_WORDS: dict[str, dict[str, str]] = {
+    "en": {s: s for s in ("present", "late", "left_early", "partial", "absent", "pending")},
+    "ar": {
+        "present": "حاضر",
+        "late": "متأخر",
+        "left_early": "غادر مبكرًا",
+        "partial": "حضور جزئي",
+        "absent": "غائب",
+        "pending": "قيد الانتظار",
+    },
+}
+
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "min": "min",
+        "s": "s",
+        "of": "{attended} of {of}",
+        "never_joined": "never joined",
+        "not_joined_yet": "not joined yet",
+        "teacher_report": "teacher report: {status}",
+        "not_scheduled": "pending: the session is not scheduled yet",
+        "so_far": "{status} so far, {detail}",
+        "left_before_end": "left {span} before end",
+        "joined_at_start": "joined at start",
+        "joined_with_teacher": "joined with the teacher",
+        "joined_after_start": "joined {span} after start",
+        "joined_before_start": "joined {span} before start",
+        "joined_after_teacher": "joined {span} after the teacher arrived",
+        "joined_before_teacher": "joined {span} before the teacher arrived",
+        "sep": ", ",
+    },
+    "ar": {
+        "min": "دقيقة",
+        "s": "ثانية",
+        "of": "{attended} من {of}",
+        "never_joined": "لم ينضم",
+        "not_joined_yet": "لم ينضم بعد",
+        "teacher_report": "تقرير المعلم: {status}",
+        "not_scheduled": "قيد الانتظار: الحصة غير مجدولة بعد",
+        "so_far": "{status} حتى الآن، {detail}",
+        "left_before_end": "غادر قبل النهاية بـ {span}",
+        "joined_at_start": "انضم عند البداية",
+        "joined_with_teacher": "انضم مع وصول المعلم",
+        "joined_after_start": "انضم بعد البداية بـ {span}",
+        "joined_before_start": "انضم قبل البداية بـ {span}",
+        "joined_after_teacher": "انضم بعد وصول المعلم بـ {span}",
+        "joined_before_teacher": "انضم قبل وصول المعلم بـ {span}",
+        "sep": "، ",
+    },
+}
+
+
+def _lang(locale: str | None) -> str:
+    return "ar" if locale == "ar" else "en"
+
+
+def _span(seconds: int, w: Mapping[str, str]) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    if minutes and rest:
+        return f"{minutes} {w['min']} {rest} {w['s']}"
+    return f"{minutes} {w['min']}" if minutes else f"{rest} {w['s']}"
+
+
+def _attended(seconds: int, w: Mapping[str, str]) -> str:
+    if seconds < 120:
+        return f"{seconds} {w['s']}"
+    return str((seconds + 30) // 60)
+
+
+def _joined(code: Mapping[str, object], w: Mapping[str, str]) -> str:
+    offset = int(code.get("joined_offset_seconds", 0))  # type: ignore[call-overload]
+    teacher = code.get("anchor") == "teacher"
+    if offset == 0:
+        return w["joined_with_teacher" if teacher else "joined_at_start"]
+    side = "after" if offset > 0 else "before"
+    key = f"joined_{side}_{'teacher' if teacher else 'start'}"
+    return w[key].format(span=_span(abs(offset), w))
+
+
+def _detail(status: str, code: Mapping[str, object], w: Mapping[str, str]) -> str:
+    attended = int(code.get("attended_seconds", 0))  # type: ignore[call-overload]
+    of = int(code.get("of_seconds", 0))  # type: ignore[call-overload]
+    amount = w["of"].format(attended=_attended(attended, w), of=_span(of, w))
+    sep = w["sep"]
+    if status == "absent":
+        return f"{amount} ({float(code.get('attendance_percentage', 0)):g} %)"  # type: ignore[arg-type]
+    if status == "late":
+        return f"{_joined(code, w)}{sep}{amount}"
+    if status == "left_early" and "left_early_seconds" in code:
+        early = int(code["left_early_seconds"])  # type: ignore[call-overload]
+        return f"{w['left_before_end'].format(span=_span(early, w))}{sep}{amount}"
+    return f"{amount}{sep}{_joined(code, w)}"
+
+
+def render(code: Mapping[str, object] | None, locale: str | None, *, fallback: str = "") -> str:
+    """One line for people in ``locale``; ``fallback`` when there is no code (a
+    verdict written before codes were kept)."""
+    if not code or "code" not in code:
+        return fallback
+    lang = _lang(locale)
+    w, statuses = _WORDS[lang], STATUS_WORDS[lang]
+    name = str(code["code"])
+    status = str(code.get("status", name))
+    if name == "teacher_report":
+        return w["teacher_report"].format(status=statuses.get(status, status))
+    if name == "not_scheduled":
+        return w["not_scheduled"]
+    if name == "never_joined":
+        said = w["not_joined_yet"] if status == "pending" else w["never_joined"]
+        return f"{statuses.get(status, status)}: {said}"
+    if name not in statuses:
+        return fallback
+    if name == "pending" and "so_far" in code:
+        so_far = str(code["so_far"])
+        detail = _detail(so_far, code, w)
+        said = w["so_far"].format(status=statuses.get(so_far, so_far), detail=detail)
+        return f"{statuses['pending']}: {said}"
+    return f"{statuses[name]}: {_detail(name, code, w)}"
