@@ -130,13 +130,27 @@ async def _data(uow: UnitOfWork, items: Sequence[Item]) -> list[dict[str, Any]]:
             shapes[dumped["id"]] = dumped
     finished = [i for i in items if isinstance(i, Finalized)]
     charges = await uow.charges.for_sessions([i.attendance.session.id for i in finished])
+    # A finished session's explanations read in its academy's locale (CONTRACT 4.3).
+    locales = (
+        {
+            a.id: a.locale
+            for a in (
+                await uow.academies.get_many(
+                    list({i.attendance.session.academy_id for i in finished})
+                )
+            ).values()
+        }
+        if finished
+        else {}
+    )
     result = []
     for item in items:
         if isinstance(item, Moved):
             # A session moved twice in one transaction: each message says its own status.
             result.append({**shapes[item.session.id], "status": item.status.value})
         elif isinstance(item, Finalized):
-            result.append(_attendance(item, charges[item.attendance.session.id]))
+            locale = locales.get(item.attendance.session.academy_id)
+            result.append(_attendance(item, charges[item.attendance.session.id], locale))
         elif isinstance(item, Changed):
             result.append(item.data)
         else:
@@ -144,14 +158,14 @@ async def _data(uow: UnitOfWork, items: Sequence[Item]) -> list[dict[str, Any]]:
     return result
 
 
-def _attendance(item: Finalized, charges: dict[int, Any]) -> dict[str, Any]:
+def _attendance(item: Finalized, charges: dict[int, Any], locale: str | None) -> dict[str, Any]:
     """The final attendance with the charges the same transaction wrote."""
     attendance = item.attendance
     students = tuple(
         dataclasses.replace(s, charge=charges.get(s.user_id)) for s in attendance.students
     )
     final = dataclasses.replace(attendance, students=students)
-    return attendance_shape(final).model_dump(mode="json", by_alias=True)
+    return attendance_shape(final, locale=locale).model_dump(mode="json", by_alias=True)
 
 
 def _charge(item: Charged) -> dict[str, Any]:

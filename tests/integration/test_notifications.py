@@ -113,6 +113,11 @@ class TestALesson:
             finalized["students"][0]["attendance_status"],
             finalized["students"][0]["charge"]["status"],
         )
+        # The academy reads Arabic: so does the final attendance it is sent.
+        assert ("حاضر: 60 من 60 دقيقة، انضم عند البداية", "present") == (
+            finalized["students"][0]["explanation"],
+            finalized["students"][0]["explanation_code"]["code"],
+        )
         assert {
             "session_id": session_id,
             "student_id": 10,
