@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from engine.display import LOOKS
-from engine.explanations import render
+from engine.explanations import STATUS_WORDS, render
 from engine.operations.attendance import SessionAttendance, window
 from engine.pages.fields import Fact, lesson_facts, report_facts
 from rules.attendance import AttendanceStatus
@@ -88,15 +88,7 @@ WORDS = {
         "none": "—",
         "sources": {"teacher_report": "تقرير المعلم", "meeting": "الاجتماع", "none": "لا دليل"},
         "charges": {"charged": "مخصومة", "waived": "معفاة", "unbilled": "دون اشتراك", "none": "—"},
-        "verdicts": {
-            "present": "حاضر",
-            "late": "متأخر",
-            "left_early": "غادر مبكرًا",
-            "partial": "حضور جزئي",
-            "absent": "غائب",
-            "pending": "قيد الانتظار",
-            "attended": "حضر",
-        },
+        "verdicts": {**STATUS_WORDS["ar"], "attended": "حضر"},
     },
 }
 OVERRIDE_CHOICES = tuple(s.value for s in AttendanceStatus if s is not AttendanceStatus.PENDING)
