@@ -49,6 +49,9 @@ class TrackSource(StrEnum):
     SCREEN_SHARE = "SCREEN_SHARE"
 
 
+_COUNTED = frozenset(source.value for source in TrackSource)
+
+
 @dataclass(frozen=True, slots=True)
 class TrackPublished:
     """Participant ``sid`` published track ``track_sid`` at ``at`` (the event's createdAt)."""
@@ -117,12 +120,7 @@ def source_stretches(
         left_by_sid[interval.sid] = interval.left_at
     published: dict[str, tuple[datetime, str, str]] = {}
     unpublished: dict[str, list[datetime]] = defaultdict(list)
-    seen: set[str] = set()
-    for event in tracks:
-        # Repeats of one event are one event.
-        if event.event_id in seen:
-            continue
-        seen.add(event.event_id)
+    for event in _canonical(tracks):
         if isinstance(event, TrackPublished):
             key = (event.at, event.sid, event.source)
             kept = published.get(event.track_sid)
@@ -133,7 +131,7 @@ def source_stretches(
 
     by_source: dict[TrackSource, list[Stretch]] = defaultdict(list)
     for track_sid, (start, sid, source) in published.items():
-        if source not in TrackSource.__members__.values():
+        if source not in _COUNTED:
             continue
         # A track lives only on its own connection: no connection, no track.
         if sid not in left_by_sid:
@@ -146,6 +144,21 @@ def source_stretches(
     return {
         source: overlap(_united(stretches), attended) for source, stretches in by_source.items()
     }
+
+
+def _canonical(tracks: Iterable[TrackEvidence]) -> list[TrackEvidence]:
+    """One event per event id (repeats are one event); if two differ under one id,
+    a fixed choice, whatever their order."""
+    by_id: dict[str, TrackEvidence] = {}
+    for event in tracks:
+        kept = by_id.get(event.event_id)
+        if kept is None or _tiebreak(event) < _tiebreak(kept):
+            by_id[event.event_id] = event
+    return list(by_id.values())
+
+
+def _tiebreak(event: TrackEvidence) -> tuple[str, str]:
+    return type(event).__name__, repr(event)
 
 
 def _united(stretches: list[Stretch]) -> tuple[Stretch, ...]:

@@ -356,6 +356,7 @@ async def session_attendance(
         now=now,
         finished=finished,
         written=written,
+        tracks=await uow.evidence.tracks_for_session(session.id),
     )
 
 
