@@ -124,24 +124,32 @@ def _detail(status: str, code: Mapping[str, object], w: Mapping[str, str]) -> st
     return f"{amount}{sep}{_joined(code, w)}"
 
 
-def render(code: Mapping[str, object] | None, locale: str | None, *, fallback: str = "") -> str:
-    """One line for people in ``locale``; ``fallback`` when there is no code (a
-    verdict written before codes were kept)."""
-    if not code or "code" not in code:
-        return fallback
+def render(
+    code: Mapping[str, object] | None,
+    locale: str | None,
+    *,
+    fallback: str = "",
+    status: str | None = None,
+) -> str:
+    """One line for people in ``locale``. Without a code it knows (a verdict written
+    before codes were kept) English readers get ``fallback``, the English line stored
+    with the verdict, and others the verdict's ``status`` in their own words: stored
+    English never reaches an Arabic reader."""
     lang = _lang(locale)
+    if not code or "code" not in code or str(code["code"]) not in CODES:
+        if lang == "en":
+            return fallback
+        return STATUS_WORDS[lang].get(status or "", "")
     w, statuses = _WORDS[lang], STATUS_WORDS[lang]
     name = str(code["code"])
-    status = str(code.get("status", name))
+    said_status = str(code.get("status", name))
     if name == "teacher_report":
-        return w["teacher_report"].format(status=statuses.get(status, status))
+        return w["teacher_report"].format(status=statuses.get(said_status, said_status))
     if name == "not_scheduled":
         return w["not_scheduled"]
     if name == "never_joined":
-        said = w["not_joined_yet"] if status == "pending" else w["never_joined"]
-        return f"{statuses.get(status, status)}: {said}"
-    if name not in statuses:
-        return fallback
+        said = w["not_joined_yet"] if said_status == "pending" else w["never_joined"]
+        return f"{statuses.get(said_status, said_status)}: {said}"
     if name == "pending" and "so_far" in code:
         so_far = str(code["so_far"])
         detail = _detail(so_far, code, w)

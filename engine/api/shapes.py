@@ -197,7 +197,12 @@ def student_attendance_shape(
             "copresent_seconds": student.copresent_seconds,
             "attendance_status": verdict.status.value,
             "source": verdict.source.value,
-            "explanation": render(verdict.explanation_code, locale, fallback=verdict.explanation),
+            "explanation": render(
+                verdict.explanation_code,
+                locale,
+                fallback=verdict.explanation,
+                status=verdict.status.value,
+            ),
             "explanation_code": verdict.explanation_code,
             **engagement_snapshot(student.engagement),
             "engagement_explanation": render_engagement(
@@ -254,7 +259,9 @@ def kept_attendance_shape(
                 "intervals": _kept_intervals(verdict.snapshot),
                 "attendance_status": verdict.status,
                 "source": verdict.source or "none",
-                "explanation": render(code, locale, fallback=verdict.explanation or ""),
+                "explanation": render(
+                    code, locale, fallback=verdict.explanation or "", status=verdict.status
+                ),
                 "explanation_code": code,
                 **_kept_engagement(verdict.snapshot, locale),
                 "charge": {"status": status, "reason": reason, "subscription_id": subscription_id},

@@ -260,7 +260,12 @@ def build_page(
                 verdict_label=verdicts.get(verdict.status.value, verdict.status.value),
                 source=verdict.source.value,
                 source_label=sources[verdict.source.value],
-                explanation=render(verdict.explanation_code, lang, fallback=verdict.explanation),
+                explanation=render(
+                    verdict.explanation_code,
+                    lang,
+                    fallback=verdict.explanation,
+                    status=verdict.status.value,
+                ),
                 attended=f"{verdict.meeting.attended_seconds // 60} {minutes}",
                 raw=raw_bars(student.user_id),
                 counted=tuple(timeline.bar(a, b) for a, b in verdict.meeting.intervals),
