@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from fractions import Fraction
 from typing import ClassVar
 
 from rules._utc import require_utc
@@ -182,35 +181,45 @@ def engagement_score(
     """``round(100 x (wa x a + wc x c + wm x m))`` (half up), clamped to 0..100, with
     its parts: ``a`` = attended / (E - S), ``c`` and ``m`` = camera and microphone
     time / attended time, each clamped to 0..1."""
-    a = _fraction(attended_seconds, of_seconds)
-    c = _fraction(camera_seconds, attended_seconds)
-    m = _fraction(microphone_seconds, attended_seconds)
-    # Exact arithmetic: 0.85 must not become 84.99999 and round down.
+    of = max(of_seconds, 1)
+    attended = _clamp(attended_seconds, of_seconds)
+    # With nothing attended there is no camera or microphone share to speak of.
+    per = max(attended_seconds, 1)
+    camera = _clamp(camera_seconds, attended_seconds)
+    microphone = _clamp(microphone_seconds, attended_seconds)
     wa, wc, wm = (
-        Fraction(str(settings.engagement_attendance_weight)),
-        Fraction(str(settings.engagement_camera_weight)),
-        Fraction(str(settings.engagement_microphone_weight)),
+        _millionths(settings.engagement_attendance_weight),
+        _millionths(settings.engagement_camera_weight),
+        _millionths(settings.engagement_microphone_weight),
     )
-    points = (100 * wa * a, 100 * wc * c, 100 * wm * m)
-    total = sum(points, Fraction(0))
-    score = max(0, min(100, int(total + Fraction(1, 2))))
+    # Exact integer arithmetic over one denominator: 0.85 must not become 84.99999
+    # and round down (and Fractions cost a report of thousands of rows dearly).
+    numerator = 100 * (wa * attended * per + (wc * camera + wm * microphone) * of)
+    denominator = _MILLION * of * per
+    score = max(0, min(100, (2 * numerator + denominator) // (2 * denominator)))
     return score, {
-        "attendance_fraction": round(float(a), 4),
-        "camera_fraction": round(float(c), 4),
-        "microphone_fraction": round(float(m), 4),
-        "attendance_weight": float(wa),
-        "camera_weight": float(wc),
-        "microphone_weight": float(wm),
-        "attendance_points": round(float(points[0]), 1),
-        "camera_points": round(float(points[1]), 1),
-        "microphone_points": round(float(points[2]), 1),
+        "attendance_fraction": round(attended / of, 4),
+        "camera_fraction": round(camera / per, 4),
+        "microphone_fraction": round(microphone / per, 4),
+        "attendance_weight": wa / _MILLION,
+        "camera_weight": wc / _MILLION,
+        "microphone_weight": wm / _MILLION,
+        "attendance_points": round(100 * wa * attended / (_MILLION * of), 1),
+        "camera_points": round(100 * wc * camera / (_MILLION * per), 1),
+        "microphone_points": round(100 * wm * microphone / (_MILLION * per), 1),
     }
 
 
-def _fraction(part: int, whole: int) -> Fraction:
-    if whole <= 0:
-        return Fraction(0)
-    return max(Fraction(0), min(Fraction(1), Fraction(part, whole)))
+_MILLION = 1_000_000
+
+
+def _millionths(weight: float) -> int:
+    """A weight in whole millionths: exact for any weight a person types."""
+    return round(weight * _MILLION)
+
+
+def _clamp(part: int, whole: int) -> int:
+    return max(0, min(part, whole))
 
 
 def engagement_of(

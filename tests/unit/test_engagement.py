@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -384,3 +385,39 @@ class TestEngagementProperties:
         assert before.camera_seconds <= after.camera_seconds
         assert before.engagement_score is not None and after.engagement_score is not None
         assert before.engagement_score <= after.engagement_score
+
+    @settings(max_examples=500)
+    @given(
+        attended=st.integers(0, 3600),
+        camera=st.integers(0, 3600),
+        microphone=st.integers(0, 3600),
+        wa=st.integers(0, 100).map(lambda n: n / 100),
+        wc=st.integers(0, 100).map(lambda n: n / 100),
+        wm=st.integers(0, 100).map(lambda n: n / 100),
+    )
+    def test_the_score_is_the_formula_rounded_half_up(
+        self, attended: int, camera: int, microphone: int, wa: float, wc: float, wm: float
+    ) -> None:
+        """The score equals the contract's formula worked out in exact fractions and
+        rounded half up, for weights of two decimals."""
+        rules = RuleSettings(
+            engagement_attendance_weight=wa,
+            engagement_camera_weight=wc,
+            engagement_microphone_weight=wm,
+        )
+        a = Fraction(attended, 3600)
+        c = Fraction(min(camera, attended), attended) if attended else Fraction(0)
+        m = Fraction(min(microphone, attended), attended) if attended else Fraction(0)
+        exact = 100 * (Fraction(str(wa)) * a + Fraction(str(wc)) * c + Fraction(str(wm)) * m)
+        expected = min(100, int(exact + Fraction(1, 2)))
+
+        assert (
+            expected
+            == engagement_score(
+                attended_seconds=attended,
+                of_seconds=3600,
+                camera_seconds=camera,
+                microphone_seconds=microphone,
+                settings=rules,
+            )[0]
+        )
