@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from engine.operations.presence import known_presence
 from engine.operations.rebuild import rebuild
 from rules.codes import SessionType
 from rules.lifecycle import Status
@@ -270,6 +271,25 @@ class TestTrackEvidence:
             student["microphone_seconds"],
             student["screen_share_seconds"],
         )
+
+    async def test_a_track_does_not_hide_a_lost_join_from_the_repair(
+        self, client: TestClient, database: Database
+    ) -> None:
+        """The repair (ListParticipants) adds a join for a connection no join webhook
+        told of, even when one of its track events did arrive."""
+        await seed_two_academies(database)
+        session_id, room = await _lesson(database)
+        await _deliver(
+            client,
+            [
+                joined(room, "PA_t", "5", at(0)),
+                track_published(room, "PA_lost", "10", at(1), source="CAMERA"),
+            ],
+        )
+        async with database.uow() as uow:
+            known = await known_presence(uow, [session_id])
+
+        assert frozenset({"PA_t"}) == known[session_id].sids
 
     async def test_other_types_have_seconds_and_no_score(
         self, client: TestClient, database: Database, clock: ManualClock
