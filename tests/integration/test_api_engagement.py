@@ -15,7 +15,7 @@ from engine.operations.rebuild import rebuild
 from rules.codes import SessionType
 from rules.lifecycle import Status
 from store.database import Database
-from store.schema import Evidence
+from store.schema import Evidence, StoredVerdict
 from tests.integration.api_world import START, A, B, call, make_session, seed_two_academies
 from tests.integration.attendance_world import finish
 from tests.support.clock import ManualClock
@@ -314,6 +314,31 @@ class TestTrackEvidence:
             student["engagement_score"],
             student["engagement_explanation_code"]["code"],
         )
+
+
+class TestKeptBeforeEngagement:
+    async def test_a_verdict_kept_before_engagement_is_read_from_the_evidence(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """A finished session whose kept answer has no engagement (written by an earlier
+        release) answers the engagement its evidence gives, as the report rows do."""
+        await seed_two_academies(database)
+        session_id, room = await _lesson(database)
+        await _deliver(client, done_when(room))
+        await finish(client, clock, session_id, at(70))
+        async with database.uow() as uow:
+            for row in await uow.session.scalars(
+                select(StoredVerdict).where(StoredVerdict.session_id == session_id)
+            ):
+                row.snapshot = {
+                    k: v for k, v in (row.snapshot or {}).items() if not k.startswith("engagement")
+                }
+                row.snapshot.pop("camera_seconds", None)
+            await uow.commit()
+
+        student = await _student(client, session_id)
+
+        assert (1800, 85) == (student["camera_seconds"], student["engagement_score"])
 
 
 class TestAcrossSessions:
