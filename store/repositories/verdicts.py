@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, delete, insert, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.repositories.base import table_of
+from store.repositories.projection import position_columns, projected
 from store.schema import Academy, Charge, Session, StoredVerdict
 
 
@@ -35,7 +36,19 @@ class Served:
     charge: tuple[str, str | None, int | None] | None
 
 
-# Built once: a finished session's read runs it on every request.
+class SessionRead(NamedTuple):
+    """What `with_session` read, and whether the projection was up to date in the
+    snapshot it read from (False also when there is no such session)."""
+
+    session: Session | None
+    served: list[Served]
+    locale: str | None
+    fresh: bool
+
+
+# Built once: a finished session's read runs it on every request. Its last two
+# columns are the projection's position and the newest inbox id (CONTRACT 3: the
+# read itself tells whether it may be stale, with no statement of its own).
 _WITH_SESSION = (
     select(
         Session,
@@ -50,6 +63,7 @@ _WITH_SESSION = (
         Charge.subscription_id,
         Charge.id,
         Academy.locale,
+        *position_columns(),
     )
     .select_from(Session)
     .outerjoin(Academy, Academy.id == Session.academy_id)
@@ -136,15 +150,13 @@ class VerdictRepository:
                 insert(table_of(StoredVerdict)).execution_options(render_nulls=True), rows
             )
 
-    async def with_session(
-        self, session_id: int
-    ) -> tuple[Session | None, list[Served], str | None]:
+    async def with_session(self, session_id: int) -> SessionRead:
         """The session, its written verdicts each with its user's charge (none
-        until it finished) and its academy's locale, in one query: all a finished
-        session's answer needs."""
+        until it finished), its academy's locale and whether the projection was up to
+        date, in one query: all a finished session's answer needs."""
         rows = (await self.session.execute(_WITH_SESSION, {"session_id": session_id})).all()
         if not rows:
-            return None, [], None
+            return SessionRead(None, [], None, fresh=False)
         served = [
             Served(
                 WrittenVerdict(user_id, role, status, source, explanation, snapshot),
@@ -162,11 +174,12 @@ class VerdictRepository:
                 reason,
                 subscription_id,
                 charge_id,
-                _,
+                *_,
             ) in rows
             if user_id is not None
         ]
-        return rows[0][0], served, rows[0][-1]
+        first = rows[0]
+        return SessionRead(first[0], served, first[-3], fresh=projected(first[-2], first[-1]))
 
     async def forget_snapshots(self, session_id: int) -> None:
         """The session's intervals changed: its kept answer no longer holds (its
