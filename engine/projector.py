@@ -8,7 +8,9 @@ webhook intake, and polling (another replica's appends wake nobody here).
 projects inline, in the caller's task, every row stored before it was called, so a
 read that follows sees every event acknowledged before the read began. Every HTTP
 request except the webhook intake and the probes passes through it
-(`fresh_reads_middleware`), and so does every sweep of the background sweeper.
+(`fresh_reads_middleware`), and so does every sweep of the background sweeper. A
+handler marked `checks_freshness_itself` instead reads the position in its own first
+query and calls `catch_up` only when that query finds the projection behind.
 
 On SQLite the intake's writer and this projector take turns on one asyncio lock:
 both write, and waiting in the event loop beats SQLite's busy handler, which polls
