@@ -12,6 +12,7 @@ from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import PoolResetState
 from sqlalchemy.util import greenlet_spawn
 
 from store.sqlite_file import FileGuard
@@ -42,6 +43,8 @@ def create_engine(url: str, *, guard: FileGuard | None = None, **kwargs: Any) ->
         db_file = _sqlite_file(url)
         if db_file is not None:
             db_file.parent.mkdir(parents=True, exist_ok=True)
+        # The pool's reset on return is `_on_reset`'s (below).
+        kwargs.setdefault("pool_reset_on_return", None)
         engine = create_async_engine(url, **kwargs)
         _prepare_sqlite(engine, guard)
         return engine
@@ -74,6 +77,15 @@ def _prepare_sqlite(engine: AsyncEngine, guard: FileGuard | None) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+        # A unit of work rolls its transaction back, then closes its session, and the
+        # pool would roll back once more: each a round trip to the driver's thread, on
+        # every request. Roll back only a connection that is still in a transaction.
+        # (Not asyncio-safe: a connection dropped by the garbage collector is closed.)
+        if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:

@@ -26,27 +26,43 @@ from engine.api.shapes import (
     kept_attendance_shape,
 )
 from engine.api.types import MAX_ID
-from engine.auth import authenticate, only
-from engine.operations.attendance import kept_attendance, session_attendance
+from engine.auth import Principal, authenticate, only
+from engine.operations.attendance import KeptRead, kept_attendance, session_attendance
+from engine.projector import PROJECTOR, checks_freshness_itself
 from engine.routes import Route
+from store.uow import UnitOfWork
 
 
+@checks_freshness_itself
 async def get_attendance(request: web.Request) -> web.Response:
     principal = authenticate(request)
     session_id = path_id(request)
-    # A student sees its own verdict, not its classmates'.
-    only = principal.user_id if principal.role == "student" else None
+    # The session, a finished one's written verdicts and charges, and the
+    # projection's position: one query.
     async with database(request).reading() as uow:
-        # The session, and a finished one's written verdicts and charges: one query.
-        # Explanations are rendered in the academy's locale (CONTRACT 4.3).
-        found, kept, locale = await kept_attendance(uow, session_id)
-        session = check_visible(principal, found, session_id)
-        if kept is not None:
-            check_reads(principal, session, kept.student_ids)
-            return respond(kept_attendance_shape(kept, only_student=only, locale=locale))
-        roster = await check_reader(uow, principal, session)
-        attendance = await session_attendance(uow, session, now=now(request), roster=roster)
-        return respond(attendance_shape(attendance, only_student=only, locale=locale))
+        read = await kept_attendance(uow, session_id)
+        if read.fresh:
+            return await _answer(request, uow, principal, read)
+    # Behind (or no such session, which says nothing of the projection): project what
+    # was acknowledged before this request, then read again (CONTRACT 3).
+    await request.app[PROJECTOR].catch_up()
+    async with database(request).reading() as uow:
+        return await _answer(request, uow, principal, await kept_attendance(uow, session_id))
+
+
+async def _answer(
+    request: web.Request, uow: UnitOfWork, principal: Principal, read: KeptRead
+) -> web.Response:
+    # A student sees its own verdict, not its classmates'. Explanations are rendered
+    # in the academy's locale (CONTRACT 4.3).
+    only = principal.user_id if principal.role == "student" else None
+    session = check_visible(principal, read.session, path_id(request))
+    if read.kept is not None:
+        check_reads(principal, session, read.kept.student_ids)
+        return respond(kept_attendance_shape(read.kept, only_student=only, locale=read.locale))
+    roster = await check_reader(uow, principal, session)
+    attendance = await session_attendance(uow, session, now=now(request), roster=roster)
+    return respond(attendance_shape(attendance, only_student=only, locale=read.locale))
 
 
 class HistoryQuery(BaseModel):

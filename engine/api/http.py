@@ -102,7 +102,10 @@ def path_id(request: web.Request, name: str = "id") -> int:
 
 
 def respond(shape: BaseModel, *, status: int = 200) -> web.Response:
-    return web.json_response(shape.model_dump(mode="json", by_alias=True), status=status)
+    # Serialized to JSON bytes by pydantic-core at once: no dict of plain values for
+    # the json module to walk again.
+    body = shape.__pydantic_serializer__.to_json(shape, by_alias=True)
+    return web.Response(body=body, status=status, content_type="application/json", charset="utf-8")
 
 
 def database(request: web.Request) -> Database:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.operations.settings import settings_of
 from rules import evidence as ev
@@ -307,16 +307,22 @@ class Kept:
         return [s.verdict.user_id for s in self.students]
 
 
-async def kept_attendance(
-    uow: UnitOfWork, session_id: int
-) -> tuple[Session | None, Kept | None, str | None]:
+class KeptRead(NamedTuple):
+    session: Session | None
+    kept: Kept | None
+    locale: str | None
+    fresh: bool  # the projection was up to date in the snapshot read
+
+
+async def kept_attendance(uow: UnitOfWork, session_id: int) -> KeptRead:
     """The session (None if there is none), its academy's locale and, when it is
     finished and its answer is kept whole on its written verdicts, that answer with
-    the charges joined: one query. Otherwise the answer is None and the caller
-    assesses the session (`session_attendance`)."""
-    session, served, locale = await uow.verdicts.with_session(session_id)
+    the charges joined: one query, which also tells whether the projection was up
+    to date. Otherwise the answer is None and the caller assesses the session
+    (`session_attendance`)."""
+    session, served, locale, fresh = await uow.verdicts.with_session(session_id)
     if session is None or not is_finished(session.status):
-        return session, None, locale
+        return KeptRead(session, None, locale, fresh)
     teachers = [s for s in served if s.verdict.role == "teacher"]
     if (
         len(teachers) != 1
@@ -329,9 +335,9 @@ async def kept_attendance(
             if s.verdict.role == "student"
         )
     ):
-        return session, None, locale
+        return KeptRead(session, None, locale, fresh)
     students = tuple(s for s in served if s.verdict.role == "student")
-    return session, Kept(session, teachers[0].verdict, students), locale
+    return KeptRead(session, Kept(session, teachers[0].verdict, students), locale, fresh)
 
 
 def _source(report_status: AttendanceStatus | None) -> VerdictSource:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,22 @@ class Backlog(NamedTuple):
     newest: int  # the highest inbox id committed (0: empty)
     rows: int
     oldest_received_at: datetime | None
+
+
+def position_columns(name: str = PRESENCE) -> tuple[Any, Any]:
+    """(position, newest inbox id) as two scalar subqueries: a read that puts them in
+    its own first statement learns from the same snapshot whether it is fresh."""
+    return (
+        select(ProjectionPosition.position)
+        .where(ProjectionPosition.name == name)
+        .scalar_subquery(),
+        select(func.max(WebhookEvent.id)).scalar_subquery(),
+    )
+
+
+def projected(position: int | None, newest: int | None) -> bool:
+    """Whether every inbox row up to `newest` is reflected in what is derived."""
+    return (position or 0) >= (newest or 0)
 
 
 class ProjectionRepository:
@@ -53,16 +69,7 @@ class ProjectionRepository:
     async def positions(self, name: str = PRESENCE) -> tuple[int, int]:
         """(position, newest inbox id) in one read, without a lock: whether a reader
         must wait for the projection."""
-        row = (
-            await self.session.execute(
-                select(
-                    select(ProjectionPosition.position)
-                    .where(ProjectionPosition.name == name)
-                    .scalar_subquery(),
-                    select(func.max(WebhookEvent.id)).scalar_subquery(),
-                )
-            )
-        ).one()
+        row = (await self.session.execute(select(*position_columns(name)))).one()
         return int(row[0] or 0), int(row[1] or 0)
 
     async def backlog(self, name: str = PRESENCE) -> Backlog:

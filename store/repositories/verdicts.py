@@ -5,12 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, delete, insert, null, select, update
+from sqlalchemy import (
+    JSON,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    null,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.repositories.base import table_of
+from store.repositories.projection import position_columns, projected
 from store.schema import Academy, Charge, Session, StoredVerdict
 
 
@@ -35,35 +48,81 @@ class Served:
     charge: tuple[str, str | None, int | None] | None
 
 
-# Built once: a finished session's read runs it on every request.
-_WITH_SESSION = (
-    select(
-        Session,
-        StoredVerdict.user_id,
-        StoredVerdict.role,
-        StoredVerdict.status,
-        StoredVerdict.source,
-        StoredVerdict.explanation,
-        StoredVerdict.snapshot,
-        Charge.status,
-        Charge.reason,
-        Charge.subscription_id,
-        Charge.id,
-        Academy.locale,
-    )
-    .select_from(Session)
-    .outerjoin(Academy, Academy.id == Session.academy_id)
-    .outerjoin(StoredVerdict, StoredVerdict.session_id == Session.id)
-    .outerjoin(
-        Charge,
-        and_(
-            Charge.session_id == StoredVerdict.session_id,
-            Charge.student_id == StoredVerdict.user_id,
-        ),
-    )
-    .where(Session.id == bindparam("session_id"))
-    .order_by(StoredVerdict.user_id)
+class SessionRead(NamedTuple):
+    """What `with_session` read, and whether the projection was up to date in the
+    snapshot it read from (False also when there is no such session)."""
+
+    session: Session | None
+    served: list[Served]
+    locale: str | None
+    fresh: bool
+
+
+# The fields of a written verdict and its charge, in the order `_served` reads them.
+_FIELDS = (
+    StoredVerdict.user_id,
+    StoredVerdict.role,
+    StoredVerdict.status,
+    StoredVerdict.source,
+    StoredVerdict.explanation,
+    StoredVerdict.snapshot,
+    Charge.status,
+    Charge.reason,
+    Charge.subscription_id,
+    Charge.id,
 )
+
+
+def _verdicts_of_session(dialect: str) -> Any:
+    """A session's written verdicts with their charges as one JSON array of arrays
+    (a scalar subquery correlated to the outer `Session`): the session's row comes
+    once, not once per verdict with its columns decoded again each time."""
+    if dialect == "postgresql":
+        entry = func.json_build_array(*_FIELDS)
+        aggregate = func.json_agg(aggregate_order_by(entry, StoredVerdict.user_id))
+    else:
+        # `json()` embeds the stored snapshot text as JSON, not as a string.
+        entry = func.json_array(*_FIELDS[:5], func.json(StoredVerdict.snapshot), *_FIELDS[6:])
+        aggregate = func.json_group_array(entry)
+    return (
+        select(type_coerce(aggregate, JSON))
+        .select_from(StoredVerdict)
+        .outerjoin(
+            Charge,
+            and_(
+                Charge.session_id == StoredVerdict.session_id,
+                Charge.student_id == StoredVerdict.user_id,
+            ),
+        )
+        .where(StoredVerdict.session_id == Session.id)
+        .correlate(Session)
+        .scalar_subquery()
+    )
+
+
+def _with_session(dialect: str) -> Any:
+    """The session, its academy's locale, its verdicts (`_verdicts_of_session`) and,
+    last, the projection's position and the newest inbox id (CONTRACT 3: the read
+    itself tells whether it may be stale, with no statement of its own)."""
+    return (
+        select(Session, Academy.locale, _verdicts_of_session(dialect), *position_columns())
+        .select_from(Session)
+        .outerjoin(Academy, Academy.id == Session.academy_id)
+        .where(Session.id == bindparam("session_id"))
+    )
+
+
+# Built once: a finished session's read runs it on every request.
+_WITH_SESSION = {dialect: _with_session(dialect) for dialect in ("sqlite", "postgresql")}
+
+
+def _served(entry: Sequence[Any]) -> Served:
+    (user_id, role, status, source, explanation, snapshot) = entry[:6]
+    charge_status, reason, subscription_id, charge_id = entry[6:]
+    return Served(
+        WrittenVerdict(user_id, role, status, source, explanation, snapshot),
+        None if charge_id is None else (charge_status, reason, subscription_id),
+    )
 
 
 class VerdictRepository:
@@ -136,37 +195,18 @@ class VerdictRepository:
                 insert(table_of(StoredVerdict)).execution_options(render_nulls=True), rows
             )
 
-    async def with_session(
-        self, session_id: int
-    ) -> tuple[Session | None, list[Served], str | None]:
+    async def with_session(self, session_id: int) -> SessionRead:
         """The session, its written verdicts each with its user's charge (none
-        until it finished) and its academy's locale, in one query: all a finished
-        session's answer needs."""
-        rows = (await self.session.execute(_WITH_SESSION, {"session_id": session_id})).all()
-        if not rows:
-            return None, [], None
-        served = [
-            Served(
-                WrittenVerdict(user_id, role, status, source, explanation, snapshot),
-                None if charge_id is None else (charge_status, reason, subscription_id),
-            )
-            for (
-                _,
-                user_id,
-                role,
-                status,
-                source,
-                explanation,
-                snapshot,
-                charge_status,
-                reason,
-                subscription_id,
-                charge_id,
-                _,
-            ) in rows
-            if user_id is not None
-        ]
-        return rows[0][0], served, rows[0][-1]
+        until it finished), its academy's locale and whether the projection was up to
+        date, in one query of one row: all a finished session's answer needs."""
+        dialect = self.session.bind.dialect.name if self.session.bind is not None else ""
+        statement = _WITH_SESSION["postgresql" if dialect == "postgresql" else "sqlite"]
+        row = (await self.session.execute(statement, {"session_id": session_id})).first()
+        if row is None:
+            return SessionRead(None, [], None, fresh=False)
+        session, locale, verdicts, position, newest = row
+        served = sorted((_served(v) for v in verdicts or ()), key=lambda s: s.verdict.user_id)
+        return SessionRead(session, served, locale, fresh=projected(position, newest))
 
     async def forget_snapshots(self, session_id: int) -> None:
         """The session's intervals changed: its kept answer no longer holds (its

@@ -264,6 +264,57 @@ class TestNoStaleReadsUnderLoad:
         )
 
 
+class TestAttendanceReadsCheckTheirOwnFreshness:
+    """`GET /v1/sessions/{id}/attendance` reads the projection's position in its own
+    query instead of the middleware's check: with the background projector stopped,
+    only that check can bring what was acknowledged into the answer."""
+
+    async def test_an_ongoing_read_shows_the_join_and_leave_acknowledged_before_it(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """The join and leave of a student, acknowledged and not yet projected, are the
+        interval of the very next read."""
+        session = await _session(database)
+        await client.app[PROJECTOR].stop()
+        clock.set(at(31))
+        for body in (
+            _join_body(),
+            joined(ROOM, "PA_2", "10", at(1)),
+            left(ROOM, "PA_2", "10", at(30), joined_at=at(1)),
+        ):
+            assert 200 == (await post_webhook(client, body, project=False)).status
+        status, attendance = await call(client, "GET", f"/v1/sessions/{session.id}/attendance")
+        assert 200 == status, attendance
+        assert "ongoing" == attendance["status"]
+        (student,) = attendance["students"]
+        assert [{"joined_at": "2025-12-01T10:01:00Z", "left_at": "2025-12-01T10:30:00Z"}] == (
+            student["intervals"]
+        )
+
+    async def test_a_finished_read_projects_what_was_acknowledged_before_it(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """A finished session's kept answer is one query; when the inbox is ahead of
+        the projection that query says so, and the read projects the rest first."""
+        session = await _session(database)
+        for body in (_join_body(), joined(ROOM, "PA_2", "10", at(1))):
+            assert 200 == (await post_webhook(client, body)).status
+        clock.set(at(55))
+        assert 200 == (await call(client, "POST", f"/v1/sessions/{session.id}/complete"))[0]
+        await client.app[PROJECTOR].stop()
+        other = joined("QSE-1-000999", "PA_9", "11", at(50))
+        assert 200 == (await post_webhook(client, other, project=False)).status
+        async with database.reading() as uow:
+            position, newest = await uow.projection.positions()
+        assert position < newest
+
+        status, attendance = await call(client, "GET", f"/v1/sessions/{session.id}/attendance")
+
+        assert (200, "completed") == (status, attendance["status"])
+        async with database.reading() as uow:
+            assert (newest, newest) == await uow.projection.positions()
+
+
 # --- metrics ---------------------------------------------------------------------
 
 
