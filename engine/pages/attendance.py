@@ -123,7 +123,11 @@ async def _checked_form(request: web.Request) -> tuple[Principal, dict[str, obje
         raise BadRequest(f"the form cannot be read: {exc}") from None
     token = posted.get(csrf.FIELD)
     csrf.check_form_token(
-        request, principal, path_id(request), now(request), token if isinstance(token, str) else None
+        request,
+        principal,
+        path_id(request),
+        now(request),
+        token if isinstance(token, str) else None,
     )
     return principal, dict(posted)
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 # Tick steps, finest first: the first that gives at most MAX_TICKS ticks is used.
 STEPS = (5, 10, 15, 30, 60, 120, 240)
-MAX_TICKS = 12
+MAX_TICKS = 9
 
 
 def _css(value: float) -> str:
@@ -99,6 +99,6 @@ class Axis:
 
 
 def zone_name(zone: ZoneInfo, at: datetime) -> str:
-    """"Africa/Cairo, UTC+02:00": the zone and its offset at `at`."""
+    """ "Africa/Cairo, UTC+02:00": the zone and its offset at `at`."""
     offset = at.astimezone(zone).strftime("%z") or "+0000"
     return f"{zone.key}, UTC{offset[:3]}:{offset[3:]}"

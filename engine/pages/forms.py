@@ -31,7 +31,7 @@ class OverrideForm(BaseModel):
 
 
 class MarkAllForm(BaseModel):
-    """"Mark all present": every roster student's verdict becomes `present`, the rest
+    """ "Mark all present": every roster student's verdict becomes `present`, the rest
     of each report kept, with one reason for all."""
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")

@@ -41,7 +41,7 @@ class HistoryLine:
 
 
 def stamp(at: datetime, zone: ZoneInfo) -> str:
-    """"2031-03-03 11:00 (Africa/Cairo)"."""
+    """ "2031-03-03 11:00 (Africa/Cairo)"."""
     return f"{at.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})"
 
 
