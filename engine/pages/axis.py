@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 # Tick steps, finest first: the first that gives at most MAX_TICKS ticks is used.
 STEPS = (5, 10, 15, 30, 60, 120, 240)
 MAX_TICKS = 9
+MIN_WIDTH = 0.4  # percent
 
 
 def _css(value: float) -> str:
@@ -71,9 +72,13 @@ class Axis:
         return at.astimezone(self.zone).strftime("%H:%M")
 
     def bar(self, start: datetime, end: datetime) -> Bar:
-        a, b = self.pct(start), self.pct(end)
-        left, right = min(a, b), max(a, b)
-        return Bar(left, round(max(right - left, 0.4), 2), f"{self.clock(start)}–{self.clock(end)}")
+        """A stretch, at least MIN_WIDTH wide (a few seconds' stretch still shows),
+        growing towards later times and kept inside the axis."""
+        first = self._fraction(start)
+        width = max(self._fraction(end) - first, MIN_WIDTH)
+        first = min(first, 100 - width)
+        left = 100 - first - width if self.rtl else first
+        return Bar(round(left, 2), round(width, 2), f"{self.clock(start)}–{self.clock(end)}")
 
     def mark(self, at: datetime) -> Bar:
         return Bar(self.pct(at), 0, self.clock(at))

@@ -97,10 +97,12 @@ class Page:
     @property
     def placements(self) -> tuple[str, ...]:
         """The stylesheet's rules placing every bar, mark and tick on its axis."""
-        bars = [*self.marks, *([self.window] if self.window else [])]
-        for row in (self.teacher, *self.students):
+        bars: list[Bar] = [*self.marks, *([self.window] if self.window else [])]
+        bars += [*self.teacher.raw, *self.teacher.counted]
+        for row in self.students:
             bars += [*row.raw, *row.counted]
-        rules = {f".{b.at} {{ left: {b.left}% }}" for b in [*bars, *self.ticks]}
+        rules = {f".{b.at} {{ left: {b.left}% }}" for b in bars}
+        rules |= {f".{t.at} {{ left: {t.left}% }}" for t in self.ticks}
         rules |= {f".{b.span} {{ width: {b.width}% }}" for b in bars if b.width}
         return tuple(sorted(rules))
 
