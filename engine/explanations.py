@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["CODES", "LOCALES", "STATUS_WORDS", "render"]
+__all__ = ["CODES", "ENGAGEMENT_CODES", "LOCALES", "STATUS_WORDS", "render", "render_engagement"]
 
 LOCALES = ("en", "ar")
 
@@ -26,6 +26,9 @@ CODES = (
     "teacher_report",
     "not_scheduled",
 )
+
+# Every ``code`` an engagement explanation can carry (``rules.engagement``).
+ENGAGEMENT_CODES = ("engagement", "tracks", "not_scheduled")
 
 STATUS_WORDS: dict[str, dict[str, str]] = {
     "en": {s: s for s in ("present", "late", "left_early", "partial", "absent", "pending")},
@@ -121,27 +124,93 @@ def _detail(status: str, code: Mapping[str, object], w: Mapping[str, str]) -> st
     return f"{amount}{sep}{_joined(code, w)}"
 
 
-def render(code: Mapping[str, object] | None, locale: str | None, *, fallback: str = "") -> str:
-    """One line for people in ``locale``; ``fallback`` when there is no code (a
-    verdict written before codes were kept)."""
-    if not code or "code" not in code:
-        return fallback
+def render(
+    code: Mapping[str, object] | None,
+    locale: str | None,
+    *,
+    fallback: str = "",
+    status: str | None = None,
+) -> str:
+    """One line for people in ``locale``. Without a code it knows (a verdict written
+    before codes were kept) English readers get ``fallback``, the English line stored
+    with the verdict, and others the verdict's ``status`` in their own words: stored
+    English never reaches an Arabic reader."""
     lang = _lang(locale)
+    if not code or "code" not in code or str(code["code"]) not in CODES:
+        if lang == "en":
+            return fallback
+        return STATUS_WORDS[lang].get(status or "", "")
     w, statuses = _WORDS[lang], STATUS_WORDS[lang]
     name = str(code["code"])
-    status = str(code.get("status", name))
+    said_status = str(code.get("status", name))
     if name == "teacher_report":
-        return w["teacher_report"].format(status=statuses.get(status, status))
+        return w["teacher_report"].format(status=statuses.get(said_status, said_status))
     if name == "not_scheduled":
         return w["not_scheduled"]
     if name == "never_joined":
-        said = w["not_joined_yet"] if status == "pending" else w["never_joined"]
-        return f"{statuses.get(status, status)}: {said}"
-    if name not in statuses:
-        return fallback
+        said = w["not_joined_yet"] if said_status == "pending" else w["never_joined"]
+        return f"{statuses.get(said_status, said_status)}: {said}"
     if name == "pending" and "so_far" in code:
         so_far = str(code["so_far"])
         detail = _detail(so_far, code, w)
         said = w["so_far"].format(status=statuses.get(so_far, so_far), detail=detail)
         return f"{statuses['pending']}: {said}"
     return f"{statuses[name]}: {_detail(name, code, w)}"
+
+
+_ENGAGEMENT_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "engagement": (
+            "engagement {score}: attendance {attendance} + camera {camera}"
+            " + microphone {microphone} points; {tracks}"
+        ),
+        "tracks": "camera {camera}, microphone {microphone}, screen share {screen}"
+        " of {attended} attended",
+        "not_scheduled": "no engagement: the session is not scheduled yet",
+    },
+    "ar": {
+        "engagement": (
+            "التفاعل {score}: الحضور {attendance} + الكاميرا {camera}"
+            " + الميكروفون {microphone} نقطة؛ {tracks}"
+        ),
+        "tracks": "الكاميرا {camera}، الميكروفون {microphone}، مشاركة الشاشة {screen}"
+        " من {attended} حضور",
+        "not_scheduled": "لا تفاعل: الحصة غير مجدولة بعد",
+    },
+}
+
+
+def _duration(seconds: object, w: Mapping[str, str]) -> str:
+    whole = int(seconds)  # type: ignore[call-overload]
+    return f"0 {w['min']}" if whole == 0 else _span(whole, w)
+
+
+def _points(value: object) -> str:
+    return f"{float(value):g}"  # type: ignore[arg-type]
+
+
+def render_engagement(code: Mapping[str, object] | None, locale: str | None) -> str:
+    """The engagement line in ``locale``, naming its parts (CONTRACT 4.2a); empty
+    when there is no code (a verdict written before engagement was kept)."""
+    if not code or code.get("code") not in ENGAGEMENT_CODES:
+        return ""
+    lang = _lang(locale)
+    w, e = _WORDS[lang], _ENGAGEMENT_WORDS[lang]
+    name = str(code["code"])
+    if name == "not_scheduled":
+        return e["not_scheduled"]
+    tracks = e["tracks"].format(
+        camera=_duration(code.get("camera_seconds", 0), w),
+        microphone=_duration(code.get("microphone_seconds", 0), w),
+        screen=_duration(code.get("screen_share_seconds", 0), w),
+        attended=_duration(code.get("attended_seconds", 0), w),
+    )
+    if name == "tracks":
+        return tracks
+    return e["engagement"].format(
+        score=int(code.get("score", 0)),  # type: ignore[call-overload]
+        attendance=_points(code.get("attendance_points", 0)),
+        camera=_points(code.get("camera_points", 0)),
+        microphone=_points(code.get("microphone_points", 0)),
+        tracks=tracks,
+    )

@@ -51,6 +51,8 @@ class EvidenceKind(StrEnum):
     ABORTED = "aborted"
     ROOM_FINISHED = "room_finished"
     SESSION_CLOSED = "session_closed"
+    TRACK_PUBLISHED = "track_published"
+    TRACK_UNPUBLISHED = "track_unpublished"
 
 
 class EvidenceSource(StrEnum):

@@ -1,6 +1,6 @@
 """Rule settings (the numbers marked *(setting)* in CONTRACT 4).
 
-An academy may override any of the nine user settings, once for all session
+An academy may override any of the user settings, once for all session
 types (``"default"``) and again per session type. A session keeps the settings
 resolved when it was scheduled, which is why ``to_dict``/``from_dict`` exist: the
 store freezes them next to the session.
@@ -30,6 +30,11 @@ class RuleSettings:
     partial_percent: float = 50.0
     teacher_full_percent: float = 90.0
     teacher_partial_percent: float = 50.0
+    # CONTRACT 4.2a: the weights of attendance, camera and microphone in an
+    # interactive course's engagement score.
+    engagement_attendance_weight: float = 0.5
+    engagement_camera_weight: float = 0.3
+    engagement_microphone_weight: float = 0.2
 
     def __post_init__(self) -> None:
         problems = [
@@ -75,6 +80,7 @@ class RuleSettings:
 
 _FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(RuleSettings))
 _PERCENT_NAMES = frozenset(n for n in _FIELD_NAMES if n.endswith("_percent"))
+_WEIGHT_NAMES = frozenset(n for n in _FIELD_NAMES if n.endswith("_weight"))
 
 SETTING_NAMES: tuple[str, ...] = tuple(n for n in _FIELD_NAMES if n != "hard_close_minutes")
 
@@ -86,7 +92,7 @@ def _coerce(name: str, raw: object) -> int | float:
         raise ValueError("must be a number")
     if not math.isfinite(raw):
         raise ValueError("must be finite")
-    if name in _PERCENT_NAMES:
+    if name in _PERCENT_NAMES or name in _WEIGHT_NAMES:
         return float(raw)
     if raw != int(raw):
         raise ValueError("must be a whole number")
@@ -98,6 +104,8 @@ def _problem(name: str, value: object) -> str | None:
         return "must be a number"
     if name in _PERCENT_NAMES:
         return None if 0 <= value <= 100 else "must be between 0 and 100"
+    if name in _WEIGHT_NAMES:
+        return None if 0 <= value <= 1 else "must be between 0 and 1"
     return None if value >= 0 else "must not be negative"
 
 

@@ -205,7 +205,7 @@ class Evidence(Base):
     source: Mapped[str] = mapped_column(String(16))  # webhook | reconciled | system
     kind: Mapped[str] = mapped_column(
         String(24)
-    )  # joined | left | aborted | room_finished | session_closed
+    )  # joined | left | aborted | room_finished | session_closed | track_(un)published
     room_name: Mapped[str | None] = mapped_column(String(64), index=True)
     room_sid: Mapped[str | None] = mapped_column(String(64))
     session_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
@@ -215,6 +215,9 @@ class Evidence(Base):
     at: Mapped[datetime]
     joined_at: Mapped[datetime | None]
     decisive: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Track events only: LiveKit's track sid and its source's enum name as sent.
+    track_sid: Mapped[str | None] = mapped_column(String(64))
+    track_source: Mapped[str | None] = mapped_column(String(24))
 
 
 class Interval(Base):

@@ -12,8 +12,12 @@ receipt time is handed in, i.e. `as_of` is not allowed).
     participant_left                left           at = createdAt, joined_at = joinedAt(Ms)
     participant_connection_aborted  aborted        at = createdAt
     room_finished                   room_finished  at = createdAt
+    track_published                 track_published    at = createdAt
+    track_unpublished               track_unpublished  at = createdAt
 
-Every other event type proves nothing about presence and gives none.
+A track event without a participant or a track sid proves nothing.
+
+Every other event type proves nothing and gives none.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rules import evidence as ev
+from rules.engagement import TrackEvidence, TrackPublished, TrackUnpublished
 from rules.event_times import believed_join, decides
 from webhooks.parse import LiveKitEvent
 
@@ -37,7 +42,7 @@ _PARTICIPANT_KINDS = {
 class Derived:
     """The evidence one webhook proves, and what storing it needs beyond it."""
 
-    evidence: ev.Evidence
+    evidence: ev.Evidence | TrackEvidence
     room_name: str | None
     user_id: int | None  # the platform user its participant's identity names
     source: ev.EvidenceSource = SOURCE
@@ -53,6 +58,8 @@ def derive_evidence(event: LiveKitEvent, *, received_at: datetime | None) -> Der
         return None
     if event.event == "room_finished":
         return Derived(ev.RoomFinished(event.id, room_sid, at), event.room_name, None)
+    if event.event in ("track_published", "track_unpublished"):
+        return _track_evidence(event, at, room_sid)
     if event.event not in _PARTICIPANT_KINDS:
         return None
     p = event.participant
@@ -72,3 +79,12 @@ def derive_evidence(event: LiveKitEvent, *, received_at: datetime | None) -> Der
         case _:
             evidence = ev.ConnectionAborted(event.id, room_sid, at, sid, identity, decisive)
     return Derived(evidence, event.room_name, ev.parse_identity(identity))
+
+
+def _track_evidence(event: LiveKitEvent, at: datetime, room_sid: str) -> Derived | None:
+    p, track = event.participant, event.track
+    if p is None or track is None:
+        return None
+    kind = TrackPublished if event.event == "track_published" else TrackUnpublished
+    evidence = kind(event.id, room_sid, at, p.sid, p.identity, track.sid, track.source)
+    return Derived(evidence, event.room_name, ev.parse_identity(p.identity))

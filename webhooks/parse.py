@@ -11,6 +11,9 @@ with every problem named in `details`):
 * participant events: `room.name`, `participant.sid` and `participant.identity`;
 * `room_finished`: `room.name`.
 
+A track event's `track` (`sid`, `source`) is read leniently: a missing or odd one
+makes no problem, the event is kept and proves nothing (`Track` None).
+
 Protobuf's own parser is not used on purpose: it maps an enum name it does not
 know to zero, which would make a participant of a future kind `STANDARD`. Here an
 unknown kind is simply not STANDARD, so it never decides a verdict.
@@ -31,6 +34,11 @@ PARTICIPANT_EVENTS = frozenset(
     {"participant_joined", "participant_left", "participant_connection_aborted"}
 )
 ROOM_EVENTS = frozenset({"room_started", "room_finished"})
+TRACK_EVENTS = frozenset({"track_published", "track_unpublished"})
+
+# livekit.TrackSource by number, for a body that sends enums as numbers; absent
+# (zero, omitted) is UNKNOWN.
+_TRACK_SOURCES = {1: "CAMERA", 2: "MICROPHONE", 3: "SCREEN_SHARE", 4: "SCREEN_SHARE_AUDIO"}
 
 # Column widths of the inbox and evidence tables: longer values are not ours.
 MAX_ID = 64
@@ -38,6 +46,7 @@ MAX_EVENT = 48
 MAX_ROOM = 64
 MAX_SID = 64
 MAX_IDENTITY = 255
+MAX_SOURCE = 24
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
@@ -73,6 +82,13 @@ class Participant:
 
 
 @dataclass(frozen=True, slots=True)
+class Track:
+    sid: str
+    # The source's enum name as sent (`CAMERA`, `MICROPHONE`, `SCREEN_SHARE`, ...).
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class LiveKitEvent:
     """What Hudur reads of one WebhookEvent."""
 
@@ -83,6 +99,7 @@ class LiveKitEvent:
     room_name: str | None
     room_sid: str | None
     participant: Participant | None
+    track: Track | None = None
 
 
 def parse_event(body: bytes) -> LiveKitEvent:
@@ -122,7 +139,22 @@ def parse_event(body: bytes) -> LiveKitEvent:
         room_name=room_name or None,
         room_sid=room_sid or None,
         participant=participant,
+        track=_track(data.get("track")) if event in TRACK_EVENTS else None,
     )
+
+
+def _track(raw: object) -> Track | None:
+    """`track.sid` and `track.source`, or None when there is no usable sid."""
+    if not isinstance(raw, dict):
+        return None
+    sid, source = raw.get("sid"), raw.get("source", "UNKNOWN")
+    if not isinstance(sid, str) or not sid or len(sid) > MAX_SID:
+        return None
+    if isinstance(source, int) and not isinstance(source, bool):
+        source = _TRACK_SOURCES.get(source, "UNKNOWN")
+    elif not isinstance(source, str) or len(source) > MAX_SOURCE:
+        source = "UNKNOWN"
+    return Track(sid=sid, source=source)
 
 
 def _participant(reader: _Reader, raw: dict[str, Any], *, required: bool) -> Participant | None:

@@ -52,6 +52,9 @@ class RuleSettingsOut(BaseModel):
     partial_percent: float
     teacher_full_percent: float
     teacher_partial_percent: float
+    engagement_attendance_weight: float
+    engagement_camera_weight: float
+    engagement_microphone_weight: float
 
 
 class RulesOut(BaseModel):
@@ -265,6 +268,19 @@ class StudentAttendanceOut(_Meeting):
     # {"code": "late", "late_minutes": 12, "attended_minutes": 48, "of_minutes": 60, ...}.
     # An empty object for a verdict written before codes were kept.
     explanation_code: dict[str, str | int | float]
+    # Seconds inside [S, E] and inside the attended stretches with each source on
+    # (CONTRACT 4.2a); overlapping tracks of one source count once.
+    camera_seconds: int
+    microphone_seconds: int
+    screen_share_seconds: int
+    # 0..100 for interactive_course sessions, null for every other type.
+    engagement_score: int | None
+    # Names the parts, in the academy's locale, beside its stable code:
+    # {"code": "engagement", "score": 85, "attendance_points": 50.0, ...} or, unscored,
+    # {"code": "tracks", "camera_seconds": 1800, ...}. Empty for a verdict written
+    # before engagement was kept.
+    engagement_explanation: str
+    engagement_explanation_code: dict[str, str | int | float]
     manually_overridden: bool
     overridden_by: int | None
     charge: ChargeOut

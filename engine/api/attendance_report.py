@@ -86,7 +86,12 @@ class AttendanceRowOut(BaseModel):
     attended_seconds: int
     attendance_percentage: float
     copresent_seconds: int | None
+    # interactive_course students only (CONTRACT 4.2a); null otherwise.
     engagement_score: int | None
+    # Students' rows: seconds with each source on; null on the teacher's row.
+    camera_seconds: int | None
+    microphone_seconds: int | None
+    screen_share_seconds: int | None
     first_join_at: datetime | None
     last_leave_at: datetime | None
     charge_status: str | None

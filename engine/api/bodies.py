@@ -64,6 +64,7 @@ class SubscriptionIn(BaseModel):
 
 Minutes = Annotated[int, Field(ge=0, le=1440)]
 Percent = Annotated[float, Field(ge=0, le=100)]
+Weight = Annotated[float, Field(ge=0, le=1)]
 
 
 class RuleSettingsIn(BaseModel):
@@ -79,6 +80,9 @@ class RuleSettingsIn(BaseModel):
     partial_percent: Percent | None = None
     teacher_full_percent: Percent | None = None
     teacher_partial_percent: Percent | None = None
+    engagement_attendance_weight: Weight | None = None
+    engagement_camera_weight: Weight | None = None
+    engagement_microphone_weight: Weight | None = None
 
 
 class RulesIn(BaseModel):

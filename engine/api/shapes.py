@@ -9,12 +9,13 @@ from typing import Any
 from engine.api import answers as a
 from engine.api.bodies import ALL_REPORT_FIELDS, type_field_names
 from engine.display import display_for
-from engine.explanations import render
+from engine.explanations import render, render_engagement
 from engine.operations.attendance import (
     Kept,
     SessionAttendance,
     StudentAttendance,
     current_verdicts,
+    engagement_snapshot,
 )
 from engine.operations.charges import charge_snapshot
 from engine.operations.reports import REPORT_COLUMNS
@@ -196,8 +197,17 @@ def student_attendance_shape(
             "copresent_seconds": student.copresent_seconds,
             "attendance_status": verdict.status.value,
             "source": verdict.source.value,
-            "explanation": render(verdict.explanation_code, locale, fallback=verdict.explanation),
+            "explanation": render(
+                verdict.explanation_code,
+                locale,
+                fallback=verdict.explanation,
+                status=verdict.status.value,
+            ),
             "explanation_code": verdict.explanation_code,
+            **engagement_snapshot(student.engagement),
+            "engagement_explanation": render_engagement(
+                student.engagement.explanation_code, locale
+            ),
             "manually_overridden": overridden,
             "overridden_by": report.reported_by if overridden and report else None,
             "charge": charge_shape(student.charge),
@@ -249,8 +259,11 @@ def kept_attendance_shape(
                 "intervals": _kept_intervals(verdict.snapshot),
                 "attendance_status": verdict.status,
                 "source": verdict.source or "none",
-                "explanation": render(code, locale, fallback=verdict.explanation or ""),
+                "explanation": render(
+                    code, locale, fallback=verdict.explanation or "", status=verdict.status
+                ),
                 "explanation_code": code,
+                **_kept_engagement(verdict.snapshot, locale),
                 "charge": {"status": status, "reason": reason, "subscription_id": subscription_id},
             }
         )
@@ -268,6 +281,20 @@ def kept_attendance_shape(
             "students": students,
         }
     )
+
+
+def _kept_engagement(snapshot: dict[str, Any] | None, locale: str | None) -> dict[str, Any]:
+    # A verdict written before engagement was kept reads as no tracks and no score.
+    kept = snapshot or {}
+    code = kept.get("engagement_explanation_code") or {}
+    return {
+        "camera_seconds": kept.get("camera_seconds", 0),
+        "microphone_seconds": kept.get("microphone_seconds", 0),
+        "screen_share_seconds": kept.get("screen_share_seconds", 0),
+        "engagement_score": kept.get("engagement_score"),
+        "engagement_explanation": render_engagement(code, locale),
+        "engagement_explanation_code": code,
+    }
 
 
 def _kept_intervals(snapshot: dict[str, Any] | None) -> list[dict[str, Any]]:

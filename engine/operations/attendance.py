@@ -22,7 +22,9 @@ from rules.attendance import (
     measure,
     reference_start,
 )
+from rules.codes import SessionType
 from rules.copresence import copresent_seconds
+from rules.engagement import Engagement, TrackEvidence, engagement_of
 from rules.lifecycle import is_finished
 from rules.reconciliation import Verdict, VerdictSource, reconcile_student, teacher_verdict
 from rules.settings import RuleSettings
@@ -39,6 +41,10 @@ EMPTY = MeetingAttendance(
     intervals=(),
 )
 
+# Before a session has a window there is nothing to measure tracks against.
+NO_ENGAGEMENT = Engagement(0, 0, 0, None, {"code": "not_scheduled"})
+NO_ENGAGEMENT_SCORED = Engagement(0, 0, 0, 0, {"code": "not_scheduled"})
+
 
 @dataclass(frozen=True, slots=True)
 class StudentAttendance:
@@ -48,6 +54,7 @@ class StudentAttendance:
     charge: Charge | None
     # Read from the intervals, never written: a finished session's are final.
     copresent_seconds: int
+    engagement: Engagement
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +94,7 @@ def assess(
     finished: bool | None = None,
     ended_at: datetime | None = None,
     written: Mapping[int, WrittenVerdict] | None = None,
+    tracks: Sequence[TrackEvidence] = (),
 ) -> SessionAttendance:
     """Pure assembly over loaded rows (the sweeper calls it in batches); `ended_at`
     stands in for the session's own while it is being finished. A finished session's
@@ -98,6 +106,10 @@ def assess(
     for row in intervals:
         if row.decisive and row.user_id is not None:
             by_user[row.user_id].append(row)
+    tracks_by_user: dict[int, list[TrackEvidence]] = defaultdict(list)
+    for track in tracks:
+        if (owner := ev.parse_identity(track.identity)) is not None:
+            tracks_by_user[owner].append(track)
 
     span = window(session)
     ended = ended_at or session.ended_at
@@ -124,6 +136,22 @@ def assess(
             ends_at=span[1],
             until=until,
             reconnect_gap_seconds=settings.reconnect_gap_seconds,
+        )
+
+    scored = session.type == SessionType.INTERACTIVE_COURSE
+
+    def engagement_in(user_id: int, meeting: MeetingAttendance) -> Engagement:
+        if span is None:
+            return NO_ENGAGEMENT_SCORED if scored else NO_ENGAGEMENT
+        return engagement_of(
+            tracks_by_user.get(user_id, ()),
+            by_user.get(user_id, ()),
+            meeting.intervals,
+            starts_at=span[0],
+            ends_at=span[1],
+            until=until,
+            scored=scored,
+            settings=settings,
         )
 
     teacher_meeting = meeting_of(session.teacher_id)
@@ -182,6 +210,7 @@ def assess(
                 report=report,
                 charge=charges.get(student_id),
                 copresent_seconds=copresence_of(student_id),
+                engagement=engagement_in(student_id, meeting),
             )
         )
     teacher_status = teacher_verdict(teacher_meeting, finished=finished, settings=settings)
@@ -221,6 +250,7 @@ def written_of(attendance: SessionAttendance) -> list[WrittenVerdict]:
                 **_meeting_snapshot(s.verdict.meeting),
                 "copresent_seconds": s.copresent_seconds,
                 "explanation_code": s.verdict.explanation_code,
+                **engagement_snapshot(s.engagement),
                 "manually_overridden": s.report is not None
                 and s.report.attendance_status is not None,
                 "overridden_by": _overridden_by(s.report),
@@ -228,6 +258,17 @@ def written_of(attendance: SessionAttendance) -> list[WrittenVerdict]:
         )
         for s in attendance.students
     ]
+
+
+def engagement_snapshot(e: Engagement) -> dict[str, Any]:
+    """The engagement fields of an answer entry, its explanation as a code only."""
+    return {
+        "camera_seconds": e.camera_seconds,
+        "microphone_seconds": e.microphone_seconds,
+        "screen_share_seconds": e.screen_share_seconds,
+        "engagement_score": e.engagement_score,
+        "engagement_explanation_code": e.explanation_code,
+    }
 
 
 def _overridden_by(report: StudentReport | None) -> int | None:
@@ -315,6 +356,7 @@ async def session_attendance(
         now=now,
         finished=finished,
         written=written,
+        tracks=await uow.evidence.tracks_for_session(session.id),
     )
 
 

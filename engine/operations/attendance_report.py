@@ -49,6 +49,9 @@ COLUMNS = (
     "attendance_percentage",
     "copresent_seconds",
     "engagement_score",
+    "camera_seconds",
+    "microphone_seconds",
+    "screen_share_seconds",
     "first_join_at",
     "last_leave_at",
     "charge_status",
@@ -88,6 +91,10 @@ class AttendanceRow:
     attendance_percentage: float
     copresent_seconds: int | None
     engagement_score: int | None
+    # Students' rows only (None on the teacher's), like co-presence.
+    camera_seconds: int | None
+    microphone_seconds: int | None
+    screen_share_seconds: int | None
     first_join_at: datetime | None
     last_leave_at: datetime | None
     charge_status: str | None
@@ -154,6 +161,7 @@ async def _chunk_rows(
     rosters = await uow.sessions.rosters(ids)
     written = await uow.verdicts.for_sessions(ids)
     intervals = await uow.intervals.for_sessions(ids)
+    tracks = await uow.evidence.tracks_for_sessions(ids)
     reports = await uow.reports.for_sessions(ids)
     charges = await uow.charges.for_sessions(ids)
     rows: list[AttendanceRow] = []
@@ -167,13 +175,13 @@ async def _chunk_rows(
             charges=charges[session.id],
             now=now,
             written=written.get(session.id),
+            tracks=tracks[session.id],
         )
         common = {
             "session_id": session.id,
             "session_code": session.session_code,
             "type": session.type,
             "scheduled_at": session.scheduled_at,
-            "engagement_score": None,
         }
         found: list[AttendanceRow] = []
         if f.student_id is None:
@@ -188,6 +196,10 @@ async def _chunk_rows(
                     attended_seconds=m.attended_seconds,
                     attendance_percentage=m.attendance_percentage,
                     copresent_seconds=None,
+                    engagement_score=None,
+                    camera_seconds=None,
+                    microphone_seconds=None,
+                    screen_share_seconds=None,
                     first_join_at=m.first_join_at,
                     last_leave_at=m.last_leave_at,
                     charge_status=None,
@@ -198,6 +210,7 @@ async def _chunk_rows(
             if f.student_id is not None and student.user_id != f.student_id:
                 continue
             m, charge = student.verdict.meeting, charge_snapshot(student.charge)
+            e = student.engagement
             found.append(
                 AttendanceRow(
                     **common,
@@ -208,6 +221,10 @@ async def _chunk_rows(
                     attended_seconds=m.attended_seconds,
                     attendance_percentage=m.attendance_percentage,
                     copresent_seconds=student.copresent_seconds,
+                    engagement_score=e.engagement_score,
+                    camera_seconds=e.camera_seconds,
+                    microphone_seconds=e.microphone_seconds,
+                    screen_share_seconds=e.screen_share_seconds,
                     first_join_at=m.first_join_at,
                     last_leave_at=m.last_leave_at,
                     charge_status=charge["status"],

@@ -44,7 +44,10 @@ async def student_progress(
         for row in rows:
             kind = kind_of(SessionType(row.type))
             summaries[kind].add(row)
-            lessons[row.session_id] = (kind, row.engagement_score)
+            # A lesson still pending has no engagement yet: a live, partial score
+            # (or a future lesson's 0) would drag the average down.
+            engagement = None if row.attendance_status == "pending" else row.engagement_score
+            lessons[row.session_id] = (kind, engagement)
     async with open_uow() as uow:
         found = await uow.reports.of_student(student_id, list(lessons))
     by_kind: dict[SubscriptionKind, list[Lesson]] = {kind: [] for kind in kinds}

@@ -34,6 +34,7 @@ from datetime import datetime
 
 from engine.operations.presence import on_join
 from rules import evidence as ev
+from rules.engagement import TrackPublished, TrackUnpublished
 from rules.errors import HudurError
 from rules.lifecycle import is_ongoing
 from store.schema import WebhookEvent
@@ -162,6 +163,9 @@ async def derive_rows(
         report.evidence += 1
         if row.session_id is None:
             report.orphans += 1
+            continue
+        if isinstance(derived.evidence, TrackPublished | TrackUnpublished):
+            # Tracks bear on no interval: engagement reads them as they are stored.
             continue
         report.sessions.add(row.session_id)
         if isinstance(derived.evidence, ev.ParticipantJoined):

@@ -88,6 +88,7 @@ async def finalise_many(
     if rosters is None:
         rosters = await uow.sessions.rosters(ids)
     evidence = await uow.evidence.for_sessions(ids)
+    tracks = await uow.evidence.tracks_for_sessions(ids)
     reports = await uow.reports.for_sessions(ids)
     charges = await uow.charges.for_sessions(ids)
     decided = []
@@ -105,6 +106,7 @@ async def finalise_many(
             now=at,
             finished=True,
             ended_at=at,
+            tracks=tracks[session.id],
         )
         event = finishing_event(
             individual=is_individual(SessionType(session.type)),

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from engine.display import LOOKS
-from engine.explanations import render
+from engine.explanations import render, render_engagement
 from engine.operations.attendance import SessionAttendance, window
 from engine.pages.axis import Axis, Bar, Tick, zone_name
 from engine.pages.fields import Fact, lesson_facts, report_facts
@@ -197,7 +197,12 @@ def build_page(
                 verdict_label=verdicts.get(verdict.status.value, verdict.status.value),
                 source=verdict.source.value,
                 source_label=sources[verdict.source.value],
-                explanation=render(verdict.explanation_code, lang, fallback=verdict.explanation),
+                explanation=render(
+                    verdict.explanation_code,
+                    lang,
+                    fallback=verdict.explanation,
+                    status=verdict.status.value,
+                ),
                 attended=_minutes(verdict.meeting.attended_seconds, minutes),
                 copresence=_minutes(student.copresent_seconds, minutes),
                 raw=raw_bars(student.user_id),
@@ -207,6 +212,13 @@ def build_page(
                 report_status=report_status,
                 report=report_facts(student.report.fields if student.report else None, lang),
                 override=overrides.get(student.user_id) if report_status is not None else None,
+                engagement=Engagement(
+                    camera=_minutes(student.engagement.camera_seconds, minutes),
+                    microphone=_minutes(student.engagement.microphone_seconds, minutes),
+                    screen=_minutes(student.engagement.screen_share_seconds, minutes),
+                    score=student.engagement.engagement_score,
+                    explanation=render_engagement(student.engagement.explanation_code, lang),
+                ),
             )
         )
     return Page(

@@ -1,7 +1,9 @@
 """Evidence: the facts about presence, derived from the inbox or added by a repair.
 
-Outside `store/` evidence exists only in the rules' form (`rules.evidence`); the two
-mappers at the end are the one way into a row and the one way out of it.
+Outside `store/` evidence exists only in the rules' form (`rules.evidence`, and
+`rules.engagement` for tracks); the mappers at the end are the one way into a row
+and the one way out of it. Presence reads (`for_session(s)`) never see track rows;
+`tracks_for_session(s)` read only those.
 """
 
 from __future__ import annotations
@@ -14,8 +16,15 @@ from sqlalchemy import CursorResult, Row, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules import evidence as ev
+from rules.engagement import TrackEvidence, TrackPublished, TrackUnpublished
 from store.repositories.base import insert_ignore, table_of
 from store.schema import Evidence, Session
+
+_TRACK_KINDS = (ev.EvidenceKind.TRACK_PUBLISHED.value, ev.EvidenceKind.TRACK_UNPUBLISHED.value)
+_PRESENCE = Evidence.kind.not_in(_TRACK_KINDS)
+_TRACKS = Evidence.kind.in_(_TRACK_KINDS)
+
+AnyEvidence = ev.Evidence | TrackEvidence
 
 
 class EvidenceRepository:
@@ -35,7 +44,7 @@ class EvidenceRepository:
 
     async def record(
         self,
-        evidence: ev.Evidence,
+        evidence: AnyEvidence,
         *,
         source: ev.EvidenceSource,
         room_name: str | None,
@@ -51,7 +60,7 @@ class EvidenceRepository:
 
     def stage(
         self,
-        evidence: ev.Evidence,
+        evidence: AnyEvidence,
         *,
         source: ev.EvidenceSource,
         room_name: str | None,
@@ -82,9 +91,35 @@ class EvidenceRepository:
     async def for_session(self, session_id: int) -> list[ev.Evidence]:
         """The evidence of a session, in the rules' form."""
         rows = await self.session.scalars(
-            select(Evidence).where(Evidence.session_id == session_id).order_by(Evidence.id)
+            select(Evidence)
+            .where(Evidence.session_id == session_id, _PRESENCE)
+            .order_by(Evidence.id)
         )
         return [to_rule_evidence(row) for row in rows]
+
+    async def tracks_for_session(self, session_id: int) -> list[TrackEvidence]:
+        """The track evidence of a session, in the rules' form."""
+        rows = await self.session.execute(
+            select(*table_of(Evidence).c)
+            .where(Evidence.session_id == session_id, _TRACKS)
+            .order_by(Evidence.id)
+        )
+        return [to_track_evidence(row) for row in rows]
+
+    async def tracks_for_sessions(
+        self, session_ids: Sequence[int]
+    ) -> dict[int, list[TrackEvidence]]:
+        """The track evidence of each of `session_ids` (one query)."""
+        result: dict[int, list[TrackEvidence]] = {sid: [] for sid in session_ids}
+        if not session_ids:
+            return result
+        for row in await self.session.execute(
+            select(*table_of(Evidence).c)
+            .where(Evidence.session_id.in_(session_ids), _TRACKS)
+            .order_by(Evidence.session_id, Evidence.id)
+        ):
+            result[row.session_id].append(to_track_evidence(row))
+        return result
 
     async def for_sessions(self, session_ids: Sequence[int]) -> dict[int, list[ev.Evidence]]:
         """The evidence of each of `session_ids` (one query), in the rules' form."""
@@ -94,7 +129,7 @@ class EvidenceRepository:
         # Plain rows, not ORM objects: a sweep's batch reads thousands of these.
         for row in await self.session.execute(
             select(*table_of(Evidence).c)
-            .where(Evidence.session_id.in_(session_ids))
+            .where(Evidence.session_id.in_(session_ids), _PRESENCE)
             .order_by(Evidence.session_id, Evidence.id)
         ):
             result[row.session_id].append(to_rule_evidence(row))
@@ -120,6 +155,8 @@ class EvidenceRepository:
                 "at": closed.at,
                 "joined_at": None,
                 "decisive": True,
+                "track_sid": None,
+                "track_source": None,
             }
             for session_id, room_name, closed in closes
         ]
@@ -191,7 +228,7 @@ class EvidenceRepository:
 
 
 def to_row(
-    evidence: ev.Evidence,
+    evidence: AnyEvidence,
     *,
     source: ev.EvidenceSource,
     room_name: str | None,
@@ -218,6 +255,10 @@ def to_row(
     row.participant_sid = evidence.sid or None
     row.identity = evidence.identity or None
     row.user_id = user_id
+    if isinstance(evidence, TrackPublished | TrackUnpublished):
+        row.track_sid = evidence.track_sid
+        row.track_source = evidence.source
+        return row
     row.decisive = evidence.decisive
     if isinstance(evidence, ev.ParticipantLeft):
         row.joined_at = evidence.joined_at
@@ -246,3 +287,17 @@ def to_rule_evidence(row: Evidence | Row[Any]) -> ev.Evidence:
                 row.event_id, room_sid, row.at, sid, identity, decisive=row.decisive
             )
     raise ValueError(f"unknown evidence kind {row.kind!r}")
+
+
+def to_track_evidence(row: Evidence | Row[Any]) -> TrackEvidence:
+    """The pure-rules form of a stored track evidence row."""
+    kind = TrackPublished if row.kind == ev.EvidenceKind.TRACK_PUBLISHED.value else TrackUnpublished
+    return kind(
+        row.event_id,
+        row.room_sid or "",
+        row.at,
+        row.participant_sid or "",
+        row.identity or "",
+        row.track_sid or "",
+        row.track_source or "",
+    )

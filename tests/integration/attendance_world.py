@@ -30,3 +30,25 @@ async def finish(client: TestClient, clock: ManualClock, session_id: int, at: da
 
 def report(**changes: object) -> dict[str, object]:
     return {"attendance_status": None, "reason": "checked the recording", **changes}
+
+
+def no_tracks(*, attended_seconds: int, of_seconds: int = 3600) -> dict[str, object]:
+    """The engagement fields of an Arabic academy's student who published no track,
+    in a session type without a score."""
+    minutes = attended_seconds // 60
+    return {
+        "camera_seconds": 0,
+        "microphone_seconds": 0,
+        "screen_share_seconds": 0,
+        "engagement_score": None,
+        "engagement_explanation": "الكاميرا 0 دقيقة، الميكروفون 0 دقيقة،"
+        f" مشاركة الشاشة 0 دقيقة من {minutes} دقيقة حضور",
+        "engagement_explanation_code": {
+            "code": "tracks",
+            "camera_seconds": 0,
+            "microphone_seconds": 0,
+            "screen_share_seconds": 0,
+            "attended_seconds": attended_seconds,
+            "of_seconds": of_seconds,
+        },
+    }

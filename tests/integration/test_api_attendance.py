@@ -11,7 +11,7 @@ from rules.codes import SessionType
 from store.database import Database
 from store.schema import Academy
 from tests.integration.api_world import START, call, make_session, presence, seed_two_academies
-from tests.integration.attendance_world import CIRCLE, S, finish, ledger_rows, report
+from tests.integration.attendance_world import CIRCLE, S, finish, ledger_rows, no_tracks, report
 from tests.support.clock import ManualClock
 
 
@@ -74,6 +74,7 @@ class TestAttendance:
                         "joined_offset_seconds": 720,
                         "anchor": "start",
                     },
+                    **no_tracks(attended_seconds=2880),
                     "manually_overridden": False,
                     "overridden_by": None,
                     "charge": {"status": "charged", "reason": "late", "subscription_id": 110},

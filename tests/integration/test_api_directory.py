@@ -128,6 +128,9 @@ class TestRules:
             "partial_percent": 50.0,
             "teacher_full_percent": 90.0,
             "teacher_partial_percent": 50.0,
+            "engagement_attendance_weight": 0.5,
+            "engagement_camera_weight": 0.3,
+            "engagement_microphone_weight": 0.2,
         } == body["quran_circle"]
         assert 6 == len(body)
 

@@ -33,6 +33,7 @@ async def lesson_at_nine(
     *,
     academy_id: int = 1,
     teacher_id: int = 5,
+    session_type: SessionType = SessionType.QURAN_CIRCLE,
 ) -> int:
     """A circle from 09:00Z to 10:00Z, finished: its teacher stayed the hour, student
     10 came from 2 to 58 minutes in, student 11 for the first twenty minutes."""
@@ -43,7 +44,7 @@ async def lesson_at_nine(
             uow,
             starts_at=NINE,
             status=Status.READY,
-            session_type=SessionType.QURAN_CIRCLE,
+            session_type=session_type,
             students=students,
             academy_id=academy_id,
             teacher_id=teacher_id,
@@ -132,6 +133,34 @@ class TestTheRows:
         row = row[: row.index("</tr>")]
         assert '<td class="attended num"><bdi>56 دقيقة</bdi></td>' in row
         assert '<td class="copresence num"><bdi>56 دقيقة</bdi></td>' in row
+
+    async def test_each_student_shows_engagement_beside_the_verdict(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """Camera, microphone and screen-share time and their explanation; no score in
+        a Quran circle."""
+        session_id = await lesson_at_nine(client, database, clock)
+        html = await read(client, session_id)
+        row = html[html.index('data-user-id="10"') :]
+        engagement = row[row.index('class="engagement"') :]
+        engagement = engagement[: engagement.index("</td>")]
+        assert "الكاميرا: <bdi>0 دقيقة</bdi>" in engagement
+        assert "الكاميرا 0 دقيقة، الميكروفون 0 دقيقة، مشاركة الشاشة 0 دقيقة" in engagement
+        assert "data-score" not in engagement
+
+    async def test_an_interactive_course_shows_the_engagement_score(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """Student 10 attended 56 of 60 minutes with no camera or microphone: half the
+        weight of 56/60, 47."""
+        session_id = await lesson_at_nine(
+            client, database, clock, session_type=SessionType.INTERACTIVE_COURSE
+        )
+        html = await read(client, session_id)
+        row = html[html.index('data-user-id="10"') :]
+        engagement = row[row.index('class="engagement"') :]
+        engagement = engagement[: engagement.index("</td>")]
+        assert 'data-score="47"' in engagement
 
     async def test_an_override_shows_who_made_it_when_and_why(
         self, client: TestClient, database: Database, clock: ManualClock

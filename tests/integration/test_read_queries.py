@@ -82,9 +82,9 @@ class TestAttendanceQueries:
         small = await statements_of(client, database, f"/v1/sessions/{one}/attendance")
         large = await statements_of(client, database, f"/v1/sessions/{thirty}/attendance")
         assert len(small) == len(large), (small, large)
-        # The session, its roster, settings' academy when unfrozen, intervals,
-        # reports, charges: never more than six, whatever the roster.
-        assert len(own_queries(large)) <= 6, own_queries(large)
+        # The session, its roster, settings' academy when unfrozen, intervals, track
+        # evidence, reports, charges: never more than seven, whatever the roster.
+        assert len(own_queries(large)) <= 7, own_queries(large)
 
     async def test_a_finished_session_costs_the_same_for_one_and_thirty(
         self, client: TestClient, database: Database, clock: ManualClock

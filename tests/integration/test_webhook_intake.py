@@ -100,24 +100,27 @@ class TestSamples:
             ),
         ] == await _intervals(database, session.id)
 
-    async def test_the_samples_store_every_event_and_derive_evidence_from_presence_only(
+    async def test_the_samples_store_every_event_and_derive_presence_and_track_evidence(
         self, client: TestClient, database: Database
     ) -> None:
-        """Ten events in the inbox; room_started, track_published and egress_started
-        give no evidence; every inbox row of the room is attached to the session."""
+        """Ten events in the inbox; room_started and egress_started give no evidence,
+        track_published gives track evidence (apart from presence); every inbox row
+        of the room is attached to the session."""
         session = await _session(database)
         for path in sorted(SAMPLES.glob("*.json")):
             await _accept(client, path.read_bytes())
         async with database.uow() as uow:
             inbox = await uow.inbox.all()
             evidence = await uow.evidence.for_session(session.id)
+            tracks = await uow.evidence.tracks_for_session(session.id)
             states = {row.event: row.state for row in inbox}
             attached = {row.session_id for row in inbox}
             kinds = sorted(row.kind for row in evidence)
         assert 10 == len(inbox)
         assert {session.id} == attached
-        assert "ignored" == states["egress_started"] == states["track_published"]
+        assert ("ignored", "processed") == (states["egress_started"], states["track_published"])
         assert ["joined", "joined", "joined", "joined", "left", "left", "room_finished"] == kinds
+        assert [("TR_AMkz91Xc", "MICROPHONE")] == [(t.track_sid, t.source) for t in tracks]
 
     async def test_the_samples_start_the_session_at_the_teachers_join(
         self, client: TestClient, database: Database

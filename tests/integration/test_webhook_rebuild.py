@@ -121,7 +121,7 @@ class TestRebuild:
         assert [] == (await _derived(database))["intervals"]
         report = await _rebuild(database)
         assert live == await _derived(database)
-        assert (15, 12, 1, 2) == (
+        assert (15, 13, 1, 2) == (
             report.events,
             report.evidence,
             report.orphans,
@@ -258,7 +258,7 @@ class TestRebuildCommand:
         assert 0 == await asyncio.to_thread(cli.main, ["rebuild"])
         assert live == await _derived(database)
         out = capsys.readouterr().out
-        assert "rebuilt 12 evidence rows from 15 stored webhooks" in out
+        assert "rebuilt 13 evidence rows from 15 stored webhooks" in out
         assert "recomputed the intervals of 2 sessions" in out
 
     async def test_hudur_rebuild_of_one_session(

@@ -58,12 +58,13 @@ class TestTheWalk:
     async def test_a_chunk_costs_the_same_queries_however_many_sessions_it_holds(
         self, database: Database, n: int
     ) -> None:
-        """One chunk of 3 or of 30 sessions: the same six reads (sessions, rosters,
-        written verdicts, intervals, reports, charges), no query per session."""
+        """One chunk of 3 or of 30 sessions: the same seven reads (sessions, rosters,
+        written verdicts, intervals, track evidence, reports, charges), no query per
+        session."""
         await _sessions(database, n)
         rows, chunks, statements = await _walk(database, chunk=200)
         selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-        assert (1, 6) == (chunks, len(selects))
+        assert (1, 7) == (chunks, len(selects))
         assert n // 2 * 4 + (n - n // 2) * 2 == len(rows)
 
     async def test_small_chunks_give_the_same_rows_in_the_same_order(

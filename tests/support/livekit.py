@@ -15,7 +15,9 @@ Event builders (each returns the body bytes; all take `event_id=` (default: a fr
     joined(room, sid, identity, at, kind=, metadata=)
     left(room, sid, identity, at, joined_at=, reason=)
     aborted(room, sid, identity, at)
-    track_published(room, sid, identity, at)    egress_started(room, at)
+    track_published(room, sid, identity, at, source=, track_sid=)
+    track_unpublished(room, sid, identity, at, source=, track_sid=)
+    egress_started(room, at)
 
 Lower level: `room_info`, `participant_info`, `webhook_event`, `encode` (message ->
 bytes).
@@ -291,30 +293,49 @@ def aborted(
     )
 
 
+_SOURCES = {
+    "CAMERA": (models.TrackType.VIDEO, models.TrackSource.CAMERA, "video/VP8"),
+    "MICROPHONE": (models.TrackType.AUDIO, models.TrackSource.MICROPHONE, "audio/red"),
+    "SCREEN_SHARE": (models.TrackType.VIDEO, models.TrackSource.SCREEN_SHARE, "video/VP8"),
+    "SCREEN_SHARE_AUDIO": (
+        models.TrackType.AUDIO,
+        models.TrackSource.SCREEN_SHARE_AUDIO,
+        "audio/opus",
+    ),
+}
+
+
 def track_published(
     room: str,
     sid: str,
     identity: str,
     at: datetime,
     *,
+    source: str = "MICROPHONE",
+    track_sid: str | None = None,
     event_id: str | None = None,
     room_sid: str = ROOM_SID,
     odd_spacing: bool = False,
+    event: str = "track_published",
 ) -> bytes:
+    """`source` one of CAMERA, MICROPHONE, SCREEN_SHARE, SCREEN_SHARE_AUDIO."""
+    kind, enum, mime = _SOURCES[source]
     return _body(
-        "track_published",
+        event,
         at=at,
         event_id=event_id,
         room=room_info(room, sid=room_sid),
         participant=participant_info(sid, identity, joined_at=at - timedelta(seconds=5)),
         track=models.TrackInfo(
-            sid="TR_" + sid[-8:],
-            type=models.TrackType.AUDIO,
-            source=models.TrackSource.MICROPHONE,
-            mime_type="audio/red",
+            sid=track_sid or "TR_" + sid[-8:], type=kind, source=enum, mime_type=mime
         ),
         odd_spacing=odd_spacing,
     )
+
+
+def track_unpublished(room: str, sid: str, identity: str, at: datetime, **options: Any) -> bytes:
+    """`track_published`'s twin, with the same options."""
+    return track_published(room, sid, identity, at, event="track_unpublished", **options)
 
 
 def egress_started(

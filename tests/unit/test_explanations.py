@@ -69,9 +69,16 @@ class TestCatalogue:
         code = sample("late")
         assert render(code, "en") == render(code, "fr") == render(code, None)
 
-    def test_no_code_falls_back_to_the_written_text(self) -> None:
-        """A verdict written before codes were kept keeps its text."""
-        assert "present: 60 of 60 min" == render({}, "ar", fallback="present: 60 of 60 min")
+    def test_no_code_falls_back_to_the_written_text_in_english_only(self) -> None:
+        """A verdict written before codes were kept keeps its (English) text for English
+        readers; an Arabic reader gets its status in Arabic, never the English line."""
+        written = "present: 60 of 60 min"
+
+        assert (written, "حاضر", "") == (
+            render({}, "en", fallback=written, status="present"),
+            render({}, "ar", fallback=written, status="present"),
+            render({"code": "from_the_future"}, "ar", fallback=written),
+        )
 
     def test_contract_example(self) -> None:
         """CONTRACT 5's late example: the code carries its minutes beside the text."""

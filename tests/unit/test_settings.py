@@ -23,11 +23,14 @@ class TestRuleSettings:
             "partial_percent": 50.0,
             "teacher_full_percent": 90.0,
             "teacher_partial_percent": 50.0,
+            "engagement_attendance_weight": 0.5,
+            "engagement_camera_weight": 0.3,
+            "engagement_microphone_weight": 0.2,
         } == RuleSettings().to_dict()
 
-    def test_setting_names_are_the_nine_user_settings(self) -> None:
+    def test_setting_names_are_the_twelve_user_settings(self) -> None:
         """SETTING_NAMES lists every field except the hard close."""
-        assert 9 == len(SETTING_NAMES)
+        assert 12 == len(SETTING_NAMES)
         assert "hard_close_minutes" not in SETTING_NAMES
         assert set(SETTING_NAMES) | {"hard_close_minutes"} == set(RuleSettings().to_dict())
 
