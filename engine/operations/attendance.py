@@ -322,6 +322,12 @@ async def kept_attendance(
         len(teachers) != 1
         or teachers[0].verdict.user_id != session.teacher_id
         or any(s.verdict.snapshot is None for s in served)
+        # Kept before engagement was: its figures come from the evidence instead.
+        or any(
+            "engagement_explanation_code" not in (s.verdict.snapshot or {})
+            for s in served
+            if s.verdict.role == "student"
+        )
     ):
         return session, None, locale
     students = tuple(s for s in served if s.verdict.role == "student")

@@ -181,13 +181,16 @@ class EvidenceRepository:
         )
 
     async def participants_in(self, session_ids: Sequence[int]) -> dict[int, set[str]]:
-        """Per session of `session_ids`: every participant sid it has evidence of."""
+        """Per session of `session_ids`: every participant sid it has presence evidence
+        of (a track event does not tell of a connection whose join was lost)."""
         result: dict[int, set[str]] = {sid: set() for sid in session_ids}
         if not session_ids:
             return result
         for session_id, sid in await self.session.execute(
             select(Evidence.session_id, Evidence.participant_sid).where(
-                Evidence.session_id.in_(session_ids), Evidence.participant_sid.is_not(None)
+                Evidence.session_id.in_(session_ids),
+                Evidence.participant_sid.is_not(None),
+                _PRESENCE,
             )
         ):
             if session_id is not None and sid is not None:

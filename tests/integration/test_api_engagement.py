@@ -10,11 +10,12 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from engine.operations.presence import known_presence
 from engine.operations.rebuild import rebuild
 from rules.codes import SessionType
 from rules.lifecycle import Status
 from store.database import Database
-from store.schema import Evidence
+from store.schema import Evidence, StoredVerdict
 from tests.integration.api_world import START, A, B, call, make_session, seed_two_academies
 from tests.integration.attendance_world import finish
 from tests.support.clock import ManualClock
@@ -271,6 +272,25 @@ class TestTrackEvidence:
             student["screen_share_seconds"],
         )
 
+    async def test_a_track_does_not_hide_a_lost_join_from_the_repair(
+        self, client: TestClient, database: Database
+    ) -> None:
+        """The repair (ListParticipants) adds a join for a connection no join webhook
+        told of, even when one of its track events did arrive."""
+        await seed_two_academies(database)
+        session_id, room = await _lesson(database)
+        await _deliver(
+            client,
+            [
+                joined(room, "PA_t", "5", at(0)),
+                track_published(room, "PA_lost", "10", at(1), source="CAMERA"),
+            ],
+        )
+        async with database.uow() as uow:
+            known = await known_presence(uow, [session_id])
+
+        assert frozenset({"PA_t"}) == known[session_id].sids
+
     async def test_other_types_have_seconds_and_no_score(
         self, client: TestClient, database: Database, clock: ManualClock
     ) -> None:
@@ -294,6 +314,31 @@ class TestTrackEvidence:
             student["engagement_score"],
             student["engagement_explanation_code"]["code"],
         )
+
+
+class TestKeptBeforeEngagement:
+    async def test_a_verdict_kept_before_engagement_is_read_from_the_evidence(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """A finished session whose kept answer has no engagement (written by an earlier
+        release) answers the engagement its evidence gives, as the report rows do."""
+        await seed_two_academies(database)
+        session_id, room = await _lesson(database)
+        await _deliver(client, done_when(room))
+        await finish(client, clock, session_id, at(70))
+        async with database.uow() as uow:
+            for row in await uow.session.scalars(
+                select(StoredVerdict).where(StoredVerdict.session_id == session_id)
+            ):
+                row.snapshot = {
+                    k: v for k, v in (row.snapshot or {}).items() if not k.startswith("engagement")
+                }
+                row.snapshot.pop("camera_seconds", None)
+            await uow.commit()
+
+        student = await _student(client, session_id)
+
+        assert (1800, 85) == (student["camera_seconds"], student["engagement_score"])
 
 
 class TestAcrossSessions:

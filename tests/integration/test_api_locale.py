@@ -30,11 +30,7 @@ async def _written_before_codes(database: Database, session_id: int, *, kept: bo
             )
         )
         assert row is not None and row.snapshot is not None
-        old = {
-            k: v
-            for k, v in row.snapshot.items()
-            if not k.startswith("engagement") and k != "explanation_code"
-        }
+        old = {k: v for k, v in row.snapshot.items() if k != "explanation_code"}
         await uow.session.execute(
             update(StoredVerdict)
             .where(StoredVerdict.session_id == session_id, StoredVerdict.role == "student")

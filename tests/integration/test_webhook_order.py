@@ -1,6 +1,7 @@
 """Order invariance through the real endpoint (CONTRACT 3): any order of arrival and
 any number of repeats of a lesson's webhooks give the same intervals, the same
-start and the same verdicts as the events in the order they happened.
+start, the same verdicts and the same engagement (track events among them) as the
+events in the order they happened.
 
 Each example plays one random lesson into two fresh sessions of the same shape:
 in event-time order into one, shuffled with repeats into the other, both over
@@ -24,7 +25,15 @@ from engine.operations.attendance import session_attendance
 from rules.codes import SessionType
 from store.database import Database
 from tests.support.factories import scheduled_session, seed_world
-from tests.support.livekit import OBSERVER, aborted, joined, left, room_finished
+from tests.support.livekit import (
+    OBSERVER,
+    aborted,
+    joined,
+    left,
+    room_finished,
+    track_published,
+    track_unpublished,
+)
 from tests.support.signed_requests import post_webhook
 
 NOW = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
@@ -54,12 +63,13 @@ EXAMPLES = {
 class Happening:
     """One webhook of the lesson, before it is rendered for a room."""
 
-    kind: str  # joined | left | aborted | room_finished
+    kind: str  # joined | left | aborted | room_finished | published | unpublished
     at: datetime  # its event time: what "in order" means
     sid: str = ""
     person: int = 0  # index into PEOPLE
     joined_at: datetime | None = None
     room_sid: str = "RM_A"
+    source: str = "CAMERA"  # of a track
 
     def render(self, room: str, event_id: str) -> bytes:
         if self.kind == "room_finished":
@@ -75,6 +85,18 @@ class Happening:
             return joined(room, self.sid, identity, self.at, **who)
         if self.kind == "left":
             return left(room, self.sid, identity, self.at, joined_at=self.joined_at, **who)
+        if self.kind in ("published", "unpublished"):
+            track = track_published if self.kind == "published" else track_unpublished
+            return track(
+                room,
+                self.sid,
+                identity,
+                self.at,
+                source=self.source,
+                track_sid=f"TR_{self.sid}_{self.source}",
+                event_id=event_id,
+                room_sid=self.room_sid,
+            )
         return aborted(room, self.sid, identity, self.at, **who)
 
 
@@ -99,6 +121,15 @@ def lessons(draw: st.DrawFn) -> list[Happening]:
         ending = draw(st.sampled_from(["left", "aborted", "open", "lost_join"]))
         if ending != "lost_join":
             events.append(Happening("joined", join, **common))
+        # Perhaps a track on the connection: published a while after the join, and
+        # perhaps unpublished (else it ends with the connection).
+        if draw(st.booleans()):
+            source = draw(st.sampled_from(["CAMERA", "MICROPHONE", "SCREEN_SHARE"]))
+            on = join + timedelta(minutes=draw(st.integers(0, 30)))
+            events.append(Happening("published", on, source=source, **common))
+            if draw(st.booleans()):
+                off = on + timedelta(minutes=draw(st.integers(0, 40)))
+                events.append(Happening("unpublished", off, source=source, **common))
         if ending in ("left", "lost_join"):
             events.append(Happening("left", end, joined_at=join, **common))
         elif ending == "aborted":
@@ -115,7 +146,7 @@ async def _two_sessions(database: Database) -> tuple[int, str, int, str]:
                 uow,
                 now=NOW,
                 starts_at=START,
-                session_type=SessionType.QURAN_CIRCLE,
+                session_type=SessionType.INTERACTIVE_COURSE,
                 students=(10, 11),
             )
             for _ in range(2)
@@ -157,7 +188,7 @@ def _verdicts(attendance: Any) -> tuple[Any, ...]:
     return (
         attendance.teacher_meeting,
         attendance.teacher_status,
-        tuple((s.user_id, s.verdict) for s in attendance.students),
+        tuple((s.user_id, s.verdict, s.engagement) for s in attendance.students),
     )
 
 
