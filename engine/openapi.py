@@ -20,7 +20,7 @@ from pydantic.json_schema import models_json_schema
 from engine.api.answers import ErrorBody
 from engine.api.types import Id, Moment
 from engine.auth import SERVICE_ONLY
-from engine.pages.forms import OverrideForm, PageQuery
+from engine.pages.forms import MarkAllForm, OverrideForm, PageQuery
 from engine.routes import Route
 
 ERRORS = {
@@ -138,6 +138,23 @@ ELSEWHERE = (
         "changing only `attendance_status`; answers 303 back to the page. Refused with 403 "
         "when `Origin` (or, lacking it, `Referer`) names another site, or when the form's "
         "`csrf_token` is missing or not this caller's for this session.",
+    ),
+    Route(
+        "POST",
+        "/sessions/{id}/attendance/present",
+        "Mark every student of the lesson present from the page's form",
+        operation_id="attendance_page_mark_all",
+        body=MarkAllForm,
+        body_media_type="application/x-www-form-urlencoded",
+        status=303,
+        answer_media_type="text/plain",
+        errors=(401, 403, 404, 409, 422),
+        rights=None,  # admin or teacher, checked by the page (its token is a cookie)
+        tag="pages",
+        description="The bulk reports operation of `PUT /v1/sessions/{id}/reports` with "
+        "`attendance_status: present` for every roster student (the rest of each report "
+        "kept) and the form's `reason`; answers 303 back to the page. Refused as the "
+        "override form is.",
     ),
     Route(
         "GET",

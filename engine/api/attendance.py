@@ -82,7 +82,7 @@ def decode_history_cursor(text: str) -> HistoryKey:
     try:
         at, kind, row_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None or kind not in (0, 1) or isinstance(row_id, bool):
+        if moment.tzinfo is None or kind not in (-1, 0, 1) or isinstance(row_id, bool):
             raise ValueError(text)
         if not isinstance(row_id, int) or not 0 < row_id <= MAX_ID:
             raise ValueError(text)
@@ -92,9 +92,10 @@ def decode_history_cursor(text: str) -> HistoryKey:
 
 
 async def get_history(request: web.Request) -> web.Response:
-    """Keyset pages on (at, override before transition, id): an entry written while a
-    reader pages never makes it skip or repeat one. A session's history is short (tens
-    of rows), so both tables are read whole and merged; the page is cut after."""
+    """Keyset pages on (at, the session's moves | overrides | the moves they caused,
+    id): an entry written while a reader pages never makes it skip or repeat one. A
+    session's history is short (tens of rows), so both tables are read whole and
+    merged; the page is cut after."""
     principal = authenticate(request)
     session_id = path_id(request)
     query = read_query(request, HistoryQuery)

@@ -22,7 +22,7 @@ from engine.operations.reports import REPORT_COLUMNS
 from engine.operations.settings import settings_for
 from rules.charging import ChargeStatus, counts_as_usage
 from rules.codes import SessionType, is_individual
-from rules.lifecycle import Status
+from rules.lifecycle import LifecycleEvent, Status
 from rules.reconciliation import Verdict, has_attended
 from rules.settings import SETTING_NAMES, RuleSettings, resolve_settings
 from store.schema import (
@@ -336,7 +336,11 @@ def report_shape(
 # --- history ------------------------------------------------------------------------
 
 
-HistoryKey = tuple[datetime, int, int]  # (at, 0 override | 1 transition, row id)
+# (at, -1 transition | 0 override | 1 transition a report caused, row id)
+HistoryKey = tuple[datetime, int, int]
+REPORTED_MOVES = frozenset(
+    {LifecycleEvent.REPORT_ABSENT.value, LifecycleEvent.REPORT_PRESENT.value}
+)
 
 
 def history_shape(
@@ -346,9 +350,11 @@ def history_shape(
     after: HistoryKey | None = None,
     limit: int | None = None,
 ) -> tuple[a.HistoryList, HistoryKey | None]:
-    """Oldest first; at the same moment an override comes before the transition it
-    caused (a report first, then COMPLETED -> ABSENT). One page: the entries whose key
-    follows `after`, at most `limit`, and the key to continue after (None: no more)."""
+    """Oldest first; at the same moment an override comes after the session's own
+    moves and before the move it caused (COMPLETED -> ABSENT after the report that
+    made it: reports are never dated before the session's last move, so they often
+    share its moment). One page: the entries whose key follows `after`, at most
+    `limit`, and the key to continue after (None: no more)."""
     entries: list[tuple[HistoryKey, a.HistoryEntry]] = []
     for t in transitions:
         details = t.details or {}
@@ -363,7 +369,8 @@ def history_shape(
             after={"status": t.to_status},
             details=t.details,
         )
-        entries.append(((t.at, 1, t.id), entry))
+        caused = t.event in REPORTED_MOVES
+        entries.append(((t.at, 1 if caused else -1, t.id), entry))
     for o in overrides:
         entry = a.HistoryEntry(
             kind=o.kind,

@@ -66,6 +66,15 @@ def _check_accepts_reports(session: Session) -> None:
         )
 
 
+async def _dated(uow: UnitOfWork, session: Session, at: datetime) -> datetime:
+    """When a report on `session` is recorded: `at`, or the session's last move if that
+    is later. A day played with `as_of` sweeps (a simulation, a replay) or a replica
+    whose clock lags another's would otherwise date a report before the lesson it
+    corrects, and its history would list the correction first."""
+    last = await uow.transitions.last_at(session.id)
+    return max(at, last) if last is not None else at
+
+
 def _values(command: RecordReport) -> dict[str, Any]:
     return {
         "attendance_status": command.attendance_status,
@@ -83,6 +92,7 @@ async def record_report(
     """Replace one student's report and carry out what it changes. The caller holds the
     session row locked and has checked the caller's rights and the roster."""
     _check_accepts_reports(session)
+    at = await _dated(uow, session, at)
     student_id = command.student_id
     before = (await session_attendance(uow, session, now=at)).student(student_id)
     before_audit = {"report": report_fields(before.report), **verdict_snapshot(before)}
@@ -158,6 +168,7 @@ async def record_reports(
     holds the session row locked and has checked the caller's rights; every entry is
     checked here before the first write, so a refusal leaves everything as it was."""
     _check_accepts_reports(session)
+    at = await _dated(uow, session, at)
     roster = await uow.sessions.roster(session.id)
     problems = entry_problems([e.student_id for e in command.reports], roster, session.id)
     if problems:

@@ -28,3 +28,16 @@ class OverrideForm(BaseModel):
         description="The token the page's form carries (engine/pages/csrf.py); "
         "without it, or with another caller's or session's, the POST is refused with 403.",
     )
+
+
+class MarkAllForm(BaseModel):
+    """ "Mark all present": every roster student's verdict becomes `present`, the rest
+    of each report kept, with one reason for all."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
+    reason: str = Field(min_length=1, max_length=2000)
+    csrf_token: str = Field(
+        default="",
+        description="The token the page's forms carry (engine/pages/csrf.py); "
+        "without it, or with another caller's or session's, the POST is refused with 403.",
+    )

@@ -1,118 +1,39 @@
 """What the teacher's attendance page shows, computed once from a session's verdicts.
 
-Everything here is plain data for the template: positions on the lesson's
-timeline as percentages, times in the academy's zone, words in its language.
+Everything here is plain data for the template: positions on the lesson's time axis
+as percentages (mirrored in right-to-left pages), times in the academy's zone, words
+in its language.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from engine.display import LOOKS
-from engine.explanations import STATUS_WORDS, render
+from engine.explanations import render, render_engagement
 from engine.operations.attendance import SessionAttendance, window
+from engine.pages.axis import Axis, Bar, Tick, zone_name
 from engine.pages.fields import Fact, lesson_facts, report_facts
+from engine.pages.history import HistoryLine, Override, history_lines, overrides_of
+from engine.pages.words import WORDS
 from rules.attendance import AttendanceStatus
 from rules.evidence import Interval
 from rules.lifecycle import Status
-from store.schema import Session, User
+from store.schema import AuditEntry, Session, Transition, User
 
-WORDS = {
-    "en": {
-        "title": "Attendance",
-        "teacher": "Teacher",
-        "student": "Student",
-        "verdict": "Verdict",
-        "source": "Source",
-        "rule": "Why",
-        "timeline": "Timeline",
-        "charge": "Charge",
-        "lesson": "Lesson",
-        "report": "Report",
-        "override": "Override",
-        "status": "Attendance",
-        "reason": "Reason",
-        "save": "Save",
-        "evidence": "Use the meeting evidence",
-        "start": "start",
-        "end": "end",
-        "counted": "counted",
-        "raw": "connected",
-        "not_scheduled": "This session is not scheduled yet.",
-        "saved": "Saved: the verdict was updated.",
-        "present_in": "in the lesson",
-        "minutes": "min",
-        "none": "—",
-        "sources": {
-            "teacher_report": "teacher report",
-            "meeting": "meeting",
-            "none": "no evidence",
-        },
-        "charges": {"charged": "charged", "waived": "waived", "unbilled": "unbilled", "none": "—"},
-        "verdicts": {
-            "present": "present",
-            "late": "late",
-            "left_early": "left early",
-            "partial": "partial",
-            "absent": "absent",
-            "pending": "pending",
-            "attended": "attended",
-        },
-    },
-    "ar": {
-        "title": "الحضور",
-        "teacher": "المعلم",
-        "student": "الطالب",
-        "verdict": "الحالة",
-        "source": "المصدر",
-        "rule": "السبب",
-        "timeline": "الخط الزمني",
-        "charge": "الخصم",
-        "lesson": "الدرس",
-        "report": "التقرير",
-        "override": "تعديل",
-        "status": "الحضور",
-        "reason": "السبب",
-        "save": "حفظ",
-        "evidence": "اعتماد بيانات الاجتماع",
-        "start": "البداية",
-        "end": "النهاية",
-        "counted": "محسوب",
-        "raw": "متصل",
-        "not_scheduled": "هذه الجلسة غير مجدولة بعد.",
-        "saved": "تم الحفظ: حُدّثت حالة الحضور.",
-        "present_in": "في الدرس",
-        "minutes": "دقيقة",
-        "none": "—",
-        "sources": {"teacher_report": "تقرير المعلم", "meeting": "الاجتماع", "none": "لا دليل"},
-        "charges": {"charged": "مخصومة", "waived": "معفاة", "unbilled": "دون اشتراك", "none": "—"},
-        "verdicts": {**STATUS_WORDS["ar"], "attended": "حضر"},
-    },
-}
 OVERRIDE_CHOICES = tuple(s.value for s in AttendanceStatus if s is not AttendanceStatus.PENDING)
 
 
-def _css(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".").replace(".", "_")
-
-
 @dataclass(frozen=True)
-class Bar:
-    left: float  # percent of the timeline from its start
-    width: float
-    label: str  # "10:02–10:40"
-
-    # Positions are classes of the page's nonce'd stylesheet, not `style` attributes:
-    # the CSP allows no inline style.
-    @property
-    def at(self) -> str:
-        return f"l{_css(self.left)}"
-
-    @property
-    def span(self) -> str:
-        return f"w{_css(self.width)}"
+class Engagement:
+    camera: str
+    microphone: str
+    screen: str
+    score: int | None
+    explanation: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,12 +46,27 @@ class Row:
     source_label: str
     explanation: str
     attended: str
+    copresence: str
     raw: tuple[Bar, ...]
     counted: tuple[Bar, ...]
     charge: str
     overridden: bool
     report_status: str | None
     report: tuple[Fact, ...] = ()
+    override: Override | None = None
+    engagement: Engagement | None = None
+
+
+@dataclass(frozen=True)
+class TeacherRow:
+    user_id: int
+    name: str
+    verdict: str
+    verdict_label: str
+    attended: str
+    share: str  # "100 %": of the scheduled lesson
+    raw: tuple[Bar, ...]
+    counted: tuple[Bar, ...]
 
 
 @dataclass(frozen=True)
@@ -141,42 +77,38 @@ class Page:
     words: dict[str, object]
     status_label: str
     when: str
+    zone: str  # "Africa/Cairo, UTC+02:00"
     scheduled: bool
-    marks: tuple[Bar, ...]  # the lesson's start and end on the timeline
-    teacher: Row
+    ticks: tuple[Tick, ...]
+    window: Bar | None  # the scheduled lesson on the axis
+    marks: tuple[Bar, ...]  # its start and end
+    teacher: TeacherRow
     students: tuple[Row, ...]
     can_override: bool
+    history: tuple[HistoryLine, ...] = ()
     choices: tuple[str, ...] = OVERRIDE_CHOICES
     lesson: tuple[Fact, ...] = ()
 
     @property
+    def engagement(self) -> bool:
+        """Whether the engagement column is shown: some student has engagement figures."""
+        return any(row.engagement is not None for row in self.students)
+
+    @property
     def placements(self) -> tuple[str, ...]:
-        """The stylesheet's rules placing every bar and mark on its timeline."""
-        bars = [*self.marks]
-        for row in (self.teacher, *self.students):
+        """The stylesheet's rules placing every bar, mark and tick on its axis."""
+        bars: list[Bar] = [*self.marks, *([self.window] if self.window else [])]
+        bars += [*self.teacher.raw, *self.teacher.counted]
+        for row in self.students:
             bars += [*row.raw, *row.counted]
         rules = {f".{b.at} {{ left: {b.left}% }}" for b in bars}
-        rules |= {f".{b.span} {{ width: {b.width}% }}" for b in bars if b not in self.marks}
+        rules |= {f".{t.at} {{ left: {t.left}% }}" for t in self.ticks}
+        rules |= {f".{b.span} {{ width: {b.width}% }}" for b in bars if b.width}
         return tuple(sorted(rules))
 
 
-class Timeline:
-    """Maps instants onto [0, 100] % of a span around the lesson."""
-
-    def __init__(self, start: datetime, end: datetime, zone: ZoneInfo) -> None:
-        self.start, self.end, self.zone = start, end, zone
-
-    def pct(self, at: datetime) -> float:
-        span = (self.end - self.start).total_seconds()
-        clamped = min(max(at, self.start), self.end)
-        return round((clamped - self.start).total_seconds() / span * 100, 2)
-
-    def clock(self, at: datetime) -> str:
-        return at.astimezone(self.zone).strftime("%H:%M")
-
-    def bar(self, start: datetime, end: datetime) -> Bar:
-        left = self.pct(start)
-        return Bar(left, max(self.pct(end) - left, 0.4), f"{self.clock(start)}–{self.clock(end)}")
+def _minutes(seconds: int | None, unit: object) -> str:
+    return f"{(seconds or 0) // 60} {unit}"
 
 
 def build_page(
@@ -189,37 +121,47 @@ def build_page(
     now: datetime,
     can_override: bool,
     only_student: int | None,
+    transitions: Iterable[Transition] = (),
+    audit: Iterable[AuditEntry] = (),
 ) -> Page:
     session = attendance.session
     lang = locale if locale in WORDS else "en"
-    words: dict[str, object] = WORDS[lang]  # type: ignore[assignment]
+    words = WORDS[lang]
+    rtl = lang == "ar"
     zone = ZoneInfo(timezone)
     span = window(session)
     display = LOOKS[Status(session.status)]
     until = session.ended_at or now
     if span is None:
-        timeline = Timeline(now, now + timedelta(hours=1), zone)
+        axis = Axis(now, now + timedelta(hours=1), zone, rtl=rtl)
         marks: tuple[Bar, ...] = ()
+        lesson_window = None
         when = ""
+        ticks: tuple[Tick, ...] = ()
     else:
         settings = attendance.settings
+        # The axis covers the room's opening to the end of the buffer, and any
+        # evidence outside them.
         first = min([settings.opens_at(span[0])] + [i.joined_at for i in intervals])
         last = max(
             [span[1] + timedelta(minutes=settings.buffer_minutes)]
             + [i.left_at or until for i in intervals]
         )
-        timeline = Timeline(first, last, zone)
-        marks = (timeline.bar(span[0], span[0]), timeline.bar(span[1], span[1]))
+        axis = Axis(first, last, zone, rtl=rtl)
+        marks = (axis.mark(span[0]), axis.mark(span[1]))
+        lesson_window = axis.window(span[0], span[1])
+        ticks = axis.ticks()
         day = span[0].astimezone(zone).strftime("%Y-%m-%d")
-        when = f"{day} {timeline.clock(span[0])}–{timeline.clock(span[1])}"
+        when = f"{day} {axis.clock(span[0])}–{axis.clock(span[1])}"
 
     verdicts: dict[str, str] = words["verdicts"]  # type: ignore[assignment]
     sources: dict[str, str] = words["sources"]  # type: ignore[assignment]
+    minutes = words["minutes"]
 
     def raw_bars(user_id: int) -> tuple[Bar, ...]:
         return tuple(
-            timeline.bar(i.joined_at, i.left_at or until)
-            for i in intervals
+            axis.bar(i.joined_at, i.left_at or until)
+            for i in sorted(intervals, key=lambda i: i.joined_at)
             if i.user_id == user_id and i.decisive
         )
 
@@ -227,25 +169,20 @@ def build_page(
         user = users.get(user_id)
         return user.name if user else str(user_id)
 
-    minutes = words["minutes"]
     teacher_m = attendance.teacher_meeting
-    teacher = Row(
+    teacher_status = attendance.teacher_status.value
+    teacher = TeacherRow(
         user_id=attendance.teacher_id,
         name=name(attendance.teacher_id),
-        verdict=attendance.teacher_status.value,
-        verdict_label=verdicts.get(
-            attendance.teacher_status.value, attendance.teacher_status.value
-        ),
-        source="meeting",
-        source_label=sources["meeting"],
-        explanation=f"{teacher_m.attendance_percentage:g} %",
-        attended=f"{teacher_m.attended_seconds // 60} {minutes}",
+        verdict=teacher_status,
+        verdict_label=verdicts.get(teacher_status, teacher_status),
+        attended=_minutes(teacher_m.attended_seconds, minutes),
+        share=f"{teacher_m.attendance_percentage:g} %",
         raw=raw_bars(attendance.teacher_id),
-        counted=tuple(timeline.bar(a, b) for a, b in teacher_m.intervals),
-        charge="",
-        overridden=False,
-        report_status=None,
+        counted=tuple(axis.bar(a, b) for a, b in teacher_m.intervals),
     )
+    audit = list(audit)
+    overrides = overrides_of(audit, names=name, zone=zone, words=words)
     rows = []
     for student in attendance.students:
         if only_student is not None and student.user_id != only_student:
@@ -266,26 +203,42 @@ def build_page(
                     fallback=verdict.explanation,
                     status=verdict.status.value,
                 ),
-                attended=f"{verdict.meeting.attended_seconds // 60} {minutes}",
+                attended=_minutes(verdict.meeting.attended_seconds, minutes),
+                copresence=_minutes(student.copresent_seconds, minutes),
                 raw=raw_bars(student.user_id),
-                counted=tuple(timeline.bar(a, b) for a, b in verdict.meeting.intervals),
+                counted=tuple(axis.bar(a, b) for a, b in verdict.meeting.intervals),
                 charge=student.charge.status if student.charge else "none",
                 overridden=report_status is not None,
                 report_status=report_status,
                 report=report_facts(student.report.fields if student.report else None, lang),
+                override=overrides.get(student.user_id) if report_status is not None else None,
+                engagement=Engagement(
+                    camera=_minutes(student.engagement.camera_seconds, minutes),
+                    microphone=_minutes(student.engagement.microphone_seconds, minutes),
+                    screen=_minutes(student.engagement.screen_share_seconds, minutes),
+                    score=student.engagement.engagement_score,
+                    explanation=render_engagement(student.engagement.explanation_code, lang),
+                ),
             )
         )
     return Page(
         session=session,
         lang=lang,
-        direction="rtl" if lang == "ar" else "ltr",
+        direction="rtl" if rtl else "ltr",
         words=words,
         status_label=display.label if lang == "ar" else display.label_en,
         when=when,
+        zone=zone_name(zone, span[0] if span else now),
         scheduled=span is not None,
+        ticks=ticks,
+        window=lesson_window,
         marks=marks,
         teacher=teacher,
         students=tuple(rows),
         can_override=can_override,
+        # The history is the teacher's and the admin's, as in the API.
+        history=()
+        if only_student is not None
+        else history_lines(transitions, audit, names=name, zone=zone, words=words, lang=lang),
         lesson=lesson_facts(session.extra, lang),
     )

@@ -15,7 +15,8 @@ from enum import StrEnum
 # A fixed day far enough ahead that the service's own wall-clock sweeper never
 # touches it: only the simulator's `as_of` sweeps move these sessions.
 DAY = datetime(2031, 3, 3, tzinfo=UTC)
-FIRST_LESSON_HOUR = 8
+# 09:00Z: eleven in the morning in Cairo, where the simulated academy teaches.
+FIRST_LESSON_HOUR = 9
 TYPES = (
     "quran_individual",
     "quran_circle",

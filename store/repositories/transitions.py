@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.repositories.base import table_of
@@ -52,3 +52,10 @@ class TransitionRepository:
             select(Transition).where(Transition.session_id == session_id).order_by(Transition.id)
         )
         return list(rows)
+
+    async def last_at(self, session_id: int) -> datetime | None:
+        """When the session last moved (None: never)."""
+        latest: datetime | None = await self.session.scalar(
+            select(func.max(Transition.at)).where(Transition.session_id == session_id)
+        )
+        return latest

@@ -108,7 +108,11 @@ class TestRights:
             for method, operation in item.items()
             if operation["security"] == [{"bearer": []}]
         }
-        page = {("GET", "/sessions/{id}/attendance"), ("POST", "/sessions/{id}/attendance")}
+        page = {
+            ("GET", "/sessions/{id}/attendance"),
+            ("POST", "/sessions/{id}/attendance"),
+            ("POST", "/sessions/{id}/attendance/present"),
+        }
         assert bearer - page == set(client.app[RIGHTS])
 
     async def test_an_operation_shows_its_rights(self, client: TestClient) -> None:

@@ -49,7 +49,8 @@ class TestReadingThePage:
         self, client: TestClient, database: Database, clock: ManualClock
     ) -> None:
         """The circle's teacher sees all three students, the bars of student 10's
-        presence, the rule that decided each verdict, and an override form each."""
+        presence, the rule that decided each verdict, an override form each and the
+        "mark all present" form."""
         sessions = await world(database, clock)
         response = await client.get(PAGE.format(sessions.circle), headers=headers_of("teacher_own"))
         html = await response.text()
@@ -61,7 +62,9 @@ class TestReadingThePage:
         # Not finished yet: the rule so far, in the academy's Arabic.
         assert "قيد الانتظار: حاضر حتى الآن" in html
         assert "pending: present so far" not in html
-        assert 3 == html.count('<form method="post"')
+        # One override form per student, and "mark all present".
+        assert 4 == html.count('<form method="post"')
+        assert 3 == html.count('name="student_id"')
 
     async def test_a_student_sees_only_its_own_row_and_no_form(
         self, client: TestClient, database: Database, clock: ManualClock
