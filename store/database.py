@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
-from store.appender import SqliteAppender
+from store.appender import PostgresAppender, SqliteAppender
 from store.repositories.inbox import NewEvent
 from store.sqlite_file import FileGuard
 from store.uow import UnitOfWork
@@ -144,6 +144,7 @@ class Database:
         )
         self.engine: AsyncEngine = create_engine(url, guard=self._guard, **engine_kwargs)
         self._maker = sessionmaker(self.engine)
+        self._pg_appender = PostgresAppender(self.engine) if self.dialect == "postgresql" else None
         self._reader = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}))
         self._one_reader = sessionmaker(
             self.engine.execution_options(**{READ_ONLY: SINGLE_STATEMENT})
@@ -188,6 +189,8 @@ class Database:
         if self.appender is not None:
             generation = await self._admit()
             return await self.appender.append(events, generation)
+        if self._pg_appender is not None:
+            return await self._pg_appender.append(events)
         async with self.uow() as uow:
             stored = await uow.inbox.append(events)
             await uow.commit()
@@ -232,4 +235,6 @@ class Database:
     async def dispose(self) -> None:
         if self.appender is not None:
             await self.appender.close()
+        if self._pg_appender is not None:
+            await self._pg_appender.close()
         await self.engine.dispose()
