@@ -185,7 +185,7 @@ class Database:
     async def append_inbox(self, events: Sequence[NewEvent]) -> set[str]:
         """Store each event whose id is new, all in one durable transaction; the event
         ids stored now. Ids must be distinct within `events`. SQLite: one hop to the
-        appender's thread; PostgreSQL: one multi-row statement (repositories.inbox)."""
+        appender's thread; PostgreSQL: one statement over a held connection (store/appender.py)."""
         if self.appender is not None:
             generation = await self._admit()
             return await self.appender.append(events, generation)
