@@ -3,7 +3,7 @@ and the engines, connection set-up and migrations behind it for SQLite and Postg
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import PoolResetState
 from sqlalchemy.util import greenlet_spawn
 
+from store.appender import PostgresAppender, SqliteAppender
+from store.repositories.inbox import NewEvent
 from store.sqlite_file import FileGuard
 from store.uow import UnitOfWork
 
@@ -146,8 +148,15 @@ class Database:
         self.url = url
         db_file = _sqlite_file(url) if is_sqlite(url) else None
         self._guard = FileGuard(db_file) if db_file is not None else None
+        # A plain file (no URI options): the inbox's appends skip the engine.
+        self.appender = (
+            SqliteAppender(db_file, self._guard, SQLITE_BUSY_TIMEOUT_MS)
+            if db_file is not None and "?" not in url
+            else None
+        )
         self.engine: AsyncEngine = create_engine(url, guard=self._guard, **engine_kwargs)
         self._maker = sessionmaker(self.engine)
+        self._pg_appender = PostgresAppender(self.engine) if self.dialect == "postgresql" else None
         self._reader = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}))
         self._one_reader = sessionmaker(
             self.engine.execution_options(**{READ_ONLY: SINGLE_STATEMENT})
@@ -184,6 +193,20 @@ class Database:
         if self._guard is None:
             return UnitOfWork(maker, self.dialect)
         return UnitOfWork(maker, self.dialect, admit=self._admit, confirm=self._guard.check)
+
+    async def append_inbox(self, events: Sequence[NewEvent]) -> set[str]:
+        """Store each event whose id is new, all in one durable transaction; the event
+        ids stored now. Ids must be distinct within `events`. SQLite: one hop to the
+        appender's thread; PostgreSQL: one statement over a held connection (store/appender.py)."""
+        if self.appender is not None:
+            generation = await self._admit()
+            return await self.appender.append(events, generation)
+        if self._pg_appender is not None:
+            return await self._pg_appender.append(events)
+        async with self.uow() as uow:
+            stored = await uow.inbox.append(events)
+            await uow.commit()
+        return stored
 
     async def _admit(self) -> int:
         """The generation of the pool a new unit of work draws from; a file put back at
@@ -222,4 +245,8 @@ class Database:
         await ping(self.engine)
 
     async def dispose(self) -> None:
+        if self.appender is not None:
+            await self.appender.close()
+        if self._pg_appender is not None:
+            await self._pg_appender.close()
         await self.engine.dispose()

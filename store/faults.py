@@ -15,6 +15,8 @@ unique index refusing a row inside `UnitOfWork.savepoint()`: not a fault, an ans
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -30,7 +32,13 @@ class Taken(Exception):
     """A unique index refused the row: another transaction wrote it first."""
 
 
-DATABASE_FAULTS: tuple[type[BaseException], ...] = (DBAPIError, PoolTimeout, OSError)
+# sqlite3.Error: the inbox's appender (store/appender.py) speaks to SQLite directly.
+DATABASE_FAULTS: tuple[type[BaseException], ...] = (
+    DBAPIError,
+    PoolTimeout,
+    OSError,
+    sqlite3.Error,
+)
 
 
 def connection_lost(exc: BaseException) -> bool:

@@ -103,10 +103,8 @@ class GroupWriter:
         first: dict[str, NewEvent] = {}
         for waiting in batch:
             first.setdefault(waiting.event.event_id, waiting.event)
-        database = self._database()
-        async with self._lock(), database.uow() as uow:
-            stored = await uow.inbox.append(list(first.values()))
-            await uow.commit()
+        async with self._lock():
+            stored = await self._database().append_inbox(list(first.values()))
         accepted = duplicate = 0
         for waiting in batch:
             event = waiting.event

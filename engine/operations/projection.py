@@ -37,7 +37,7 @@ from rules import evidence as ev
 from rules.engagement import TrackPublished, TrackUnpublished
 from rules.errors import HudurError
 from rules.lifecycle import is_ongoing
-from store.schema import WebhookEvent
+from store.repositories.inbox import InboxRow
 from store.uow import UnitOfWork
 from webhooks.derive import derive_evidence
 from webhooks.parse import parse_event
@@ -127,9 +127,9 @@ def _may_act(status: str, started_at: datetime | None, join: ev.ParticipantJoine
 
 
 async def derive_rows(
-    uow: UnitOfWork, rows: list[WebhookEvent], report: Projected, *, allow_as_of: bool
+    uow: UnitOfWork, rows: list[InboxRow], report: Projected, *, allow_as_of: bool
 ) -> Joins:
-    """Evidence of `rows` (tracked inbox rows, in id order) staged and flushed; each row
+    """Evidence of `rows` (inbox rows, in id order) staged and flushed; each row
     attached to its room's session and marked processed or ignored; the joins per
     session. A row whose fields cannot be read is kept and decides nothing."""
     rooms = sorted({r.room_name for r in rows if r.session_id is None and r.room_name})
@@ -171,6 +171,7 @@ async def derive_rows(
         if isinstance(derived.evidence, ev.ParticipantJoined):
             joins.setdefault(row.session_id, []).append((derived.evidence, derived.user_id))
     await uow.evidence.flush()
+    await uow.inbox.write_back(rows)
     # Until CreateRoom's answer is in (or when LiveKit made the room on a join).
     await uow.sessions.learn_meeting_ids(meeting_ids)
     return joins

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import NamedTuple, cast
 
-from sqlalchemy import Table, func, select, text, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +28,32 @@ _APPEND = {
     .returning(_INBOX.c.event_id)
     for name, insert_into in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
+
+
+@dataclass(slots=True)
+class InboxRow:
+    """One stored event as the projector reads it: a plain row, not an ORM object (a
+    batch reads thousands). `session_id` and `state` are the projector's to set, and
+    `InboxRepository.write_back` stores them."""
+
+    id: int
+    event_id: str
+    event: str
+    room_name: str | None
+    room_sid: str | None
+    occurred_at: datetime
+    received_at: datetime
+    body: bytes
+    state: str
+    session_id: int | None
+
+
+_PAGE_COLUMNS = [_INBOX.c[f.name] for f in fields(InboxRow)]
+_WRITE_BACK = (
+    update(_INBOX)
+    .where(_INBOX.c.id == bindparam("row_id"))
+    .values(state=bindparam("new_state"), session_id=bindparam("new_session_id"))
+)
 
 
 class StoredEvent(NamedTuple):
@@ -132,14 +159,26 @@ class InboxRepository:
 
     async def page(
         self, *, after: int, limit: int, session_id: int | None = None
-    ) -> list[WebhookEvent]:
+    ) -> list[InboxRow]:
         """The next `limit` stored events after inbox id `after` (of one session), by id:
-        keyset paging, so a rebuild reads the whole inbox in bounded pages. The rows are
-        tracked: a `session_id` set on them is written with the next flush."""
-        stmt = select(WebhookEvent).where(WebhookEvent.id > after)
+        keyset paging, so a rebuild reads the whole inbox in bounded pages. What the
+        caller sets on them is stored by `write_back`."""
+        stmt = select(*_PAGE_COLUMNS).where(_INBOX.c.id > after)
         if session_id is not None:
-            stmt = stmt.where(WebhookEvent.session_id == session_id)
-        return list(await self.session.scalars(stmt.order_by(WebhookEvent.id).limit(limit)))
+            stmt = stmt.where(_INBOX.c.session_id == session_id)
+        result = await self.session.execute(stmt.order_by(_INBOX.c.id).limit(limit))
+        return [InboxRow(*row) for row in result]
+
+    async def write_back(self, rows: Sequence[InboxRow]) -> None:
+        """Store the `session_id` and `state` of rows read by `page` (one executemany)."""
+        if rows:
+            await self.session.execute(
+                _WRITE_BACK,
+                [
+                    {"row_id": r.id, "new_state": r.state, "new_session_id": r.session_id}
+                    for r in rows
+                ],
+            )
 
     async def session_of_room(self, room_name: str) -> int | None:
         """The id of the session whose room is `room_name`, if there is one by now."""

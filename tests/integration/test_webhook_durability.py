@@ -4,6 +4,7 @@ all-or-nothing when the database fails. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -127,11 +128,17 @@ class TestDurability:
         await database.engine.dispose()
         creator = pool._creator  # type: ignore[attr-defined]
         database.engine.pool._creator = _refuse  # type: ignore[attr-defined]
+        appender = database.appender
+        opened = appender.connect if appender is not None else None
+        if appender is not None:
+            appender.reopen_with(_refuse)
         try:
             response = await post_webhook(client, body, headers=headers)
             error = await response.json()
         finally:
             database.engine.pool._creator = creator  # type: ignore[attr-defined]
+            if appender is not None and opened is not None:
+                appender.reopen_with(opened)
         assert (503, "unavailable") == (response.status, error["error"]["code"])
         assert 0 == (await stored(database))["inbox"]
         retry = await post_webhook(client, body, headers=headers)
@@ -153,10 +160,31 @@ def _failing(database: Database, statement_prefix: str) -> Iterator[None]:
             raise OperationalError(statement, {}, ConnectionError("connection lost"))
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", fail)
+    # SQLite's inbox appends go through their own connection (store/appender.py):
+    # its authorizer refuses to prepare the statement, as a failing disk would fail it.
+    appender = database.appender
+    opened = appender.connect if appender is not None else None
+
+    def refusing(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        assert opened is not None
+        connection = opened(*args, **kwargs)
+        connection.set_authorizer(
+            lambda action, table, *_: (
+                sqlite3.SQLITE_DENY
+                if action == sqlite3.SQLITE_INSERT and table == statement_prefix.split()[-1]
+                else sqlite3.SQLITE_OK
+            )
+        )
+        return connection
+
     try:
+        if appender is not None:
+            appender.reopen_with(refusing)
         yield
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", fail)
+        if appender is not None and opened is not None:
+            appender.reopen_with(opened)
 
 
 def _refuse(*args: object, **kwargs: object) -> object:
