@@ -27,7 +27,8 @@ from engine.api.shapes import (
 )
 from engine.api.types import MAX_ID
 from engine.auth import Principal, authenticate, only
-from engine.operations.attendance import KeptRead, kept_attendance, session_attendance
+from engine.operations.attendance import session_attendance
+from engine.operations.kept import KeptRead, kept_attendance
 from engine.projector import PROJECTOR, checks_freshness_itself
 from engine.routes import Route
 from store.uow import UnitOfWork

@@ -11,13 +11,13 @@ from engine.api.bodies import ALL_REPORT_FIELDS, type_field_names
 from engine.display import display_for
 from engine.explanations import render, render_engagement
 from engine.operations.attendance import (
-    Kept,
     SessionAttendance,
     StudentAttendance,
     current_verdicts,
     engagement_snapshot,
 )
 from engine.operations.charges import charge_snapshot
+from engine.operations.kept import Kept
 from engine.operations.reports import REPORT_COLUMNS
 from engine.operations.settings import settings_for
 from rules.charging import ChargeStatus, counts_as_usage
