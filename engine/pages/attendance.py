@@ -15,6 +15,7 @@ HTML for people.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TypeVar
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -34,6 +35,7 @@ from rules.errors import BadRequest, Forbidden, Unauthorized
 from store.schema import AuditEntry, StudentReport
 
 COOKIE = "hudur_token"
+F = TypeVar("F", OverrideForm, MarkAllForm)
 
 
 def _principal(request: web.Request) -> Principal:
@@ -110,9 +112,9 @@ async def get_page(request: web.Request) -> web.StreamResponse:
     return web.Response(text=html, content_type="text/html")
 
 
-async def _checked_form(request: web.Request) -> tuple[Principal, dict[str, object]]:
+async def _checked_form(request: web.Request, model: type[F]) -> tuple[Principal, F]:
     """The caller and its form, once the post is found same-origin, from someone who
-    may override, and carrying this caller's CSRF token for this session."""
+    may override, carrying this caller's CSRF token for this session, and valid."""
     csrf.check_same_origin(request)
     principal = _principal(request)
     if not _may_override(principal):
@@ -129,7 +131,10 @@ async def _checked_form(request: web.Request) -> tuple[Principal, dict[str, obje
         now(request),
         token if isinstance(token, str) else None,
     )
-    return principal, dict(posted)
+    try:
+        return principal, model.model_validate(dict(posted))
+    except ValidationError as exc:
+        raise invalid(*field_errors(exc)) from None
 
 
 def _keeping(
@@ -148,13 +153,9 @@ def _keeping(
 
 
 async def post_override(request: web.Request) -> web.StreamResponse:
-    principal, posted = await _checked_form(request)
+    principal, form = await _checked_form(request, OverrideForm)
     session_id = path_id(request)
     moment = now(request)
-    try:
-        form = OverrideForm.model_validate(posted)
-    except ValidationError as exc:
-        raise invalid(*field_errors(exc)) from None
     student_id = form.student_id
     async with database(request).uow() as uow:
         session = await visible_session(uow, principal, session_id, for_update=True)
@@ -173,13 +174,9 @@ async def post_override(request: web.Request) -> web.StreamResponse:
 async def post_mark_all(request: web.Request) -> web.StreamResponse:
     """Every roster student present, with one reason: the bulk reports operation, all
     or nothing, each report audited."""
-    principal, posted = await _checked_form(request)
+    principal, form = await _checked_form(request, MarkAllForm)
     session_id = path_id(request)
     moment = now(request)
-    try:
-        form = MarkAllForm.model_validate(posted)
-    except ValidationError as exc:
-        raise invalid(*field_errors(exc)) from None
     async with database(request).uow() as uow:
         session = await visible_session(uow, principal, session_id, for_update=True)
         check_own_teaching(principal, session)

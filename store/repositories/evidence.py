@@ -8,11 +8,11 @@ and the one way out of it. Presence reads (`for_session(s)`) never see track row
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Row, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Row, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules import evidence as ev
@@ -25,6 +25,7 @@ _PRESENCE = Evidence.kind.not_in(_TRACK_KINDS)
 _TRACKS = Evidence.kind.in_(_TRACK_KINDS)
 
 AnyEvidence = ev.Evidence | TrackEvidence
+T = TypeVar("T")
 
 _EVIDENCE = table_of(Evidence)
 _COLUMNS = [c.key for c in _EVIDENCE.columns if c.key != "id"]
@@ -119,29 +120,28 @@ class EvidenceRepository:
         self, session_ids: Sequence[int]
     ) -> dict[int, list[TrackEvidence]]:
         """The track evidence of each of `session_ids` (one query)."""
-        result: dict[int, list[TrackEvidence]] = {sid: [] for sid in session_ids}
-        if not session_ids:
-            return result
-        for row in await self.session.execute(
-            select(*table_of(Evidence).c)
-            .where(Evidence.session_id.in_(session_ids), _TRACKS)
-            .order_by(Evidence.session_id, Evidence.id)
-        ):
-            result[row.session_id].append(to_track_evidence(row))
-        return result
+        return await self._grouped(session_ids, _TRACKS, to_track_evidence)
 
     async def for_sessions(self, session_ids: Sequence[int]) -> dict[int, list[ev.Evidence]]:
         """The evidence of each of `session_ids` (one query), in the rules' form."""
-        result: dict[int, list[ev.Evidence]] = {sid: [] for sid in session_ids}
+        return await self._grouped(session_ids, _PRESENCE, to_rule_evidence)
+
+    async def _grouped(
+        self,
+        session_ids: Sequence[int],
+        kinds: ColumnElement[bool],
+        convert: Callable[[Row[Any]], T],
+    ) -> dict[int, list[T]]:
+        result: dict[int, list[T]] = {sid: [] for sid in session_ids}
         if not session_ids:
             return result
         # Plain rows, not ORM objects: a sweep's batch reads thousands of these.
         for row in await self.session.execute(
             select(*table_of(Evidence).c)
-            .where(Evidence.session_id.in_(session_ids), _PRESENCE)
+            .where(Evidence.session_id.in_(session_ids), kinds)
             .order_by(Evidence.session_id, Evidence.id)
         ):
-            result[row.session_id].append(to_rule_evidence(row))
+            result[row.session_id].append(convert(row))
         return result
 
     async def add_closed_many(self, closes: Sequence[tuple[int, str, ev.SessionClosed]]) -> None:
