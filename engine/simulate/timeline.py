@@ -6,14 +6,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from google.protobuf import json_format
 from livekit.api import AccessToken
 from livekit.protocol import models, webhook
 
 from engine.simulate.plan import Behaviour, Lesson
+from engine.simulate.tracks import Publication, Stay, publications
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEPARTURE_TIMEOUT = timedelta(seconds=20)
@@ -49,13 +52,19 @@ class RoomScript:
         self._sids = 0
 
     def _emit(
-        self, kind: str, at: datetime, participant: models.ParticipantInfo | None = None
+        self,
+        kind: str,
+        at: datetime,
+        participant: models.ParticipantInfo | None = None,
+        track: models.TrackInfo | None = None,
     ) -> None:
         event_id = f"EV_{self.prefix}{len(self.events):04d}"
         message = webhook.WebhookEvent(event=kind, id=event_id, created_at=_seconds(at))
         message.room.CopyFrom(self.room)
         if participant is not None:
             message.participant.CopyFrom(participant)
+        if track is not None:
+            message.track.CopyFrom(track)
         body = json.dumps(json_format.MessageToDict(message), separators=(",", ":")).encode()
         self.events.append(Webhook(self.room.name, at, event_id, body))
 
@@ -74,8 +83,28 @@ class RoomScript:
         info.disconnect_reason = reason  # type: ignore[assignment]  # an enum value, as an int
         self._emit("participant_left", at, info)
 
+    def published(self, track: Publication, track_sid: str) -> None:
+        self._track("track_published", track, track_sid, track.published)
+
+    def unpublished(self, track: Publication, track_sid: str, at: datetime) -> None:
+        self._track("track_unpublished", track, track_sid, at)
+
+    def _track(self, kind: str, track: Publication, track_sid: str, at: datetime) -> None:
+        stay = track.stay
+        kind_of, source, mime = _SOURCES[track.source]
+        info = models.TrackInfo(sid=track_sid, type=kind_of, source=source, mime_type=mime)
+        self._emit(kind, at, _participant(stay.sid, stay.identity, stay.joined), info)
+
     def finished(self, at: datetime) -> None:
         self._emit("room_finished", at)
+
+
+# LiveKit's TrackInfo by source: its type, and the codec a browser publishes it with.
+_SOURCES = {
+    "CAMERA": (models.TrackType.VIDEO, models.TrackSource.CAMERA, "video/VP8"),
+    "MICROPHONE": (models.TrackType.AUDIO, models.TrackSource.MICROPHONE, "audio/red"),
+    "SCREEN_SHARE": (models.TrackType.VIDEO, models.TrackSource.SCREEN_SHARE, "video/VP8"),
+}
 
 
 def _participant(
@@ -92,28 +121,17 @@ def _participant(
     )
 
 
-@dataclass(frozen=True)
-class _Stay:
-    """One connection of one participant; `left` None: its leave is never sent."""
-
-    sid: str
-    identity: str
-    joined: datetime
-    left: datetime | None
-    reason: int
-
-
 def lesson_webhooks(lesson: Lesson, room: str, *, run: int) -> list[Webhook]:
     """Every webhook of one lesson, in sending order (which is time order), its ids
     unique to `run`."""
     S, E = lesson.starts_at, lesson.ends_at
     m = timedelta(minutes=1)
     script = RoomScript(room, lesson.index, S, run=run)
-    stays: list[_Stay] = []
+    stays: list[Stay] = []
     client = models.DisconnectReason.CLIENT_INITIATED
 
     def stay(identity: str, joined: datetime, left: datetime | None, reason: int = client) -> None:
-        stays.append(_Stay(script.new_sid(), identity, joined, left, reason))
+        stays.append(Stay(script.new_sid(), identity, joined, left, reason))
 
     if lesson.teacher_shows_up:
         stay(str(lesson.teacher), S - 2 * m, E + m)
@@ -144,13 +162,22 @@ def lesson_webhooks(lesson: Lesson, room: str, *, run: int) -> list[Webhook]:
                 stay(identity, S + m, None)
 
     script.started(S - 5 * m)
-    moments = [(s.joined, n, s, True) for n, s in enumerate(stays)]
-    moments += [(s.left, n, s, False) for n, s in enumerate(stays) if s.left is not None]
-    for at, _, s, is_join in sorted(moments, key=lambda moment: moment[:2]):
-        if is_join:
-            script.joined(s.sid, s.identity, at)
-        else:
-            script.left(s.sid, s.identity, s.joined, at, s.reason)
+    # (time, tie-break, event): a connection's joins and leaves keep their old order,
+    # its tracks come after its join and before its leave.
+    moments: list[tuple[datetime, int, Callable[[], None]]] = []
+    for n, s in enumerate(stays):
+        moments.append((s.joined, n, partial(script.joined, s.sid, s.identity, s.joined)))
+        if s.left is not None:
+            leave = partial(script.left, s.sid, s.identity, s.joined, s.left, s.reason)
+            moments.append((s.left, n, leave))
+    for n, track in enumerate(publications(lesson, stays)):
+        track_sid = f"TR_{script.prefix}{n:04d}"
+        moments.append((track.published, n, partial(script.published, track, track_sid)))
+        if track.unpublished is not None:
+            off = partial(script.unpublished, track, track_sid, track.unpublished)
+            moments.append((track.unpublished, n, off))
+    for _, _, emit in sorted(moments, key=lambda moment: moment[:2]):
+        emit()
     # A lesson with a lost leave lost its room_finished too: the LiveKit node went down.
     if all(s.left is not None for s in stays):
         last = max((s.left for s in stays if s.left is not None), default=S)

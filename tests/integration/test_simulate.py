@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 
 from engine import cli
 from engine.app import create_app
 from engine.settings import Settings
+from engine.simulate import timeline
 from engine.simulate.plan import DAY, Behaviour, plan_day, report_fields, session_fields
 from engine.simulate.runner import LessonOutcome, Refused, simulate, table
 from rules.lifecycle import Status
@@ -38,11 +40,15 @@ SEED = 3
 SESSIONS = 10
 
 
-@pytest.fixture(name="outcomes")
-async def fixture_outcomes(
+@pytest.fixture(name="server")
+async def fixture_server(
     aiohttp_server: Any, settings: Settings, database: Database, clock: ManualClock
-) -> list[LessonOutcome]:
-    server = await aiohttp_server(create_app(settings, clock=clock, database=database))
+) -> Any:
+    return await aiohttp_server(create_app(settings, clock=clock, database=database))
+
+
+@pytest.fixture(name="outcomes")
+async def fixture_outcomes(server: Any) -> list[LessonOutcome]:
     return await simulate(
         str(server.make_url("/")),
         sessions=SESSIONS,
@@ -154,6 +160,57 @@ async def _academies_and_sessions(database: Database) -> tuple[list[int], int]:
         academies = sorted((await uow.academies.zones()).keys())
         await uow.commit()
     return academies, await count_sessions(database)
+
+
+async def _attendance(server: Any, outcome: LessonOutcome) -> list[dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+    async with aiohttp.ClientSession(headers=headers) as http:
+        url = server.make_url(f"/v1/sessions/{outcome.session_id}/attendance")
+        async with http.get(url) as answer:
+            assert 200 == answer.status
+            return list((await answer.json())["students"])
+
+
+class TestSimulatedTracks:
+    async def test_an_interactive_lesson_scores_its_cameras_and_microphones(
+        self, outcomes: list[LessonOutcome], server: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Every student who came to an interactive course published a microphone and
+        the first of them a camera: their seconds count and the engagement score holds
+        camera and microphone points beside the attendance ones. The tracks decide no
+        verdict: the same day played without them gives the same table."""
+        interactive = [o for o in outcomes if o.lesson.type == "interactive_course"]
+        assert interactive
+        for lesson in interactive:
+            came = [s for s in await _attendance(server, lesson) if s["source"] == "meeting"]
+            came = [s for s in came if s["attendance_status"] != "absent"]
+            assert came, lesson.session_code
+            assert any(s["camera_seconds"] > 0 for s in came), lesson.session_code
+            for s in came:
+                code = s["engagement_explanation_code"]
+                assert 0 < s["microphone_seconds"] <= s["attended_seconds"], s
+                assert code["microphone_points"] > 0, s
+                parts = (
+                    code["attendance_points"] + code["camera_points"] + code["microphone_points"]
+                )
+                assert s["engagement_score"] == pytest.approx(parts, abs=1), s
+                assert s["engagement_score"] > round(code["attendance_points"]), s
+
+        monkeypatch.setattr(timeline, "publications", lambda lesson, stays: [])
+        silent = await simulate(
+            str(server.make_url("/")),
+            sessions=SESSIONS,
+            seed=SEED,
+            service_token=SERVICE_TOKEN,
+            api_key=LIVEKIT_KEY,
+            api_secret=LIVEKIT_SECRET,
+            academy_id=43,
+            progress=None,
+            yes=True,
+        )
+        assert table(outcomes).replace("42", "<academy>") == table(silent).replace(
+            "43", "<academy>"
+        )
 
 
 class TestOtherAcademies:
