@@ -7,7 +7,7 @@ tables; ``explain`` says why in one short line.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -27,6 +27,7 @@ __all__ = [
     "seconds_of",
     "student_status",
     "teacher_status",
+    "united",
 ]
 
 _SECOND = timedelta(seconds=1)
@@ -119,12 +120,17 @@ def merged_stretches(
         # Preparation time and overtime fall away here, as do empty stretches.
         if start < end:
             clipped.append((start, end))
-    clipped.sort()
+    # A short drop-out is a reconnect, not an absence: the gap counts.
+    return united(clipped, gap=timedelta(seconds=reconnect_gap_seconds))
 
-    gap = timedelta(seconds=reconnect_gap_seconds)
+
+def united(
+    stretches: Iterable[tuple[datetime, datetime]], *, gap: timedelta = timedelta()
+) -> tuple[tuple[datetime, datetime], ...]:
+    """Sorted, disjoint stretches covering ``stretches``; two apart by at most ``gap``
+    become one, the gap included."""
     merged: list[tuple[datetime, datetime]] = []
-    for start, end in clipped:
-        # A short drop-out is a reconnect, not an absence: the gap counts.
+    for start, end in sorted(stretches):
         if merged and start - merged[-1][1] <= gap:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:

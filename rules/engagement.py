@@ -21,9 +21,9 @@ from enum import StrEnum
 from typing import ClassVar
 
 from rules._utc import require_utc
-from rules.attendance import seconds_of
+from rules.attendance import seconds_of, united
 from rules.copresence import overlap
-from rules.evidence import EvidenceKind, Interval
+from rules.evidence import EvidenceKind, Interval, canonical
 from rules.settings import RuleSettings
 
 __all__ = [
@@ -119,7 +119,7 @@ def source_stretches(
         left_by_sid[interval.sid] = interval.left_at
     published: dict[str, tuple[datetime, str, str]] = {}
     unpublished: dict[str, list[datetime]] = defaultdict(list)
-    for event in _canonical(tracks):
+    for event in canonical(tracks):
         if isinstance(event, TrackPublished):
             key = (event.at, event.sid, event.source)
             kept = published.get(event.track_sid)
@@ -140,34 +140,7 @@ def source_stretches(
         end = min([*ends, ends_at, until, *([left] if left is not None else [])])
         if start < end:
             by_source[TrackSource(source)].append((start, end))
-    return {
-        source: overlap(_united(stretches), attended) for source, stretches in by_source.items()
-    }
-
-
-def _canonical(tracks: Iterable[TrackEvidence]) -> list[TrackEvidence]:
-    """One event per event id (repeats are one event); if two differ under one id,
-    a fixed choice, whatever their order."""
-    by_id: dict[str, TrackEvidence] = {}
-    for event in tracks:
-        kept = by_id.get(event.event_id)
-        if kept is None or _tiebreak(event) < _tiebreak(kept):
-            by_id[event.event_id] = event
-    return list(by_id.values())
-
-
-def _tiebreak(event: TrackEvidence) -> tuple[str, str]:
-    return type(event).__name__, repr(event)
-
-
-def _united(stretches: list[Stretch]) -> tuple[Stretch, ...]:
-    merged: list[Stretch] = []
-    for start, end in sorted(stretches):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return tuple(merged)
+    return {source: overlap(united(stretches), attended) for source, stretches in by_source.items()}
 
 
 def engagement_score(

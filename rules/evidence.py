@@ -23,7 +23,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar, TypeAlias
+from typing import ClassVar, Protocol, TypeAlias, TypeVar
 
 from rules._utc import require_utc
 
@@ -38,6 +38,7 @@ __all__ = [
     "RoomFinished",
     "SessionClosed",
     "build_intervals",
+    "canonical",
     "joined_members",
     "parse_identity",
 ]
@@ -202,9 +203,18 @@ class _Opening:
         return self.identity
 
 
-def _canonical(events: Iterable[Evidence]) -> list[Evidence]:
-    """One event per event_id; if two differ under one id, a fixed choice."""
-    by_id: dict[str, Evidence] = {}
+class _Identified(Protocol):
+    @property
+    def event_id(self) -> str: ...
+
+
+E = TypeVar("E", bound=_Identified)
+
+
+def canonical(events: Iterable[E]) -> list[E]:
+    """One event per event_id (repeats are one event); if two differ under one id, a
+    fixed choice, whatever their order."""
+    by_id: dict[str, E] = {}
     for event in events:
         kept = by_id.get(event.event_id)
         if kept is None or _tiebreak(event) < _tiebreak(kept):
@@ -212,7 +222,7 @@ def _canonical(events: Iterable[Evidence]) -> list[Evidence]:
     return list(by_id.values())
 
 
-def _tiebreak(event: Evidence) -> tuple[str, str]:
+def _tiebreak(event: _Identified) -> tuple[str, str]:
     return type(event).__name__, repr(event)
 
 
@@ -241,11 +251,11 @@ def build_intervals(events: Iterable[Evidence]) -> tuple[Interval, ...]:
 
     A pure function of the set of events: order and repeats do not matter.
     """
-    canonical = _canonical(events)
+    unique = canonical(events)
     ends_by_sid: dict[str, list[datetime]] = defaultdict(list)
     room_ends: dict[str, list[datetime]] = defaultdict(list)
     session_ends: list[datetime] = []
-    for event in canonical:
+    for event in unique:
         if isinstance(event, ParticipantLeft | ConnectionAborted):
             ends_by_sid[event.sid].append(event.at)
         elif isinstance(event, RoomFinished):
@@ -256,7 +266,7 @@ def build_intervals(events: Iterable[Evidence]) -> tuple[Interval, ...]:
         times.sort()
     session_ends.sort()
 
-    openings = sorted(_openings(canonical), key=lambda o: (o.joined_at, o.sid))
+    openings = sorted(_openings(unique), key=lambda o: (o.joined_at, o.sid))
     # The next join of the same person under another sid, in (joined_at, sid) order.
     superseded_at: dict[str, datetime] = {}
     last_of_person: dict[str, _Opening] = {}
