@@ -39,6 +39,10 @@ class Look:
     color: str
     icon: str
 
+    def in_language(self, lang: str) -> str:
+        """The label a page in ``lang`` shows: Arabic for ``ar``, else English."""
+        return self.label if lang == "ar" else self.label_en
+
 
 _S = Status
 LOOKS: Mapping[Status, Look] = MappingProxyType(

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from store.repositories.inbox import APPEND_LOCK_KEY, NewEvent
 from store.schema import WebhookEvent
-from store.sqlite_file import FileGuard
+from store.sqlite_file import FileGuard, set_pragmas
 from store.types import UTCDateTime
 
 _INBOX = cast(Table, WebhookEvent.__table__)
@@ -161,10 +161,7 @@ class SqliteAppender:
             self._path, isolation_level=None, check_same_thread=False, timeout=0
         )
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
-            # FULL: a 200 promises the event survives a power loss (store.database).
-            connection.execute("PRAGMA synchronous=FULL")
+            set_pragmas(connection, self._busy_timeout_ms)
         except BaseException:
             connection.close()
             raise

@@ -17,7 +17,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from store.appender import PostgresAppender, SqliteAppender
 from store.repositories.inbox import NewEvent
-from store.sqlite_file import FileGuard
+from store.sqlite_file import FileGuard, set_pragmas
 from store.uow import UnitOfWork
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -71,14 +71,7 @@ def _prepare_sqlite(engine: AsyncEngine, guard: FileGuard | None) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN itself (below) instead of pysqlite's implicit one.
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        # FULL: a 200 to LiveKit promises the event survives a power loss, not only a
-        # crash of this process (WAL with NORMAL may lose the last commits to the OS).
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+        set_pragmas(dbapi_connection, SQLITE_BUSY_TIMEOUT_MS)
 
     @event.listens_for(engine.sync_engine, "reset")
     def _on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:

@@ -16,10 +16,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from store.faults import Displaced
 
 Identity = tuple[int, int]
+
+
+def set_pragmas(connection: Any, busy_timeout_ms: int) -> None:
+    """What every connection to the file runs first, the engine's and the inbox
+    appender's alike (a DB-API connection in autocommit)."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    # FULL: a 200 to LiveKit promises the event survives a power loss, not only a
+    # crash of this process (WAL with NORMAL may lose the last commits to the OS).
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
 
 
 def identity_of(path: Path) -> Identity | None:

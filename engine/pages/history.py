@@ -86,7 +86,7 @@ def _label(status: object, lang: str) -> str:
         look = LOOKS[Status(str(status))]
     except ValueError:
         return str(status)
-    return look.label if lang == "ar" else look.label_en
+    return look.in_language(lang)
 
 
 def history_lines(

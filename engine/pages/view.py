@@ -226,7 +226,7 @@ def build_page(
         lang=lang,
         direction="rtl" if rtl else "ltr",
         words=words,
-        status_label=display.label if lang == "ar" else display.label_en,
+        status_label=display.in_language(lang),
         when=when,
         zone=zone_name(zone, span[0] if span else now),
         scheduled=span is not None,
