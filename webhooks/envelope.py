@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rules.errors import BadRequest
 from store.repositories.inbox import NewEvent
+from webhooks.jsontext import loads
 from webhooks.parse import MAX_EVENT, MAX_ID, MAX_ROOM, MAX_SID
 
 MAX_DEPTH = 64
@@ -61,7 +61,7 @@ def read_envelope(body: bytes) -> Envelope:
             details={"body": f"nested deeper than {MAX_DEPTH} levels"},
         )
     try:
-        data = json.loads(body)
+        data = loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BadRequest("the body is not JSON", details={"reason": str(exc)[:200]}) from None
     if not isinstance(data, dict):

@@ -29,6 +29,7 @@ from typing import Any
 
 from rules.errors import BadRequest
 from rules.evidence import parse_identity
+from webhooks.jsontext import loads
 
 PARTICIPANT_EVENTS = frozenset(
     {"participant_joined", "participant_left", "participant_connection_aborted"}
@@ -105,7 +106,7 @@ class LiveKitEvent:
 def parse_event(body: bytes) -> LiveKitEvent:
     """Read a WebhookEvent from the raw body, or raise `BadRequest` saying why not."""
     try:
-        data = json.loads(body)
+        data = loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest("the body is not JSON", details={"reason": str(exc)[:200]}) from None
     if not isinstance(data, dict):

@@ -26,11 +26,11 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import time
 from typing import Any
 
 from rules.errors import Unauthorized
+from webhooks.jsontext import loads
 
 ALGORITHM = "HS256"
 LEEWAY_SECONDS = 60
@@ -73,7 +73,7 @@ class WebhookVerifier:
             raise _malformed()
         header_part, payload_part, signature_part = parts
         try:
-            header = json.loads(_b64url(header_part))
+            header = loads(_b64url(header_part))
             payload = _b64url(payload_part)
             signature = _b64url(signature_part)
         except ValueError:  # bad base64, bad JSON, not ASCII
@@ -86,7 +86,7 @@ class WebhookVerifier:
         if not hmac.compare_digest(signature, hmac.digest(self._secret, signed, "sha256")):
             raise _unauthorized("bad_signature", "the token signature is invalid")
         try:
-            claims = json.loads(payload)
+            claims = loads(payload)
         except ValueError:
             raise _malformed() from None
         if not isinstance(claims, dict):

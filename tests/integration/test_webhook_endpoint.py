@@ -150,6 +150,21 @@ class TestAccepted:
         assert {"status": "accepted"} == await response.json()
         assert {**NOTHING, "inbox": 1} == await stored(database)
 
+    @pytest.mark.parametrize(
+        "oddity",
+        [b"NaN", b"-Infinity", b"18446744073709551616", b'"\\ud800"'],
+        ids=["nan", "infinity", "integer-past-64-bits", "lone-surrogate"],
+    )
+    async def test_a_field_only_the_standard_json_reads_is_still_accepted(
+        self, client: TestClient, database: Database, oddity: bytes
+    ) -> None:
+        """orjson refuses these (webhooks/jsontext.py); a verified event is not refused
+        for what its fields hold, so json's reading decides."""
+        body = b'{"event":"agent_job_started","id":"EV_odd","futureField":' + oddity + b"}"
+        response = await post_webhook(client, body)
+        assert {"status": "accepted"} == await response.json()
+        assert {**NOTHING, "inbox": 1} == await stored(database)
+
     async def test_an_accepted_event_is_logged_with_its_id_and_counted(
         self, client: TestClient
     ) -> None:
