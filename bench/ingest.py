@@ -19,7 +19,8 @@ connections:
    requests), fresh events: p50/p99 (≤ 20 ms).
 
 Through both, /metrics is scraped every 0.2 s for the projection's lag (rows and
-seconds behind; p99 ≤ 1 s) and /proc for the server's RSS (≤ 200 MB); after each,
+seconds behind; p99 ≤ 1 s) and /proc for the server's RSS (≤ 200 MB, its projector
+child included) and, over the peak, its CPU per event; after each,
 the time until the projection has caught up (≤ 2 s). Durable acknowledgement means
 what it means in production: SQLite synchronous=FULL, PostgreSQL's commit.
 """
@@ -41,7 +42,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.support import free_port, lesson, seed, signed_for, wait_ready_blocking
-from bench.wrk import Sampler, Wrk, caught_up_after, percentile, run_wrk, write_events
+from bench.wrk import (
+    CpuSplit,
+    Sampler,
+    Wrk,
+    caught_up_after,
+    percentile,
+    run_wrk,
+    write_events,
+)
 
 CONNECTIONS = 32
 EVENTS_PER_ROOM = 20  # a lesson: the teacher's and three students' joins and leaves
@@ -61,6 +70,7 @@ class Figures:
     caught_up_peak: float
     caught_up_half: float
     rss_max_mb: float
+    peak_cpu: CpuSplit
     load: str
 
     @property
@@ -143,8 +153,10 @@ def bench_one(url: str, label: str, args: argparse.Namespace, directory: Path) -
         run_wrk(base, files["warm"], distinct=True, seconds=5)
         caught_up_after(base)
         bare_peak = run_wrk(bare_base, files["peak"], distinct=False, seconds=args.seconds)
+        cpu_before = CpuSplit.measure(hudur.pid)
         with Sampler(base, hudur.pid) as during_peak:
             peak = run_wrk(base, files["peak"], distinct=True, seconds=args.seconds)
+        peak_cpu = CpuSplit.between(hudur.pid, cpu_before, CpuSplit.measure(hudur.pid))
         after_peak = caught_up_after(base)
         target = peak.rate / 2
         delay = max(1, round(1000 * CONNECTIONS / target))
@@ -165,6 +177,7 @@ def bench_one(url: str, label: str, args: argparse.Namespace, directory: Path) -
             caught_up_peak=after_peak,
             caught_up_half=after_half,
             rss_max_mb=max(during_peak.rss + during_half.rss),
+            peak_cpu=peak_cpu,
             load=f"{load_before} -> {_load()}",
         )
     finally:
@@ -204,6 +217,14 @@ def report(figures: list[Figures], args: argparse.Namespace) -> str:
         + "; ".join(
             f"{f.database}: bare {f.bare.p50_ms:.2f}/{f.bare.p99_ms:.2f}, "
             f"Hudur {f.peak.p50_ms:.2f}/{f.peak.p99_ms:.2f}"
+            for f in figures
+        )
+    )
+    lines.append(
+        "server CPU per event at the peak (µs; the serving process, its projector child): "
+        + "; ".join(
+            f"{f.database}: {1e6 * f.peak_cpu.server / max(f.peak.requests, 1):.0f}, "
+            f"{1e6 * f.peak_cpu.children / max(f.peak.requests, 1):.0f}"
             for f in figures
         )
     )

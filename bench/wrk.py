@@ -15,7 +15,9 @@ latency below the peak); 0 is a closed loop.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -154,11 +156,54 @@ def run_wrk(
     )
 
 
+def family(pid: int) -> list[int]:
+    """`pid` and every process descended from it (the server and its projector child)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                todo += [int(child) for child in task.read_text().split()]
+    return found
+
+
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The resident memory of `pid` and its descendants, in MB."""
+    total = 0.0
+    for member in family(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+    return total or float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds `pid` has used (its threads included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuSplit:
+    """CPU seconds over a span: the server process's own, and its children's."""
+
+    server: float = 0.0
+    children: float = 0.0
+
+    @classmethod
+    def measure(cls, pid: int) -> dict[int, float]:
+        used = {}
+        for member in family(pid):
+            with contextlib.suppress(OSError):
+                used[member] = cpu_seconds(member)
+        return used
+
+    @classmethod
+    def between(cls, pid: int, before: dict[int, float], after: dict[int, float]) -> CpuSplit:
+        spent = {p: after[p] - before.get(p, 0.0) for p in after}
+        return cls(spent.get(pid, 0.0), sum(v for p, v in spent.items() if p != pid))
 
 
 def lag(base: str) -> tuple[float, float]:
