@@ -18,7 +18,16 @@ from engine.api.access import (
     visible_session,
 )
 from engine.api.answers import AttendanceOut, HistoryList
-from engine.api.http import bad_field, database, now, path_id, read_query, respond
+from engine.api.http import (
+    bad_field,
+    database,
+    now,
+    path_id,
+    read_query,
+    respond,
+    respond_json,
+)
+from engine.api.kept_answer import kept_answer_json
 from engine.api.shapes import (
     HistoryKey,
     attendance_shape,
@@ -31,6 +40,7 @@ from engine.operations.attendance import session_attendance
 from engine.operations.kept import KeptRead, kept_attendance
 from engine.projector import PROJECTOR, checks_freshness_itself
 from engine.routes import Route
+from rules.errors import NotFound
 from store.uow import UnitOfWork
 
 
@@ -57,10 +67,16 @@ async def _answer(
     # A student sees its own verdict, not its classmates'. Explanations are rendered
     # in the academy's locale (CONTRACT 4.3).
     only = principal.user_id if principal.role == "student" else None
-    session = check_visible(principal, read.session, path_id(request))
+    facts = check_visible(principal, read.session, path_id(request))
     if read.kept is not None:
-        check_reads(principal, session, read.kept.student_ids)
+        check_reads(principal, facts, read.kept.student_ids)
+        body = kept_answer_json(read.kept, only_student=only, locale=read.locale)
+        if body is not None:
+            return respond_json(body)
         return respond(kept_attendance_shape(read.kept, only_student=only, locale=read.locale))
+    session = await uow.sessions.get(facts.id)
+    if session is None:  # pragma: no cover - the snapshot read just saw it
+        raise NotFound(f"no such session {facts.id}")
     roster = await check_reader(uow, principal, session)
     attendance = await session_attendance(uow, session, now=now(request), roster=roster)
     return respond(attendance_shape(attendance, only_student=only, locale=read.locale))
