@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.api.access import (
     check_own_teaching,
-    check_reader,
     check_reads,
     check_visible,
     visible_session,
@@ -36,7 +35,7 @@ from engine.api.shapes import (
 )
 from engine.api.types import MAX_ID
 from engine.auth import Principal, authenticate, only
-from engine.operations.attendance import session_attendance
+from engine.operations.attendance import attendance_of
 from engine.operations.kept import KeptRead, kept_attendance
 from engine.projector import PROJECTOR, checks_freshness_itself
 from engine.routes import Route
@@ -74,11 +73,12 @@ async def _answer(
         if body is not None:
             return respond_json(body)
         return respond(kept_attendance_shape(read.kept, only_student=only, locale=read.locale))
-    session = await uow.sessions.get(facts.id)
-    if session is None:  # pragma: no cover - the snapshot read just saw it
+    # Assessed from its rows: two statements whatever its roster (issue 12).
+    inputs = await uow.assessing.inputs(facts.id)
+    if inputs is None:  # gone since the first statement (PostgreSQL's read each its own moment)
         raise NotFound(f"no such session {facts.id}")
-    roster = await check_reader(uow, principal, session)
-    attendance = await session_attendance(uow, session, now=now(request), roster=roster)
+    check_reads(principal, inputs.session, inputs.roster)
+    attendance = await attendance_of(uow, inputs, now=now(request))
     return respond(attendance_shape(attendance, only_student=only, locale=read.locale))
 
 
