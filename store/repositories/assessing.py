@@ -10,18 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic_core import from_json
 from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
     String,
+    Text,
     and_,
     bindparam,
     cast,
+    func,
     literal,
     literal_column,
     null,
     select,
+    union,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,27 +35,56 @@ from rules.engagement import TrackEvidence, TrackPublished, TrackUnpublished
 from store.repositories.evidence import TRACK_KINDS
 from store.schema import Charge, Evidence, Interval, Session, SessionStudent, StudentReport
 
-# The session with its roster, each student's report and charge joined: one row a
-# student (one row with no student for an empty roster). A report or charge of
-# someone off the roster is not read: no answer shows one.
-_PEOPLE = (
-    select(Session, SessionStudent.student_id, StudentReport, Charge)
-    .select_from(Session)
-    .outerjoin(SessionStudent, SessionStudent.session_id == Session.id)
-    .outerjoin(
-        StudentReport,
-        and_(
-            StudentReport.session_id == Session.id,
-            StudentReport.student_id == SessionStudent.student_id,
-        ),
+
+def _roster(dialect: str) -> Any:
+    """The session's roster as the text of one JSON array (a scalar subquery)."""
+    student = SessionStudent.student_id
+    aggregate = (
+        func.json_agg(student) if dialect == "postgresql" else func.json_group_array(student)
     )
-    .outerjoin(
-        Charge,
-        and_(Charge.session_id == Session.id, Charge.student_id == SessionStudent.student_id),
+    return (
+        select(cast(aggregate, Text))
+        .where(SessionStudent.session_id == Session.id)
+        .correlate(Session)
+        .scalar_subquery()
     )
-    .where(Session.id == bindparam("session_id"))
-    .order_by(SessionStudent.student_id)
-)
+
+
+def _people(dialect: str) -> Any:
+    """The session with its roster, and the reports and charges of its students: one
+    row per student that has either (one row when none has), so the session's own
+    columns, decoded on every row, come once for a session nobody reported on yet. A
+    report or charge of someone off the roster is not read: no answer shows one."""
+    on_record = union(
+        select(StudentReport.student_id).where(StudentReport.session_id == bindparam("session_id")),
+        select(Charge.student_id).where(Charge.session_id == bindparam("session_id")),
+    )
+    return (
+        select(Session, _roster(dialect), StudentReport, Charge)
+        .select_from(Session)
+        .outerjoin(
+            SessionStudent,
+            and_(
+                SessionStudent.session_id == Session.id,
+                SessionStudent.student_id.in_(on_record.scalar_subquery()),
+            ),
+        )
+        .outerjoin(
+            StudentReport,
+            and_(
+                StudentReport.session_id == Session.id,
+                StudentReport.student_id == SessionStudent.student_id,
+            ),
+        )
+        .outerjoin(
+            Charge,
+            and_(Charge.session_id == Session.id, Charge.student_id == SessionStudent.student_id),
+        )
+        .where(Session.id == bindparam("session_id"))
+    )
+
+
+_PEOPLE = {dialect: _people(dialect) for dialect in ("sqlite", "postgresql")}
 
 # The intervals (tag 0) and the track evidence (tag 1) of the session in one
 # statement: one column set, each part filling what it has. The first part's types
@@ -112,18 +145,14 @@ class AssessingRepository:
         """The session (None if there is none), its roster, reports, charges,
         intervals and track evidence: two statements."""
         params = {"session_id": session_id}
-        rows = (await self.session.execute(_PEOPLE, params)).all()
+        dialect = self.session.bind.dialect.name if self.session.bind is not None else ""
+        statement = _PEOPLE["postgresql" if dialect == "postgresql" else "sqlite"]
+        rows = (await self.session.execute(statement, params)).all()
         if not rows:
             return None
-        roster, reports, charges = [], {}, {}
-        for _, student_id, report, charge in rows:
-            if student_id is None:
-                continue
-            roster.append(student_id)
-            if report is not None:
-                reports[student_id] = report
-            if charge is not None:
-                charges[student_id] = charge
+        roster = sorted(from_json(rows[0][1] or "[]"))
+        reports = {r.student_id: r for _, _, r, _ in rows if r is not None}
+        charges = {c.student_id: c for _, _, _, c in rows if c is not None}
         intervals, tracks = [], []
         for row in await self.session.execute(_EVIDENCE, params):
             if row.tag == 0:
