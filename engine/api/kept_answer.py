@@ -34,6 +34,7 @@ _CHARGES = frozenset(get_args(ChargeState))
 # What `datetime.isoformat()` writes for a UTC moment, which pydantic writes with Z.
 _UTC_ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00")
 _MOMENT = TypeAdapter(datetime)
+_PLAIN = frozenset((str, int, float))
 
 
 class _Unusual(Exception):
@@ -125,7 +126,7 @@ def _meeting(user_id: int, snapshot: dict[str, Any]) -> dict[str, Any]:
 def _code(code: Any) -> dict[str, str | int | float]:
     # dict[str, str | int | float] keeps each of those as it is; a bool or a nested
     # value would be coerced or refused.
-    if type(code) is not dict or any(type(v) not in (str, int, float) for v in code.values()):
+    if type(code) is not dict or not _PLAIN.issuperset(map(type, code.values())):
         raise _Unusual
     return code
 
