@@ -181,7 +181,8 @@ class Database:
         of taking the write lock, and sees every transaction committed before its first
         read. It must not write. Without `snapshot` it sends a single statement, which
         on SQLite then runs with no BEGIN at all (its own implicit transaction: fewer
-        round trips to the driver's thread)."""
+        round trips to the driver's thread); a few statements then each see the
+        commits before them, as on PostgreSQL's READ COMMITTED."""
         maker = self._reader if snapshot else self._one_reader
         if self._guard is None:
             return UnitOfWork(maker, self.dialect)

@@ -48,15 +48,19 @@ async def get_attendance(request: web.Request) -> web.Response:
     principal = authenticate(request)
     session_id = path_id(request)
     # The session, a finished one's written verdicts and charges, and the
-    # projection's position: one query.
-    async with database(request).reading() as uow:
+    # projection's position: one query. No snapshot is held across the read (on
+    # SQLite no BEGIN and ROLLBACK around it): an unfinished session's two further
+    # statements may see later commits than the first, never earlier ones, as every
+    # read on PostgreSQL's READ COMMITTED does, so the freshness the first one found
+    # still holds for them.
+    async with database(request).reading(snapshot=False) as uow:
         read = await kept_attendance(uow, session_id)
         if read.fresh:
             return await _answer(request, uow, principal, read)
     # Behind (or no such session, which says nothing of the projection): project what
     # was acknowledged before this request, then read again (CONTRACT 3).
     await request.app[PROJECTOR].catch_up()
-    async with database(request).reading() as uow:
+    async with database(request).reading(snapshot=False) as uow:
         return await _answer(request, uow, principal, await kept_attendance(uow, session_id))
 
 
