@@ -151,9 +151,12 @@ class Database:
         self._maker = sessionmaker(self.engine)
         self._pg_appender = PostgresAppender(self.engine) if self.dialect == "postgresql" else None
         self._reader = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}))
-        self._one_reader = sessionmaker(
-            self.engine.execution_options(**{READ_ONLY: SINGLE_STATEMENT})
-        )
+        # On PostgreSQL such a read runs in autocommit: no BEGIN and ROLLBACK round
+        # trips around its statements (asyncpg starts no transaction at all).
+        one_read = {READ_ONLY: SINGLE_STATEMENT}
+        if self.dialect == "postgresql":
+            one_read["isolation_level"] = "AUTOCOMMIT"
+        self._one_reader = sessionmaker(self.engine.execution_options(**one_read))
         # Woken after every commit that wrote to the outbox (the notify workers).
         self.outbox_listeners: set[Callable[[], None]] = set()
 
