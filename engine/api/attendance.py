@@ -79,7 +79,7 @@ async def _answer(
         return respond(kept_attendance_shape(read.kept, only_student=only, locale=read.locale))
     # Assessed from its rows: two statements whatever its roster (issue 12).
     inputs = await uow.assessing.inputs(facts.id)
-    if inputs is None:  # gone since the first statement (PostgreSQL's read each its own moment)
+    if inputs is None:  # gone since the first statement: no snapshot spans the read
         raise NotFound(f"no such session {facts.id}")
     check_reads(principal, inputs.session, inputs.roster)
     attendance = await attendance_of(uow, inputs, now=now(request))
