@@ -151,9 +151,12 @@ class Database:
         self._maker = sessionmaker(self.engine)
         self._pg_appender = PostgresAppender(self.engine) if self.dialect == "postgresql" else None
         self._reader = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}))
-        self._one_reader = sessionmaker(
-            self.engine.execution_options(**{READ_ONLY: SINGLE_STATEMENT})
-        )
+        # On PostgreSQL such a read runs in autocommit: no BEGIN and ROLLBACK round
+        # trips around its statements (asyncpg starts no transaction at all).
+        one_read = {READ_ONLY: SINGLE_STATEMENT}
+        if self.dialect == "postgresql":
+            one_read["isolation_level"] = "AUTOCOMMIT"
+        self._one_reader = sessionmaker(self.engine.execution_options(**one_read))
         # Woken after every commit that wrote to the outbox (the notify workers).
         self.outbox_listeners: set[Callable[[], None]] = set()
 
@@ -181,7 +184,8 @@ class Database:
         of taking the write lock, and sees every transaction committed before its first
         read. It must not write. Without `snapshot` it sends a single statement, which
         on SQLite then runs with no BEGIN at all (its own implicit transaction: fewer
-        round trips to the driver's thread)."""
+        round trips to the driver's thread); a few statements then each see the
+        commits before them, as on PostgreSQL's READ COMMITTED."""
         maker = self._reader if snapshot else self._one_reader
         if self._guard is None:
             return UnitOfWork(maker, self.dialect)

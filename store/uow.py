@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.faults import Taken, unique_violation
+from store.repositories.assessing import AssessingRepository
 from store.repositories.audit import AuditRepository
 from store.repositories.charges import ChargeRepository
 from store.repositories.directory import (
@@ -88,6 +89,7 @@ class UnitOfWork:
         self.rooms = RoomOperationRepository(session)
         self.schedules = ScheduleRepository(session)
         self.verdicts = VerdictRepository(session)
+        self.assessing = AssessingRepository(session)
         self.projection = ProjectionRepository(session)
         self.endpoints = EndpointRepository(session)
         self.outbox = OutboxRepository(session)

@@ -11,12 +11,27 @@ the object.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol, TypeVar
 
 from engine.api.http import bad_field
 from engine.auth import Principal
 from rules.errors import Forbidden, NotFound
 from store.schema import Session, User
 from store.uow import UnitOfWork
+
+
+class Owned(Protocol):
+    """What the checks read of a session: a mapped row or the columns a finished
+    read selects alone (`SessionFacts`)."""
+
+    @property
+    def academy_id(self) -> int: ...
+
+    @property
+    def teacher_id(self) -> int: ...
+
+
+S = TypeVar("S", bound=Owned)
 
 
 async def visible_session(
@@ -27,14 +42,14 @@ async def visible_session(
     return check_visible(principal, session, session_id)
 
 
-def check_visible(principal: Principal, session: Session | None, session_id: int) -> Session:
+def check_visible(principal: Principal, session: S | None, session_id: int) -> S:
     """`visible_session` with the session (or its absence) in hand."""
     if session is None or not principal.sees(session.academy_id):
         raise NotFound(f"no such session {session_id}")
     return session
 
 
-def check_own_teaching(principal: Principal, session: Session) -> None:
+def check_own_teaching(principal: Principal, session: Owned) -> None:
     """A teacher acts only on the sessions it teaches."""
     if principal.role == "teacher" and session.teacher_id != principal.user_id:
         raise Forbidden("a teacher may only act on its own sessions")
@@ -47,7 +62,7 @@ async def check_reader(uow: UnitOfWork, principal: Principal, session: Session) 
     return roster
 
 
-def check_reads(principal: Principal, session: Session, roster: Sequence[int]) -> None:
+def check_reads(principal: Principal, session: Owned, roster: Sequence[int]) -> None:
     """`check_reader` with the roster in hand (a finished session's written verdicts
     name it)."""
     check_own_teaching(principal, session)

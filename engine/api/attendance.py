@@ -12,13 +12,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.api.access import (
     check_own_teaching,
-    check_reader,
     check_reads,
     check_visible,
     visible_session,
 )
 from engine.api.answers import AttendanceOut, HistoryList
-from engine.api.http import bad_field, database, now, path_id, read_query, respond
+from engine.api.http import (
+    bad_field,
+    database,
+    now,
+    path_id,
+    read_query,
+    respond,
+    respond_json,
+)
+from engine.api.kept_answer import kept_answer_json
 from engine.api.shapes import (
     HistoryKey,
     attendance_shape,
@@ -27,10 +35,11 @@ from engine.api.shapes import (
 )
 from engine.api.types import MAX_ID
 from engine.auth import Principal, authenticate, only
-from engine.operations.attendance import session_attendance
+from engine.operations.attendance import attendance_of
 from engine.operations.kept import KeptRead, kept_attendance
 from engine.projector import PROJECTOR, checks_freshness_itself
 from engine.routes import Route
+from rules.errors import NotFound
 from store.uow import UnitOfWork
 
 
@@ -39,15 +48,19 @@ async def get_attendance(request: web.Request) -> web.Response:
     principal = authenticate(request)
     session_id = path_id(request)
     # The session, a finished one's written verdicts and charges, and the
-    # projection's position: one query.
-    async with database(request).reading() as uow:
+    # projection's position: one query. No snapshot is held across the read (on
+    # SQLite no BEGIN and ROLLBACK around it): an unfinished session's two further
+    # statements may see later commits than the first, never earlier ones, as every
+    # read on PostgreSQL's READ COMMITTED does, so the freshness the first one found
+    # still holds for them.
+    async with database(request).reading(snapshot=False) as uow:
         read = await kept_attendance(uow, session_id)
         if read.fresh:
             return await _answer(request, uow, principal, read)
     # Behind (or no such session, which says nothing of the projection): project what
     # was acknowledged before this request, then read again (CONTRACT 3).
     await request.app[PROJECTOR].catch_up()
-    async with database(request).reading() as uow:
+    async with database(request).reading(snapshot=False) as uow:
         return await _answer(request, uow, principal, await kept_attendance(uow, session_id))
 
 
@@ -57,12 +70,19 @@ async def _answer(
     # A student sees its own verdict, not its classmates'. Explanations are rendered
     # in the academy's locale (CONTRACT 4.3).
     only = principal.user_id if principal.role == "student" else None
-    session = check_visible(principal, read.session, path_id(request))
+    facts = check_visible(principal, read.session, path_id(request))
     if read.kept is not None:
-        check_reads(principal, session, read.kept.student_ids)
+        check_reads(principal, facts, read.kept.student_ids)
+        body = kept_answer_json(read.kept, only_student=only, locale=read.locale)
+        if body is not None:
+            return respond_json(body)
         return respond(kept_attendance_shape(read.kept, only_student=only, locale=read.locale))
-    roster = await check_reader(uow, principal, session)
-    attendance = await session_attendance(uow, session, now=now(request), roster=roster)
+    # Assessed from its rows: two statements whatever its roster (issue 12).
+    inputs = await uow.assessing.inputs(facts.id)
+    if inputs is None:  # gone since the first statement: no snapshot spans the read
+        raise NotFound(f"no such session {facts.id}")
+    check_reads(principal, inputs.session, inputs.roster)
+    attendance = await attendance_of(uow, inputs, now=now(request))
     return respond(attendance_shape(attendance, only_student=only, locale=read.locale))
 
 

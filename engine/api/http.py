@@ -108,6 +108,11 @@ def respond(shape: BaseModel, *, status: int = 200) -> web.Response:
     return web.Response(body=body, status=status, content_type="application/json", charset="utf-8")
 
 
+def respond_json(body: bytes, *, status: int = 200) -> web.Response:
+    """`respond` with the answer's bytes already written."""
+    return web.Response(body=body, status=status, content_type="application/json", charset="utf-8")
+
+
 def database(request: web.Request) -> Database:
     return request.app[DATABASE]
 

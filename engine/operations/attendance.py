@@ -28,6 +28,7 @@ from rules.engagement import Engagement, TrackEvidence, engagement_of
 from rules.lifecycle import is_finished
 from rules.reconciliation import Verdict, VerdictSource, reconcile_student, teacher_verdict
 from rules.settings import RuleSettings
+from store.repositories.assessing import Inputs
 from store.repositories.verdicts import WrittenVerdict
 from store.schema import Charge, Session, StudentReport
 from store.uow import UnitOfWork
@@ -322,6 +323,27 @@ async def session_attendance(
         finished=finished,
         written=written,
         tracks=await uow.evidence.tracks_for_session(session.id),
+    )
+
+
+async def attendance_of(uow: UnitOfWork, inputs: Inputs, *, now: datetime) -> SessionAttendance:
+    """`session_attendance` over rows already read (`uow.assessing.inputs`): only the
+    academy of a session without frozen settings, and the written verdicts of a
+    finished one whose kept answer is gone, are read besides."""
+    session = inputs.session
+    written = None
+    if is_finished(session.status):
+        written = await uow.verdicts.for_session(session.id)
+    return assess(
+        session,
+        settings=await settings_of(uow, session),
+        roster=inputs.roster,
+        intervals=inputs.intervals,
+        reports=inputs.reports,
+        charges=inputs.charges,
+        now=now,
+        written=written,
+        tracks=inputs.tracks,
     )
 
 

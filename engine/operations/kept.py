@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from rules.lifecycle import is_finished
-from store.repositories.verdicts import Served, WrittenVerdict
-from store.schema import Session
+from store.repositories.verdicts import Served, SessionFacts, WrittenVerdict
 from store.uow import UnitOfWork
 
 
@@ -17,7 +16,7 @@ class Kept:
     """A finished session's answer as kept on its written verdicts: no evidence,
     report or settings read, the charges joined."""
 
-    session: Session
+    session: SessionFacts
     teacher: WrittenVerdict
     students: tuple[Served, ...]
 
@@ -27,7 +26,7 @@ class Kept:
 
 
 class KeptRead(NamedTuple):
-    session: Session | None
+    session: SessionFacts | None
     kept: Kept | None
     locale: str | None
     fresh: bool  # the projection was up to date in the snapshot read

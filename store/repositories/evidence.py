@@ -20,9 +20,9 @@ from rules.engagement import TrackEvidence, TrackPublished, TrackUnpublished
 from store.repositories.base import insert_ignore, table_of
 from store.schema import Evidence, Session
 
-_TRACK_KINDS = (ev.EvidenceKind.TRACK_PUBLISHED.value, ev.EvidenceKind.TRACK_UNPUBLISHED.value)
-_PRESENCE = Evidence.kind.not_in(_TRACK_KINDS)
-_TRACKS = Evidence.kind.in_(_TRACK_KINDS)
+TRACK_KINDS = (ev.EvidenceKind.TRACK_PUBLISHED.value, ev.EvidenceKind.TRACK_UNPUBLISHED.value)
+_PRESENCE = Evidence.kind.not_in(TRACK_KINDS)
+_TRACKS = Evidence.kind.in_(TRACK_KINDS)
 
 AnyEvidence = ev.Evidence | TrackEvidence
 T = TypeVar("T")

@@ -7,16 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from pydantic_core import from_json
 from sqlalchemy import (
-    JSON,
+    Text,
     and_,
     bindparam,
+    cast,
     delete,
     func,
     insert,
     null,
     select,
-    type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -48,11 +49,22 @@ class Served:
     charge: tuple[str, str | None, int | None] | None
 
 
+class SessionFacts(NamedTuple):
+    """The columns of a session a kept answer and the access checks need: read as
+    plain columns, not as a whole mapped row (a finished read needs no more)."""
+
+    id: int
+    academy_id: int
+    teacher_id: int
+    status: str
+    counts_for_teacher: bool | None
+
+
 class SessionRead(NamedTuple):
     """What `with_session` read, and whether the projection was up to date in the
     snapshot it read from (False also when there is no such session)."""
 
-    session: Session | None
+    session: SessionFacts | None
     served: list[Served]
     locale: str | None
     fresh: bool
@@ -74,9 +86,10 @@ _FIELDS = (
 
 
 def _verdicts_of_session(dialect: str) -> Any:
-    """A session's written verdicts with their charges as one JSON array of arrays
-    (a scalar subquery correlated to the outer `Session`): the session's row comes
-    once, not once per verdict with its columns decoded again each time."""
+    """A session's written verdicts with their charges as the text of one JSON array
+    of arrays (a scalar subquery correlated to the outer `Session`): the session's row
+    comes once, not once per verdict with its columns decoded again each time, and
+    the text is decoded by pydantic-core's parser, not the json module's."""
     if dialect == "postgresql":
         entry = func.json_build_array(*_FIELDS)
         aggregate = func.json_agg(aggregate_order_by(entry, StoredVerdict.user_id))
@@ -85,7 +98,7 @@ def _verdicts_of_session(dialect: str) -> Any:
         entry = func.json_array(*_FIELDS[:5], func.json(StoredVerdict.snapshot), *_FIELDS[6:])
         aggregate = func.json_group_array(entry)
     return (
-        select(type_coerce(aggregate, JSON))
+        select(cast(aggregate, Text))
         .select_from(StoredVerdict)
         .outerjoin(
             Charge,
@@ -105,12 +118,20 @@ def _with_session(dialect: str) -> Any:
     last, the projection's position and the newest inbox id (CONTRACT 3: the read
     itself tells whether it may be stale, with no statement of its own)."""
     return (
-        select(Session, Academy.locale, _verdicts_of_session(dialect), *position_columns())
+        select(*_FACTS, Academy.locale, _verdicts_of_session(dialect), *position_columns())
         .select_from(Session)
         .outerjoin(Academy, Academy.id == Session.academy_id)
         .where(Session.id == bindparam("session_id"))
     )
 
+
+_FACTS = (
+    Session.id,
+    Session.academy_id,
+    Session.teacher_id,
+    Session.status,
+    Session.counts_for_teacher,
+)
 
 # Built once: a finished session's read runs it on every request.
 _WITH_SESSION = {dialect: _with_session(dialect) for dialect in ("sqlite", "postgresql")}
@@ -204,9 +225,13 @@ class VerdictRepository:
         row = (await self.session.execute(statement, {"session_id": session_id})).first()
         if row is None:
             return SessionRead(None, [], None, fresh=False)
-        session, locale, verdicts, position, newest = row
-        served = sorted((_served(v) for v in verdicts or ()), key=lambda s: s.verdict.user_id)
-        return SessionRead(session, served, locale, fresh=projected(position, newest))
+        facts = SessionFacts(*row[:5])
+        locale, verdicts, position, newest = row[5:]
+        served = sorted(
+            (_served(v) for v in (from_json(verdicts) if verdicts else ())),
+            key=lambda s: s.verdict.user_id,
+        )
+        return SessionRead(facts, served, locale, fresh=projected(position, newest))
 
     async def forget_snapshots(self, session_id: int) -> None:
         """The session's intervals changed: its kept answer no longer holds (its
