@@ -151,7 +151,7 @@ async def _locked(
         async with database.uow() as uow:
             locked = {
                 s.id: s
-                for s in await uow.sessions.lock_many([d.session_id for d in due], skip_locked=True)
+                for s in await uow.sessions.lock_rows([d.session_id for d in due], skip_locked=True)
             }
             sessions = [locked[d.session_id] for d in due if d.session_id in locked]
             reports = await step(uow, sessions, dues={d.session_id: d for d in due}, **kwargs)

@@ -22,6 +22,7 @@ from rules.codes import SessionType
 from rules.lifecycle import LifecycleEvent, Status, apply, born
 from rules.lifecycle import note as noted
 from store.metrics import TRANSITIONS
+from store.repositories.due import SessionLike
 from store.schema import Session, Transition
 from store.uow import UnitOfWork
 
@@ -45,7 +46,7 @@ async def transition(
 
 async def transition_all(
     uow: UnitOfWork,
-    moves: Sequence[tuple[Session, LifecycleEvent]],
+    moves: Sequence[tuple[SessionLike, LifecycleEvent]],
     *,
     at: datetime,
     actor: Actor,
@@ -62,7 +63,7 @@ async def transition_all(
 
 def _move(
     uow: UnitOfWork,
-    session: Session,
+    session: SessionLike,
     event: LifecycleEvent,
     *,
     at: datetime,
@@ -158,7 +159,7 @@ def note(
 
 def _log_after_commit(
     uow: UnitOfWork,
-    session: Session,
+    session: SessionLike,
     old: str | None,
     new: str,
     event: LifecycleEvent,

@@ -25,9 +25,8 @@ from rules.lifecycle import LifecycleEvent, is_running, may_be_prepared
 from rules.rooms import RoomOperationKind
 from rules.settings import RuleSettings
 from rules.sweep import OpenInterval
-from store.repositories.due import Candidate
+from store.repositories.due import Candidate, SessionLike
 from store.repositories.rooms import Queued
-from store.schema import Session
 from store.uow import UnitOfWork
 
 ROOM_COLUMNS = ("meeting_room_name", "meeting_link", "meeting_expires_at")
@@ -136,7 +135,7 @@ async def finishing(uow: UnitOfWork, batch: Sequence[Due], now: datetime) -> lis
 
 async def prepare(
     uow: UnitOfWork,
-    session: Session,
+    session: SessionLike,
     *,
     now: datetime,
     meeting_link: Callable[[str], str | None],
@@ -149,7 +148,7 @@ async def prepare(
 
 async def prepare_many(
     uow: UnitOfWork,
-    sessions: Sequence[Session],
+    sessions: Sequence[SessionLike],
     *,
     now: datetime,
     meeting_link: Callable[[str], str | None],
@@ -201,7 +200,7 @@ async def prepare_many(
 
 
 async def finish(
-    uow: UnitOfWork, session: Session, *, now: datetime, due: Due | None = None
+    uow: UnitOfWork, session: SessionLike, *, now: datetime, due: Due | None = None
 ) -> tuple[TransitionReport, ...]:
     """`finish_many` for one session."""
     dues = {} if due is None else {session.id: due}
@@ -209,7 +208,7 @@ async def finish(
 
 
 async def finish_many(
-    uow: UnitOfWork, sessions: Sequence[Session], *, now: datetime, dues: Mapping[int, Due]
+    uow: UnitOfWork, sessions: Sequence[SessionLike], *, now: datetime, dues: Mapping[int, Due]
 ) -> list[TransitionReport]:
     """READY/ONGOING -> COMPLETED/ABSENT for each of `sessions` (locked) still due by
     the finishing rule, its room's open intervals read under the lock."""
@@ -227,7 +226,7 @@ async def finish_many(
     return await _close(uow, due, rosters, now)
 
 
-async def _settings(uow: UnitOfWork, session: Session, due: Due | None) -> RuleSettings:
+async def _settings(uow: UnitOfWork, session: SessionLike, due: Due | None) -> RuleSettings:
     """The session's settings: the candidate's, parsed already, while the locked row
     carries the same frozen ones; else read as any other step would."""
     if due is not None and due.settings is not None and session.settings == due.frozen:
@@ -236,7 +235,7 @@ async def _settings(uow: UnitOfWork, session: Session, due: Due | None) -> RuleS
 
 
 def _due(
-    session: Session,
+    session: SessionLike,
     settings: RuleSettings,
     roster: list[int],
     still_open: Mapping[int, list[OpenInterval]],
@@ -249,7 +248,7 @@ def _due(
 
 async def _close(
     uow: UnitOfWork,
-    due: Sequence[tuple[Session, RuleSettings]],
+    due: Sequence[tuple[SessionLike, RuleSettings]],
     rosters: Mapping[int, list[int]],
     now: datetime,
 ) -> list[TransitionReport]:
@@ -265,7 +264,7 @@ async def _close(
     return [_report(s, befores[s.id], now) for s, _ in due]
 
 
-def _report(session: Session, before: str, at: datetime) -> TransitionReport:
+def _report(session: SessionLike, before: str, at: datetime) -> TransitionReport:
     return TransitionReport(session.id, session.session_code, before, session.status, at)
 
 
@@ -288,6 +287,6 @@ def _parsed(frozen: dict[str, Any] | None) -> RuleSettings | None:
     return _PARSED[key]
 
 
-def _end(session: Session) -> datetime:
+def _end(session: SessionLike) -> datetime:
     assert session.ends_at is not None  # set with scheduled_at, always
     return session.ends_at

@@ -38,6 +38,7 @@ from rules.codes import SessionType, is_individual
 from rules.lifecycle import finishing_event, following_verdict, is_finished
 from rules.rooms import RoomOperationKind
 from rules.settings import RuleSettings
+from store.repositories.due import SessionLike
 from store.repositories.rooms import Queued
 from store.schema import Session
 from store.uow import UnitOfWork
@@ -69,7 +70,7 @@ async def finalise(
 
 async def finalise_many(
     uow: UnitOfWork,
-    sessions: Sequence[Session],
+    sessions: Sequence[SessionLike],
     *,
     at: datetime,
     actor: Actor,
@@ -261,7 +262,7 @@ def close_room(uow: UnitOfWork, session: Session, *, at: datetime) -> None:
         uow.rooms.enqueue(q.op, q.room_name, now=at, session_id=q.session_id)
 
 
-def room_closing(session: Session) -> Queued | None:
+def room_closing(session: SessionLike) -> Queued | None:
     """The DeleteRoom of a session that had a room."""
     if not session.meeting_room_name:
         return None
