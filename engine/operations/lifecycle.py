@@ -50,15 +50,22 @@ async def transition_all(
     *,
     at: datetime,
     actor: Actor,
+    columns: Sequence[str] = (),
 ) -> None:
     """Apply many sessions' events at once (a sweep's batch): their statuses in one
-    executemany UPDATE and their history in one INSERT, no ORM flush; every move is
-    checked before any is made, so an illegal one raises and changes nothing."""
+    UPDATE (with `columns`, the caller's own changes to the same rows, so each row is
+    written once) and their history in one INSERT, no ORM flush; every move is checked
+    before any is made, so an illegal one raises and changes nothing."""
+    check_all(moves)
+    history = [_move(uow, s, event, at=at, actor=actor) for s, event in moves]
+    await uow.sessions.write_columns([s for s, _ in moves], (*MOVED_COLUMNS, *columns))
+    await uow.transitions.record_many(history)
+
+
+def check_all(moves: Sequence[tuple[SessionLike, LifecycleEvent]]) -> None:
+    """Raise IllegalTransition unless every move is allowed (nothing is changed)."""
     for session, event in moves:
         apply(Status(session.status), event)
-    history = [_move(uow, s, event, at=at, actor=actor) for s, event in moves]
-    await uow.sessions.write_columns([s for s, _ in moves], MOVED_COLUMNS)
-    await uow.transitions.record_many(history)
 
 
 def _move(

@@ -28,7 +28,7 @@ from engine.operations.charges import (
     settlement,
     write_settlements,
 )
-from engine.operations.lifecycle import transition, transition_all
+from engine.operations.lifecycle import check_all, transition, transition_all
 from engine.operations.settings import settings_of
 from rules import evidence as ev
 from rules.actors import REBUILD, Actor, AuditKind
@@ -116,15 +116,16 @@ async def finalise_many(
             ),
         )
         decided.append((session, event, closed, intervals, attendance))
-    await transition_all(uow, [(s, event) for s, event, *_ in decided], at=at, actor=actor)
-    announce.finalized(uow, [a for *_, a in decided], at=at)
+    moves = [(s, event) for s, event, *_ in decided]
+    check_all(moves)  # before the rows change: an illegal move changes nothing
     for session, _, _, _, attendance in decided:
         session.ended_at = at
         session.counts_for_teacher = counts_for_teacher(
             attendance.teacher_meeting.attendance_percentage, attendance.settings
         )
         session.subscription_counted = True
-    await uow.sessions.write_columns([s for s, *_ in decided], FINISHED_COLUMNS)
+    await transition_all(uow, moves, at=at, actor=actor, columns=FINISHED_COLUMNS)
+    announce.finalized(uow, [a for *_, a in decided], at=at)
     await uow.rooms.enqueue_many(
         [q for s, *_ in decided if (q := room_closing(s)) is not None], now=at
     )
