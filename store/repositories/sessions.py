@@ -139,15 +139,11 @@ class SessionRepository:
         return [LockedSession(*row) for row in rows]
 
     async def loaded(self, session_ids: Sequence[int]) -> dict[int, Session]:
-        """The sessions of `session_ids` as ORM objects, read as stored now (after this
-        transaction's Core writes), by id."""
+        """The sessions of `session_ids` as ORM objects, by id, as stored now."""
         if not session_ids:
             return {}
-        rows = await self.session.scalars(
-            select(Session)
-            .where(Session.id.in_(session_ids))
-            .execution_options(populate_existing=True)
-        )
+        stmt = select(Session).where(Session.id.in_(session_ids))
+        rows = await self.session.scalars(stmt.execution_options(populate_existing=True))
         return {row.id: row for row in rows}
 
     async def write_columns(self, sessions: Sequence[SessionLike], columns: Sequence[str]) -> None:
