@@ -31,6 +31,7 @@ from engine.operations import sweep
 from engine.operations.sweep import Due, TransitionReport
 from engine.wire import iso_z
 from rules.lifecycle import PREPARABLE, RUNNING
+from scheduler.collection import fewer_collections
 from scheduler.due import DEFAULT_BATCH_SIZE, candidates
 from scheduler.metrics import BATCH_SECONDS, SWEEPS
 from scheduler.recovery import reconcile_rooms
@@ -66,6 +67,26 @@ async def tick(
     3. READY/ONGOING -> COMPLETED/ABSENT when due;
     4. pending room operations (create, delete, remove participant)."""
     SWEEPS.inc()
+    with fewer_collections():
+        return await _tick(
+            database,
+            now,
+            rooms=rooms,
+            batch_size=batch_size,
+            reconcile=reconcile,
+            academy_id=academy_id,
+        )
+
+
+async def _tick(
+    database: Database,
+    now: datetime,
+    *,
+    rooms: RoomGateway,
+    batch_size: int,
+    reconcile: bool,
+    academy_id: int | None,
+) -> list[TransitionReport]:
     reports: list[TransitionReport] = []
     await generate(database, now, academy_id=academy_id)
     if reconcile and rooms.enabled:
@@ -151,7 +172,7 @@ async def _locked(
         async with database.uow() as uow:
             locked = {
                 s.id: s
-                for s in await uow.sessions.lock_many([d.session_id for d in due], skip_locked=True)
+                for s in await uow.sessions.lock_rows([d.session_id for d in due], skip_locked=True)
             }
             sessions = [locked[d.session_id] for d in due if d.session_id in locked]
             reports = await step(uow, sessions, dues={d.session_id: d for d in due}, **kwargs)

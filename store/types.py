@@ -48,12 +48,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
 
+        # A batch binds the same moment (its `now`) on thousands of rows in a row: the
+        # last one's text is kept (one tuple, swapped whole, so threads cannot tear it).
+        last: tuple[Any, str | None] = (None, None)
+
         def process(value: Any) -> str | None:
+            nonlocal last
             if value is None:
                 return None
+            if value is last[0]:
+                return last[1]
             if not isinstance(value, datetime) or value.tzinfo is None:
                 raise ValueError(f"UTCDateTime needs an aware datetime, got {value!r}")
-            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            last = (value, text)
+            return text
 
         return process
 
@@ -61,12 +70,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)
 
+        # Lessons start and end on a few round moments: a page of rows repeats the same
+        # texts, each parsed once (datetimes are immutable, so one object serves all).
+        parsed: dict[str, datetime] = {}
+
         def process(value: Any) -> datetime | None:
             if value is None:
                 return None
-            moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-            if moment.tzinfo is None:
-                return cast(datetime, moment.replace(tzinfo=UTC))
-            return cast(datetime, moment.astimezone(UTC))
+            if isinstance(value, str):
+                found = parsed.get(value)
+                if found is not None:
+                    return found
+                moment = datetime.fromisoformat(value)
+            else:
+                moment = value
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+            if isinstance(value, str):
+                if len(parsed) >= 4096:
+                    parsed.clear()
+                parsed[value] = moment
+            return moment
 
         return process

@@ -18,8 +18,9 @@ from engine.api.shapes import attendance_shape, session_shapes
 from engine.operations.announce import Changed, Charged, Finalized, Item, Moved
 from engine.wire import iso_z
 from rules.notify import EventType, wants
+from store.repositories.due import SessionLike
 from store.repositories.notifications import PENDING
-from store.schema import NotificationEndpoint
+from store.schema import NotificationEndpoint, Session
 from store.uow import UnitOfWork
 
 
@@ -121,7 +122,7 @@ async def _data(uow: UnitOfWork, items: Sequence[Item]) -> list[dict[str, Any]]:
     transaction's writes are made (a finished session's verdicts and charges
     included); all sessions of the batch at once."""
     moved = [i for i in items if isinstance(i, Moved)]
-    sessions = list({i.session.id: i.session for i in moved}.values())
+    sessions = await _orm_sessions(uow, moved)
     shapes: dict[int, dict[str, Any]] = {}
     if sessions:
         latest = max(i.at for i in moved)
@@ -156,6 +157,15 @@ async def _data(uow: UnitOfWork, items: Sequence[Item]) -> list[dict[str, Any]]:
         else:
             result.append(_charge(item))
     return result
+
+
+async def _orm_sessions(uow: UnitOfWork, moved: Sequence[Moved]) -> list[Session]:
+    """The moved sessions as the API shapes them: a sweep's batch moves plain locked
+    rows, written with Core statements, so those are read back as stored now."""
+    by_id: dict[int, SessionLike] = {i.session.id: i.session for i in moved}
+    plain = [sid for sid, s in by_id.items() if not isinstance(s, Session)]
+    loaded = await uow.sessions.loaded(plain)
+    return [s if isinstance(s, Session) else loaded[sid] for sid, s in by_id.items()]
 
 
 def _attendance(item: Finalized, charges: dict[int, Any], locale: str | None) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from rules.charging import ChargeDecision
 from rules.lifecycle import LifecycleEvent, Status
 from rules.notify import EventType, message_type
+from store.repositories.due import SessionLike
 from store.schema import Session
 from store.uow import UnitOfWork
 
@@ -30,7 +31,7 @@ KEY = "outbox"
 
 @dataclass(frozen=True, slots=True)
 class Moved:
-    session: Session
+    session: SessionLike
     type: EventType
     status: Status
     at: datetime
@@ -84,7 +85,7 @@ async def _write(uow: UnitOfWork) -> None:
 
 
 def moved(
-    uow: UnitOfWork, session: Session, status: Status, event: LifecycleEvent, *, at: datetime
+    uow: UnitOfWork, session: SessionLike, status: Status, event: LifecycleEvent, *, at: datetime
 ) -> None:
     """A session moved into (or was born in) `status` by `event`."""
     kind = message_type(status, event)

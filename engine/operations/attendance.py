@@ -29,6 +29,7 @@ from rules.lifecycle import is_finished
 from rules.reconciliation import Verdict, VerdictSource, reconcile_student, teacher_verdict
 from rules.settings import RuleSettings
 from store.repositories.assessing import Inputs
+from store.repositories.due import SessionLike
 from store.repositories.verdicts import WrittenVerdict
 from store.schema import Charge, Session, StudentReport
 from store.uow import UnitOfWork
@@ -60,7 +61,7 @@ class StudentAttendance:
 
 @dataclass(frozen=True, slots=True)
 class SessionAttendance:
-    session: Session
+    session: SessionLike
     settings: RuleSettings
     finished: bool
     teacher_id: int
@@ -77,14 +78,14 @@ def closing_event_id(session_id: int) -> str:
     return f"closed:{session_id}"
 
 
-def window(session: Session) -> tuple[datetime, datetime] | None:
+def window(session: SessionLike) -> tuple[datetime, datetime] | None:
     if session.scheduled_at is None:
         return None
     return session.scheduled_at, session.scheduled_at + timedelta(minutes=session.duration_minutes)
 
 
 def assess(
-    session: Session,
+    session: SessionLike,
     *,
     settings: RuleSettings,
     roster: list[int],

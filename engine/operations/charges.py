@@ -30,6 +30,7 @@ from rules.codes import SessionType, SubscriptionKind, kind_of
 from rules.errors import Conflict
 from rules.lifecycle import accepts_reports, is_finished
 from store.metrics import CHARGES
+from store.repositories.due import SessionLike
 from store.schema import Charge, Session
 from store.uow import UnitOfWork
 
@@ -53,7 +54,7 @@ class Ledger:
         return cls(await uow.subscriptions.views_for_many(sorted(set(student_ids)), lock=True))
 
     def subscription_for(
-        self, session: Session, student_id: int, row: Charge | None, *, at: datetime
+        self, session: SessionLike, student_id: int, row: Charge | None, *, at: datetime
     ) -> SubscriptionView | None:
         """The subscription a counted session goes to: the one its charged row already
         names while the student still has it, else the rule's choice."""
@@ -66,7 +67,7 @@ class Ledger:
         return choose_subscription(views, kind=kind, at=session.scheduled_at or at)
 
     def record(
-        self, session: Session, student_id: int, was: Charge | None, now: ChargeDecision
+        self, session: SessionLike, student_id: int, was: Charge | None, now: ChargeDecision
     ) -> None:
         """Count `now` in place of the row `was` in the subscriptions' usage."""
         kind = kind_of(SessionType(session.type))
@@ -94,7 +95,7 @@ class Settlement:
 
 
 def settlement(
-    session: Session, attendance: SessionAttendance, ledger: Ledger, *, at: datetime
+    session: SessionLike, attendance: SessionAttendance, ledger: Ledger, *, at: datetime
 ) -> Settlement:
     """Decide each student's ledger row once (CONTRACT 4.4): a later verdict change
     updates the row in place (never a second row), and a hand-set row is never

@@ -22,6 +22,7 @@ from rules.codes import SessionType
 from rules.lifecycle import LifecycleEvent, Status, apply, born
 from rules.lifecycle import note as noted
 from store.metrics import TRANSITIONS
+from store.repositories.due import SessionLike
 from store.schema import Session, Transition
 from store.uow import UnitOfWork
 
@@ -45,39 +46,67 @@ async def transition(
 
 async def transition_all(
     uow: UnitOfWork,
-    moves: Sequence[tuple[Session, LifecycleEvent]],
+    moves: Sequence[tuple[SessionLike, LifecycleEvent]],
     *,
     at: datetime,
     actor: Actor,
+    columns: Sequence[str] = (),
 ) -> None:
     """Apply many sessions' events at once (a sweep's batch): their statuses in one
-    executemany UPDATE and their history in one INSERT, no ORM flush; every move is
-    checked before any is made, so an illegal one raises and changes nothing."""
+    UPDATE (with `columns`, the caller's own changes to the same rows, so each row is
+    written once) and their history in one INSERT, no ORM flush; every move is checked
+    before any is made, so an illegal one raises and changes nothing."""
+    check_all(moves)
+    # One after-commit callback for the whole batch, not two per move: the same
+    # lines and counts, in the same order, without thousands of closures.
+    lines: list[dict[str, Any]] = []
+    history = [_move(uow, s, event, at=at, actor=actor, lines=lines) for s, event in moves]
+    await uow.sessions.write_columns([s for s, _ in moves], (*MOVED_COLUMNS, *columns))
+    await uow.transitions.record_many(history)
+    uow.after_commit(lambda: _moved_all(lines))
+
+
+def _moved_all(lines: Sequence[dict[str, Any]]) -> None:
+    """Count and log the committed moves of a batch."""
+    counted: dict[tuple[str | None, str], int] = {}
+    for fields in lines:
+        key = (fields["from_status"], fields["to_status"])
+        counted[key] = counted.get(key, 0) + 1
+    for (old, new), n in counted.items():
+        TRANSITIONS.labels(old, new).inc(n)
+    for fields in lines:
+        log.info("transition", **fields)
+
+
+def check_all(moves: Sequence[tuple[SessionLike, LifecycleEvent]]) -> None:
+    """Raise IllegalTransition unless every move is allowed (nothing is changed)."""
     for session, event in moves:
         apply(Status(session.status), event)
-    history = [_move(uow, s, event, at=at, actor=actor) for s, event in moves]
-    await uow.sessions.write_columns([s for s, _ in moves], MOVED_COLUMNS)
-    await uow.transitions.record_many(history)
 
 
 def _move(
     uow: UnitOfWork,
-    session: Session,
+    session: SessionLike,
     event: LifecycleEvent,
     *,
     at: datetime,
     actor: Actor,
     details: dict[str, Any] | None = None,
+    lines: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Move the session; its history row, to be written."""
+    """Move the session; its history row, to be written. With `lines`, the move's
+    log line is added there for the caller to count and log after commit."""
     old = Status(session.status)
     new = apply(old, event)
     session.status = new.value
     session.updated_at = at
     session.revision += 1
     announce.moved(uow, session, new, event, at=at)
-    uow.after_commit(lambda: TRANSITIONS.labels(old.value, new.value).inc())
-    _log_after_commit(uow, session, old.value, new.value, event, actor)
+    if lines is None:
+        uow.after_commit(lambda: TRANSITIONS.labels(old.value, new.value).inc())
+        _log_after_commit(uow, session, old.value, new.value, event, actor)
+    else:
+        lines.append(_line(session, old.value, new.value, event, actor))
     return {
         "session_id": session.id,
         "from_status": old.value,
@@ -158,7 +187,7 @@ def note(
 
 def _log_after_commit(
     uow: UnitOfWork,
-    session: Session,
+    session: SessionLike,
     old: str | None,
     new: str,
     event: LifecycleEvent,
@@ -167,7 +196,14 @@ def _log_after_commit(
     """One line per move, written only once it is committed: a rolled-back move never
     happened, and the log must not say it did. Values are read now, while the row is
     loaded (after commit its attributes are expired)."""
-    fields = {
+    fields = _line(session, old, new, event, actor)
+    uow.after_commit(lambda: log.info("transition", **fields))
+
+
+def _line(
+    session: SessionLike, old: str | None, new: str, event: LifecycleEvent, actor: Actor
+) -> dict[str, Any]:
+    return {
         "session_id": session.id,
         "session_code": session.session_code,
         "from_status": old,
@@ -175,4 +211,3 @@ def _log_after_commit(
         "lifecycle_event": event.value,  # `event` is structlog's own key
         "actor": str(actor),
     }
-    uow.after_commit(lambda: log.info("transition", **fields))

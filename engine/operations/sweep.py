@@ -13,7 +13,6 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from engine.operations.lifecycle import transition_all
 from engine.operations.settings import settings_of
@@ -25,9 +24,8 @@ from rules.lifecycle import LifecycleEvent, is_running, may_be_prepared
 from rules.rooms import RoomOperationKind
 from rules.settings import RuleSettings
 from rules.sweep import OpenInterval
-from store.repositories.due import Candidate
+from store.repositories.due import Candidate, LockedSession, SessionLike
 from store.repositories.rooms import Queued
-from store.schema import Session
 from store.uow import UnitOfWork
 
 ROOM_COLUMNS = ("meeting_room_name", "meeting_link", "meeting_expires_at")
@@ -75,7 +73,7 @@ class Due:
     teacher_id: int
     starts_at: datetime
     ends_at: datetime | None
-    frozen: dict[str, Any] | None
+    frozen: str | None  # as stored (JSON text)
     settings: RuleSettings | None
 
     @classmethod
@@ -86,8 +84,8 @@ class Due:
             teacher_id=row.teacher_id,
             starts_at=row.scheduled_at,
             ends_at=row.ends_at,
-            frozen=row.settings or None,
-            settings=_parsed(row.settings),
+            frozen=row.frozen,
+            settings=_parsed(row.frozen),
         )
 
     @property
@@ -136,7 +134,7 @@ async def finishing(uow: UnitOfWork, batch: Sequence[Due], now: datetime) -> lis
 
 async def prepare(
     uow: UnitOfWork,
-    session: Session,
+    session: SessionLike,
     *,
     now: datetime,
     meeting_link: Callable[[str], str | None],
@@ -149,7 +147,7 @@ async def prepare(
 
 async def prepare_many(
     uow: UnitOfWork,
-    sessions: Sequence[Session],
+    sessions: Sequence[SessionLike],
     *,
     now: datetime,
     meeting_link: Callable[[str], str | None],
@@ -176,9 +174,12 @@ async def prepare_many(
         session.meeting_room_name = session.session_code
         session.meeting_link = meeting_link(session.session_code)
         session.meeting_expires_at = expires[session.id]
-    await uow.sessions.write_columns([s for s, _ in chosen], ROOM_COLUMNS)
     await transition_all(
-        uow, [(s, LifecycleEvent.PREPARE) for s, _ in chosen], at=now, actor=SWEEPER
+        uow,
+        [(s, LifecycleEvent.PREPARE) for s, _ in chosen],
+        at=now,
+        actor=SWEEPER,
+        columns=ROOM_COLUMNS,
     )
     reports = {s.id: [_report(s, befores[s.id], now)] for s, _ in chosen}
     missed, rooms = [], []
@@ -201,7 +202,7 @@ async def prepare_many(
 
 
 async def finish(
-    uow: UnitOfWork, session: Session, *, now: datetime, due: Due | None = None
+    uow: UnitOfWork, session: SessionLike, *, now: datetime, due: Due | None = None
 ) -> tuple[TransitionReport, ...]:
     """`finish_many` for one session."""
     dues = {} if due is None else {session.id: due}
@@ -209,7 +210,7 @@ async def finish(
 
 
 async def finish_many(
-    uow: UnitOfWork, sessions: Sequence[Session], *, now: datetime, dues: Mapping[int, Due]
+    uow: UnitOfWork, sessions: Sequence[SessionLike], *, now: datetime, dues: Mapping[int, Due]
 ) -> list[TransitionReport]:
     """READY/ONGOING -> COMPLETED/ABSENT for each of `sessions` (locked) still due by
     the finishing rule, its room's open intervals read under the lock."""
@@ -227,16 +228,20 @@ async def finish_many(
     return await _close(uow, due, rosters, now)
 
 
-async def _settings(uow: UnitOfWork, session: Session, due: Due | None) -> RuleSettings:
+async def _settings(uow: UnitOfWork, session: SessionLike, due: Due | None) -> RuleSettings:
     """The session's settings: the candidate's, parsed already, while the locked row
-    carries the same frozen ones; else read as any other step would."""
-    if due is not None and due.settings is not None and session.settings == due.frozen:
-        return due.settings
+    carries the same frozen ones; else those parsed for another row of the same text;
+    else read as any other step would."""
+    if isinstance(session, LockedSession):
+        if due is not None and due.settings is not None and session.frozen == due.frozen:
+            return due.settings
+        if (parsed := _parsed(session.frozen)) is not None:
+            return parsed
     return await settings_of(uow, session)
 
 
 def _due(
-    session: Session,
+    session: SessionLike,
     settings: RuleSettings,
     roster: list[int],
     still_open: Mapping[int, list[OpenInterval]],
@@ -249,7 +254,7 @@ def _due(
 
 async def _close(
     uow: UnitOfWork,
-    due: Sequence[tuple[Session, RuleSettings]],
+    due: Sequence[tuple[SessionLike, RuleSettings]],
     rosters: Mapping[int, list[int]],
     now: datetime,
 ) -> list[TransitionReport]:
@@ -265,29 +270,30 @@ async def _close(
     return [_report(s, befores[s.id], now) for s, _ in due]
 
 
-def _report(session: Session, before: str, at: datetime) -> TransitionReport:
+def _report(session: SessionLike, before: str, at: datetime) -> TransitionReport:
     return TransitionReport(session.id, session.session_code, before, session.status, at)
 
 
-_PARSED: dict[str, RuleSettings | None] = {}  # frozen settings (as JSON) -> parsed
+_PARSED: dict[str, RuleSettings | None] = {}  # frozen settings (as stored) -> parsed
 
 
-def _parsed(frozen: dict[str, Any] | None) -> RuleSettings | None:
-    """The candidate's frozen settings parsed: most sessions freeze the same few, so
-    each distinct one is parsed once (RuleSettings is immutable)."""
+def _parsed(frozen: str | None) -> RuleSettings | None:
+    """Frozen settings (their stored JSON text) parsed: most sessions freeze the same
+    few, so each distinct text is decoded and validated once (RuleSettings is
+    immutable). None for none frozen, or unreadable ones."""
     if not frozen:
         return None
-    key = json.dumps(frozen, sort_keys=True)
-    if key not in _PARSED:
+    if frozen not in _PARSED:
         if len(_PARSED) >= 256:
             _PARSED.clear()
         try:
-            _PARSED[key] = RuleSettings.from_dict(frozen)
+            decoded = json.loads(frozen)
+            _PARSED[frozen] = RuleSettings.from_dict(decoded) if decoded else None
         except ValueError:
-            _PARSED[key] = None
-    return _PARSED[key]
+            _PARSED[frozen] = None
+    return _PARSED[frozen]
 
 
-def _end(session: Session) -> datetime:
+def _end(session: SessionLike) -> datetime:
     assert session.ends_at is not None  # set with scheduled_at, always
     return session.ends_at

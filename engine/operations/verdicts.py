@@ -28,7 +28,7 @@ from engine.operations.charges import (
     settlement,
     write_settlements,
 )
-from engine.operations.lifecycle import transition, transition_all
+from engine.operations.lifecycle import check_all, transition, transition_all
 from engine.operations.settings import settings_of
 from rules import evidence as ev
 from rules.actors import REBUILD, Actor, AuditKind
@@ -38,6 +38,7 @@ from rules.codes import SessionType, is_individual
 from rules.lifecycle import finishing_event, following_verdict, is_finished
 from rules.rooms import RoomOperationKind
 from rules.settings import RuleSettings
+from store.repositories.due import SessionLike
 from store.repositories.rooms import Queued
 from store.schema import Session
 from store.uow import UnitOfWork
@@ -69,7 +70,7 @@ async def finalise(
 
 async def finalise_many(
     uow: UnitOfWork,
-    sessions: Sequence[Session],
+    sessions: Sequence[SessionLike],
     *,
     at: datetime,
     actor: Actor,
@@ -115,15 +116,16 @@ async def finalise_many(
             ),
         )
         decided.append((session, event, closed, intervals, attendance))
-    await transition_all(uow, [(s, event) for s, event, *_ in decided], at=at, actor=actor)
-    announce.finalized(uow, [a for *_, a in decided], at=at)
+    moves = [(s, event) for s, event, *_ in decided]
+    check_all(moves)  # before the rows change: an illegal move changes nothing
     for session, _, _, _, attendance in decided:
         session.ended_at = at
         session.counts_for_teacher = counts_for_teacher(
             attendance.teacher_meeting.attendance_percentage, attendance.settings
         )
         session.subscription_counted = True
-    await uow.sessions.write_columns([s for s, *_ in decided], FINISHED_COLUMNS)
+    await transition_all(uow, moves, at=at, actor=actor, columns=FINISHED_COLUMNS)
+    announce.finalized(uow, [a for *_, a in decided], at=at)
     await uow.rooms.enqueue_many(
         [q for s, *_ in decided if (q := room_closing(s)) is not None], now=at
     )
@@ -261,7 +263,7 @@ def close_room(uow: UnitOfWork, session: Session, *, at: datetime) -> None:
         uow.rooms.enqueue(q.op, q.room_name, now=at, session_id=q.session_id)
 
 
-def room_closing(session: Session) -> Queued | None:
+def room_closing(session: SessionLike) -> Queued | None:
     """The DeleteRoom of a session that had a room."""
     if not session.meeting_room_name:
         return None

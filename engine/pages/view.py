@@ -125,6 +125,7 @@ def build_page(
     audit: Iterable[AuditEntry] = (),
 ) -> Page:
     session = attendance.session
+    assert isinstance(session, Session)  # read for the page, never a sweep's locked row
     lang = locale if locale in WORDS else "en"
     words = WORDS[lang]
     rtl = lang == "ar"

@@ -3,17 +3,25 @@ ix_sessions_status_scheduled_at (`SessionRepository.due_page` runs it)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, Text, and_, cast, or_, select
 
 from rules.lifecycle import Status
 from store.schema import Session
 
-__all__ = ["DEFAULT_BATCH_SIZE", "Candidate", "due_statement"]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "Candidate",
+    "LockedSession",
+    "SessionLike",
+    "due_statement",
+    "lock_statement",
+]
 
 DEFAULT_BATCH_SIZE = 400
 
@@ -28,17 +36,21 @@ class Candidate:
     teacher_id: int
     scheduled_at: datetime | None
     ends_at: datetime | None
-    settings: dict[str, Any] | None
+    frozen: str | None  # the frozen settings as stored (JSON text), see `FROZEN`
     meeting_room_name: str | None
 
 
-CANDIDATE_COLUMNS = (
+# The frozen settings as their stored JSON text, not decoded: a sweep's sessions
+# freeze the same few, so the text is the key under which each is parsed once.
+FROZEN = cast(Session.settings, Text)
+
+CANDIDATE_COLUMNS: tuple[Any, ...] = (
     Session.id,
     Session.session_code,
     Session.teacher_id,
     Session.scheduled_at,
     Session.ends_at,
-    Session.settings,
+    FROZEN,
     Session.meeting_room_name,
 )
 
@@ -74,3 +86,55 @@ def due_statement(
             )
         )
     return stmt.order_by(Session.scheduled_at, Session.id).limit(limit)
+
+
+@dataclass(slots=True)
+class LockedSession:
+    """A session of a sweep's batch, its row locked, as plain values: the columns the
+    sweep's steps read and change. Building hundreds of ORM objects per batch (and
+    tracking them in the identity map) cost more than the batch's decisions; the
+    steps write these back with Core statements, so nothing here is flushed."""
+
+    id: int
+    session_code: str
+    academy_id: int
+    type: str
+    status: str
+    duration_minutes: int
+    teacher_id: int
+    scheduled_at: datetime | None
+    ends_at: datetime | None
+    ended_at: datetime | None
+    frozen: str | None  # the frozen settings as stored (JSON text), see `FROZEN`
+    meeting_room_name: str | None
+    meeting_link: str | None
+    meeting_expires_at: datetime | None
+    counts_for_teacher: bool | None
+    subscription_counted: bool
+    revision: int
+    updated_at: datetime
+
+    @property
+    def settings(self) -> dict[str, Any] | None:
+        """The frozen settings, decoded (the sweep parses them by their text instead)."""
+        return json.loads(self.frozen) if self.frozen else None
+
+
+# A session as the sweep's steps take it: locked plain values (a sweep's batch), or the
+# ORM object an API call holds (the same steps, a batch of one).
+SessionLike = Session | LockedSession
+
+_LOCKED_COLUMNS = tuple(
+    FROZEN if f.name == "frozen" else getattr(Session, f.name) for f in fields(LockedSession)
+)
+
+
+def lock_statement(session_ids: Sequence[int], *, skip_locked: bool) -> Select[Any]:
+    """The `LockedSession` columns of `session_ids`, their rows locked, in id order (so
+    two lockers of overlapping batches cannot deadlock)."""
+    return (
+        select(*_LOCKED_COLUMNS)
+        .where(Session.id.in_(session_ids))
+        .order_by(Session.id)
+        .with_for_update(skip_locked=skip_locked)
+    )

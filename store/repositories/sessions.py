@@ -15,7 +15,13 @@ from rules.codes import SessionType, format_session_code, prefix_of
 from rules.lifecycle import NOT_BEGUN, STANDING, Status
 from rules.sweep import OpenInterval
 from store.repositories.base import insert_ignore, table_of, update_by_id
-from store.repositories.due import Candidate, due_statement
+from store.repositories.due import (
+    Candidate,
+    LockedSession,
+    SessionLike,
+    due_statement,
+    lock_statement,
+)
 from store.schema import (
     Interval,
     Session,
@@ -123,19 +129,37 @@ class SessionRepository:
         )
         return list(await self.session.scalars(stmt.execution_options(populate_existing=True)))
 
-    async def write_columns(self, sessions: Sequence[Session], columns: Sequence[str]) -> None:
-        """Write `columns` of each of `sessions` (loaded, their new values already set)
-        in one executemany UPDATE by id, and mark those values as the stored ones, so
-        the ORM flush does not write them again (a sweep's batch: no unit-of-work pass
-        over hundreds of rows)."""
+    async def lock_rows(
+        self, session_ids: Sequence[int], *, skip_locked: bool
+    ) -> list[LockedSession]:
+        """`lock_many` as plain values (`LockedSession`), no ORM object: a sweep's batch."""
+        if not session_ids:
+            return []
+        rows = await self.session.execute(lock_statement(session_ids, skip_locked=skip_locked))
+        return [LockedSession(*row) for row in rows]
+
+    async def loaded(self, session_ids: Sequence[int]) -> dict[int, Session]:
+        """The sessions of `session_ids` as ORM objects, by id, as stored now."""
+        if not session_ids:
+            return {}
+        stmt = select(Session).where(Session.id.in_(session_ids))
+        rows = await self.session.scalars(stmt.execution_options(populate_existing=True))
+        return {row.id: row for row in rows}
+
+    async def write_columns(self, sessions: Sequence[SessionLike], columns: Sequence[str]) -> None:
+        """Write `columns` of each of `sessions` (their new values already set) in one
+        executemany UPDATE by id; on an ORM object, mark those values as the stored
+        ones, so the ORM flush does not write them again."""
         if not sessions:
             return
         rows = []
         for row in sessions:
             values: dict[str, Any] = {"id": row.id}
             for c in columns:
-                values[c] = value = getattr(row, c)
-                set_committed_value(row, c, value)
+                values[c] = getattr(row, c)
+            if isinstance(row, Session):
+                for c in columns:
+                    set_committed_value(row, c, values[c])
             rows.append(values)
         await update_by_id(self.session, table_of(Session), columns, rows)
 
