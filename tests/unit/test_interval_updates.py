@@ -45,7 +45,9 @@ def chaos(draw: st.DrawFn) -> list[Evidence]:
                 events.append(ParticipantJoined(next(ids), room, at, sid, identity, decisive))
             case "left":
                 carried = draw(st.one_of(st.none(), moments))
-                events.append(ParticipantLeft(next(ids), room, at, sid, identity, decisive, carried))
+                events.append(
+                    ParticipantLeft(next(ids), room, at, sid, identity, decisive, carried)
+                )
             case "aborted":
                 events.append(ConnectionAborted(next(ids), room, at, sid, identity, decisive))
             case "finished":
@@ -72,9 +74,7 @@ def test_updated_intervals_equal_a_full_build(data: st.DataObject) -> None:
         assert any(isinstance(e, RoomFinished | SessionClosed) for e in new)
         return
     # Only what the store would read: the evidence of the affected sids, and the ends.
-    read = [
-        e for e in events if isinstance(e, RoomFinished | SessionClosed) or e.sid in affected
-    ]
+    read = [e for e in events if isinstance(e, RoomFinished | SessionClosed) or e.sid in affected]
     assert updated_intervals(stored, read, affected) == build_intervals(events)
 
 
