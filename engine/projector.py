@@ -1,8 +1,10 @@
 """The projector of `hudur serve`: the inbox projected off the request path.
 
-A background task owned by the app's cleanup_ctx runs `projection.project` batch
-after batch until the inbox is read, then waits: woken by each commit of the
-webhook intake, and polling (another replica's appends wake nobody here).
+A background task runs `projection.project` batch after batch until the inbox is
+read, then waits: woken by each commit of the webhook intake, and polling (another
+replica's or process's appends wake nobody here). `hudur serve` runs that loop in a
+child process (`hudur project --follow`, engine/projector_child.py: `follow`); the
+serving process's Projector is then not `live` and only catches up for its reads.
 
 `catch_up()` is the one hook for fresh reads (CONTRACT 3: no stale reads): it
 projects inline, in the caller's task, every row stored before it was called, so a
