@@ -1,8 +1,8 @@
 """`hudur serve`'s live projector in a child process: its CPU is not the intake's.
 
 `hudur serve` spawns `hudur project --follow` once its app runs, restarts it should
-it die, and stops it (SIGTERM, then SIGKILL) on shutdown. The child gets SIGTERM
-when its parent dies (Linux's PR_SET_PDEATHSIG, set before it runs). The serving
+it die, and stops it (SIGTERM, then SIGKILL) on shutdown. The child asks for
+SIGTERM when its parent dies (Linux's PR_SET_PDEATHSIG, set as it starts). The serving
 process keeps `catch_up` for its fresh reads and sweeps.
 
 On SQLite both processes take the turn to write as a `flock` on a file beside the
@@ -57,9 +57,7 @@ class ProjectorChild:
     async def _supervise(self) -> None:
         env = {**os.environ, PARENT_ENV: str(os.getpid())}
         while True:
-            self._process = await asyncio.create_subprocess_exec(
-                *self._command, env=env, preexec_fn=_die_with_parent
-            )
+            self._process = await asyncio.create_subprocess_exec(*self._command, env=env)
             code = await self._process.wait()
             self.restarts += 1
             log.error("projector_child_exited", code=code)
@@ -110,9 +108,11 @@ async def follow(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, following.cancel)
     parent = os.environ.get(PARENT_ENV)
-    if parent and os.getppid() != int(parent):
-        # The parent died before PR_SET_PDEATHSIG was set: nobody would stop us.
-        following.cancel()
+    if parent:
+        _die_with_parent()
+        if os.getppid() != int(parent):
+            # The parent died before PR_SET_PDEATHSIG was set: nobody would stop us.
+            following.cancel()
     try:
         with contextlib.suppress(asyncio.CancelledError):
             await following

@@ -93,9 +93,35 @@ class TestTheChildProjector:
         with pytest.raises(ProcessLookupError):
             os.kill(successor, 0)
 
+    async def test_it_ends_when_the_service_is_killed(
+        self, database: Database, tmp_path: Path
+    ) -> None:
+        server = Server(database.url, tmp_path, tmp_path / "serve.log")
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=BOUND)) as http:
+            await server.start(http)
+            assert server.process is not None
+            serve = server.process.pid
+            await _until(lambda: _some(_children(serve)), "the child projector running")
+            (child,) = _children(serve)
+            await server.kill()
+            await _until(lambda: _gone(child), "the child's end after its parent's")
+
 
 async def _some(pids: set[int]) -> bool:
     return bool(pids)
+
+
+async def _gone(pid: int) -> bool:
+    return _exited(pid)
+
+
+def _exited(pid: int) -> bool:
+    """Whether `pid` has exited (a zombie nobody reaped has)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 class TestTheSharedTurn:
