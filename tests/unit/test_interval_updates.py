@@ -57,8 +57,8 @@ def chaos(draw: st.DrawFn) -> list[Evidence]:
     return events
 
 
-def _split(draw: st.DrawFn, events: list[Evidence]) -> tuple[list[Evidence], list[Evidence]]:
-    marks = draw(st.lists(st.booleans(), min_size=len(events), max_size=len(events)))
+def _split(data: st.DataObject, events: list[Evidence]) -> tuple[list[Evidence], list[Evidence]]:
+    marks = data.draw(st.lists(st.booleans(), min_size=len(events), max_size=len(events)))
     before = [e for e, new in zip(events, marks, strict=True) if not new]
     return before, [e for e, new in zip(events, marks, strict=True) if new]
 
@@ -67,7 +67,7 @@ def _split(draw: st.DrawFn, events: list[Evidence]) -> tuple[list[Evidence], lis
 @given(st.data())
 def test_updated_intervals_equal_a_full_build(data: st.DataObject) -> None:
     events = data.draw(st.one_of(traces(), chaos()))
-    before, new = _split(data.draw, events)
+    before, new = _split(data, events)
     stored = build_intervals(before)
     affected = affected_sids(new, [(i.sid, i.identity) for i in stored])
     if affected is None:
