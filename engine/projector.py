@@ -1,10 +1,8 @@
 """The projector of `hudur serve`: the inbox projected off the request path.
 
-A background task runs `projection.project` batch after batch until the inbox is
-read, then waits: woken by each commit of the webhook intake, and polling (another
-replica's or process's appends wake nobody here). `hudur serve` runs that loop in a
-child process (`hudur project --follow`, engine/projector_child.py: `follow`); the
-serving process's Projector is then not `live` and only catches up for its reads.
+A background task owned by the app's cleanup_ctx runs `projection.project` batch
+after batch until the inbox is read, then waits: woken by each commit of the
+webhook intake, and polling (another replica's appends wake nobody here).
 
 `catch_up()` is the one hook for fresh reads (CONTRACT 3: no stale reads): it
 projects inline, in the caller's task, every row stored before it was called, so a
@@ -41,7 +39,6 @@ import structlog
 from aiohttp import web
 
 from engine.operations.projection import Projected, apply, project, read_rows
-from engine.writer_turn import WriterTurn, lock_file_of
 from store.database import Database
 
 log = structlog.get_logger("hudur.projector")
@@ -64,8 +61,6 @@ class Projector:
         batch: int = LIVE_BATCH,
         poll: float = POLL_SECONDS,
         linger: float = LINGER_SECONDS,
-        live: bool = True,
-        shared_turn: bool = False,
     ) -> None:
         self._database = database
         self._clock = clock
@@ -73,12 +68,7 @@ class Projector:
         self._batch = batch
         self._poll = poll
         self._linger = linger
-        # `live`: run the batch loop here (False: a child process runs it, and this
-        # process only catches up for its reads). `shared_turn`: the turn to write
-        # is shared with another process (engine/writer_turn.py).
-        self._live = live
-        self._shared_turn = shared_turn
-        self._turn: WriterTurn | None = None
+        self._sqlite_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._progress = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
@@ -87,21 +77,15 @@ class Projector:
 
     def writer_lock(self) -> AbstractAsyncContextManager[object]:
         """The turn to write, for the intake's writer and this projector (SQLite only)."""
-        database = self._database()
-        if database.dialect != "sqlite":
+        if self._database().dialect != "sqlite":
             return nullcontext()
-        if self._turn is None:
-            file = database.sqlite_file
-            shared = self._shared_turn and file is not None
-            self._turn = WriterTurn(lock_file_of(file) if shared and file else None)
-        return self._turn
+        return self._sqlite_lock
 
     def wake(self) -> None:
         self._wake.set()
 
     def start(self) -> None:
-        if self._live:
-            self._task = asyncio.create_task(self._loop(), name="hudur-projector")
+        self._task = asyncio.create_task(self._loop(), name="hudur-projector")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -109,18 +93,6 @@ class Projector:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._turn is not None:
-            self._turn.close()
-            self._turn = None
-
-    async def follow(self) -> None:
-        """Run the batch loop in this task until cancelled (`hudur project --follow`)."""
-        try:
-            await self._loop()
-        finally:
-            if self._turn is not None:
-                self._turn.close()
-                self._turn = None
 
     async def catch_up(self) -> None:
         """Project every inbox row committed before this call (inline, batch by batch)."""
@@ -167,7 +139,7 @@ class Projector:
             if not rows:
                 return None
             staged = await read_rows(rows, allow_as_of=self._allow_as_of)
-            async with self.writer_lock(), database.uow() as uow:
+            async with self._sqlite_lock, database.uow() as uow:
                 if await uow.projection.hold() != position:
                     continue
                 batch = await apply(uow, staged, now=self._clock())
