@@ -69,6 +69,9 @@ class Projector:
         self._poll = poll
         self._linger = linger
         self._sqlite_lock = asyncio.Lock()
+        # One batch at a time in this process (the loop's or a fresh read's), so two
+        # never derive the same rows only for one of them to be dropped.
+        self._projecting = asyncio.Lock()
         self._wake = asyncio.Event()
         self._progress = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
@@ -129,9 +132,14 @@ class Projector:
 
     async def _one_sqlite(self, database: Database) -> Projected | None:
         """One batch read and derived outside the turn to write, then written in a
-        short turn: the intake's writer waits only for the writes. Should the position
-        have moved meanwhile (a fresh read's `catch_up` projected those rows), what
-        was derived is dropped and the next rows are read again."""
+        short turn: the intake's writer waits only for the writes. In this process
+        one batch at a time (the loop's or a fresh read's). Should the position have
+        moved meanwhile (another process projected those rows: `hudur sweep`, a
+        rebuild), what was derived is dropped and the next rows are read again."""
+        async with self._projecting:
+            return await self._one_sqlite_turn(database)
+
+    async def _one_sqlite_turn(self, database: Database) -> Projected | None:
         while True:
             async with database.reading() as reader:
                 position = await reader.projection.current()
