@@ -8,7 +8,7 @@ and the one way out of it. Presence reads (`for_session(s)`) never see track row
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -23,6 +23,8 @@ from store.schema import Evidence, Session
 TRACK_KINDS = (ev.EvidenceKind.TRACK_PUBLISHED.value, ev.EvidenceKind.TRACK_UNPUBLISHED.value)
 _PRESENCE = Evidence.kind.not_in(TRACK_KINDS)
 _TRACKS = Evidence.kind.in_(TRACK_KINDS)
+# Evidence that bears on every interval of its session (rules.interval_updates).
+_ENDS = (ev.EvidenceKind.ROOM_FINISHED.value, ev.EvidenceKind.SESSION_CLOSED.value)
 
 AnyEvidence = ev.Evidence | TrackEvidence
 T = TypeVar("T")
@@ -76,10 +78,15 @@ class EvidenceRepository:
         user_id: int | None = None,
     ) -> None:
         """Queue one piece of evidence for the next `flush` (a rebuild writes a page at once)."""
-        row = to_row(
-            evidence, source=source, room_name=room_name, session_id=session_id, user_id=user_id
+        self._staged.append(
+            row_values(
+                evidence, source=source, room_name=room_name, session_id=session_id, user_id=user_id
+            )
         )
-        self._staged.append({key: getattr(row, key) for key in _COLUMNS})
+
+    def stage_values(self, values: dict[str, Any]) -> None:
+        """Queue one row made by `row_values` for the next `flush`."""
+        self._staged.append(values)
 
     async def flush(self) -> None:
         """Write what was staged, in one executemany of Core rows: the projector stages
@@ -106,6 +113,38 @@ class EvidenceRepository:
             .order_by(Evidence.id)
         )
         return [to_rule_evidence(row) for row in rows]
+
+    async def of_participants(
+        self, whole: Sequence[int], some: Mapping[int, Collection[str]]
+    ) -> dict[int, list[ev.Evidence]]:
+        """The presence evidence of each session of `whole`, and of each session of
+        `some` only that of the given participant sids and its ends (room finished,
+        session closed): one query, in the rules' form. A sid must not be empty (its
+        rows store NULL)."""
+        result: dict[int, list[ev.Evidence]] = {sid: [] for sid in [*whole, *some]}
+        sids = sorted({sid for wanted in some.values() for sid in wanted})
+        conditions: list[ColumnElement[bool]] = []
+        if whole:
+            conditions.append(Evidence.session_id.in_(whole))
+        if some:
+            conditions.append(
+                Evidence.session_id.in_(list(some))
+                & or_(Evidence.participant_sid.in_(sids), Evidence.kind.in_(_ENDS))
+            )
+        if not conditions:
+            return result
+        wanted_whole = set(whole)
+        for row in await self.session.execute(
+            select(*_EVIDENCE.c).where(or_(*conditions), _PRESENCE).order_by(Evidence.id)
+        ):
+            session_id = row.session_id
+            if (
+                session_id in wanted_whole
+                or row.kind in _ENDS
+                or row.participant_sid in some.get(session_id, ())
+            ):
+                result[session_id].append(to_rule_evidence(row))
+        return result
 
     async def tracks_for_session(self, session_id: int) -> list[TrackEvidence]:
         """The track evidence of a session, in the rules' form."""
@@ -275,6 +314,44 @@ def to_row(
     if isinstance(evidence, ev.ParticipantLeft):
         row.joined_at = evidence.joined_at
     return row
+
+
+def row_values(
+    evidence: AnyEvidence,
+    *,
+    source: ev.EvidenceSource,
+    room_name: str | None,
+    session_id: int | None,
+    user_id: int | None = None,
+) -> dict[str, Any]:
+    """`to_row` as the plain column values of one INSERT (no ORM object: the
+    projector makes thousands a second)."""
+    values: dict[str, Any] = dict.fromkeys(_COLUMNS)
+    values.update(
+        event_id=evidence.event_id,
+        source=source.value,
+        kind=evidence.kind.value,
+        room_name=room_name,
+        session_id=session_id,
+        at=evidence.at,
+        decisive=True,
+    )
+    if isinstance(evidence, ev.SessionClosed):
+        return values
+    values["room_sid"] = evidence.room_sid or None
+    if isinstance(evidence, ev.RoomFinished):
+        return values
+    values["participant_sid"] = evidence.sid or None
+    values["identity"] = evidence.identity or None
+    values["user_id"] = user_id
+    if isinstance(evidence, TrackPublished | TrackUnpublished):
+        values["track_sid"] = evidence.track_sid
+        values["track_source"] = evidence.source
+        return values
+    values["decisive"] = evidence.decisive
+    if isinstance(evidence, ev.ParticipantLeft):
+        values["joined_at"] = evidence.joined_at
+    return values
 
 
 def to_rule_evidence(row: Evidence | Row[Any]) -> ev.Evidence:

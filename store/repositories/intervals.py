@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules import evidence as ev
@@ -49,6 +49,19 @@ class IntervalRepository:
             result[row.session_id].append(to_rule_interval(row))
         return result
 
+    async def people_of(self, session_ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+        """Per session of `session_ids`: `(sid, identity)` of each of its intervals."""
+        result: dict[int, list[tuple[str, str]]] = {sid: [] for sid in session_ids}
+        if not session_ids:
+            return result
+        for session_id, sid, identity in await self.session.execute(
+            select(Interval.session_id, Interval.participant_sid, Interval.identity).where(
+                Interval.session_id.in_(session_ids)
+            )
+        ):
+            result[session_id].append((sid, identity))
+        return result
+
     async def session_ids(self) -> set[int]:
         """Every session that has intervals."""
         return set(await self.session.scalars(select(Interval.session_id).distinct()))
@@ -60,11 +73,30 @@ class IntervalRepository:
     async def replace_many(self, by_session: Mapping[int, Iterable[ev.Interval]]) -> None:
         """Make the stored intervals of each session exactly its `intervals` (one
         statement to clear, one to insert, however many sessions)."""
-        if not by_session:
+        await self.replace_some(by_session, {})
+
+    async def replace_some(
+        self,
+        by_session: Mapping[int, Iterable[ev.Interval]],
+        of_sids: Mapping[int, tuple[Collection[str], Iterable[ev.Interval]]],
+    ) -> None:
+        """`replace_many` of the sessions of `by_session`, and for each session of
+        `of_sids` (session -> (sids, intervals)) only the intervals of those sids: the
+        stored ones of the sids deleted, `intervals` written (one statement to clear,
+        one to insert)."""
+        pairs = [(session_id, sid) for session_id, (sids, _) in of_sids.items() for sid in sids]
+        if not by_session and not pairs:
             return
-        await self.session.execute(
-            delete(Interval).where(Interval.session_id.in_(list(by_session)))
-        )
+        cleared = []
+        if by_session:
+            cleared.append(Interval.session_id.in_(list(by_session)))
+        if pairs:
+            cleared.append(tuple_(Interval.session_id, Interval.participant_sid).in_(pairs))
+        await self.session.execute(delete(Interval).where(or_(*cleared)))
+        by_session = {
+            **by_session,
+            **{session_id: intervals for session_id, (_, intervals) in of_sids.items()},
+        }
         rows = [
             {
                 "session_id": session_id,

@@ -48,14 +48,26 @@ class ProjectionRepository:
         PostgreSQL database project one batch at a time, none twice (the next one
         reads the position the last one committed). SQLite's BEGIN IMMEDIATE already
         makes this transaction the only writer."""
-        # The row may be missing (a wiped database): made once, whoever comes first.
-        await self.session.execute(
-            insert_ignore(self.session, ProjectionPosition, ["name"]).values(name=name, position=0)
-        )
-        position = await self.session.scalar(
+        held = (
             select(ProjectionPosition.position)
             .where(ProjectionPosition.name == name)
             .with_for_update()
+        )
+        position = await self.session.scalar(held)
+        if position is None:
+            # The row is missing (a wiped database): made once, whoever comes first.
+            await self.session.execute(
+                insert_ignore(self.session, ProjectionPosition, ["name"]).values(
+                    name=name, position=0
+                )
+            )
+            position = await self.session.scalar(held)
+        return int(position or 0)
+
+    async def current(self, name: str = PRESENCE) -> int:
+        """The position, read without a lock."""
+        position = await self.session.scalar(
+            select(ProjectionPosition.position).where(ProjectionPosition.name == name)
         )
         return int(position or 0)
 
