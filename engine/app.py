@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import structlog
 from aiohttp import web
 
-from engine import api, health, sweeps
+from engine import api, health, projector_child, sweeps
 from engine import projector as projection
 from engine.api.errors import http_error
 from engine.auth import rights_middleware
@@ -17,6 +17,7 @@ from engine.middleware import Handler, context_middleware, error_middleware
 from engine.notify import setup as notify_setup
 from engine.pages import attendance as attendance_page
 from engine.projector import Projector, fresh_reads_middleware
+from engine.projector_child import ProjectorChild
 from engine.settings import Settings
 from store.database import Database
 from webhooks.endpoint import WebhookEndpoint
@@ -38,9 +39,12 @@ def create_app(
     *,
     clock: Clock = system_clock,
     database: Database | None = None,
+    projector_in_child: bool = False,
 ) -> web.Application:
     """Build the service. `database` may be handed in (tests share one); otherwise
-    the app opens its own from the settings and closes it on cleanup."""
+    the app opens its own from the settings and closes it on cleanup. With
+    `projector_in_child` (`hudur serve`) the live projector runs in a child process
+    (engine/projector_child.py) and this one only catches up for its reads."""
     webhooks: WebhookEndpoint | None = None
 
     @web.middleware
@@ -75,8 +79,16 @@ def create_app(
     app.cleanup_ctx.append(database_ctx)
     sweeps.setup(app)  # the LiveKit gateway and the sweeper (after the database), POST /v1/sweeps
     health.setup(app)
-    projector = Projector(lambda: app[DATABASE], clock=clock, allow_as_of=settings.allow_as_of)
+    projector = Projector(
+        lambda: app[DATABASE],
+        clock=clock,
+        allow_as_of=settings.allow_as_of,
+        live=not projector_in_child,
+        shared_turn=projector_in_child,
+    )
     projection.setup(app, projector)  # after the database; stopped before it closes
+    if projector_in_child:
+        projector_child.setup(app, ProjectorChild())
     webhooks = WebhookEndpoint(
         api_key=settings.livekit_api_key,
         api_secret=settings.livekit_api_secret,

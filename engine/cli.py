@@ -18,6 +18,8 @@ from engine.app import create_app
 from engine.logging import configure_logging
 from engine.notify.listen import DEFAULT_PORT, default_secret, listener_app
 from engine.operations.rebuild import RebuildReport, rebuild
+from engine.projector import Projector
+from engine.projector_child import follow
 from engine.settings import Settings
 from engine.simulate.runner import Refused, SimulationError, simulate, table, teacher_token
 from engine.sweeps import run_sweep
@@ -73,7 +75,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             "forge webhooks. Set real ones before exposing this service.",
         )
     log.info("serving", host=settings.host, port=sock.getsockname()[1])
-    app = create_app(settings)
+    # The live projector runs in a child process (engine/projector_child.py).
+    app = create_app(settings, projector_in_child=True)
     # The ~150,000 objects of the imports and the app live as long as the process:
     # out of the collector's sight, a full collection under load no longer walks them
     # (it took ~100 ms, straight into the intake's tail latency).
@@ -103,6 +106,25 @@ async def _rebuild(settings: Settings, session_id: int | None) -> RebuildReport:
         sessions=len(report.sessions),
     )
     return report
+
+
+def cmd_project(settings: Settings, args: argparse.Namespace) -> int:
+    if args.follow:
+        asyncio.run(follow(settings))
+    else:
+        asyncio.run(_catch_up(settings))
+    return 0
+
+
+async def _catch_up(settings: Settings) -> None:
+    database = Database(settings.database_url)
+    try:
+        projector = Projector(
+            lambda: database, clock=lambda: datetime.now(UTC), allow_as_of=settings.allow_as_of
+        )
+        await projector.catch_up()
+    finally:
+        await database.dispose()
 
 
 def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
@@ -213,6 +235,7 @@ COMMANDS = {
     "listen": cmd_listen,
     "migrate": cmd_migrate,
     "rebuild": cmd_rebuild,
+    "project": cmd_project,
     "sweep": cmd_sweep,
 }
 
@@ -233,6 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the HTTP service with its sweeper (migrates first)")
     sub.add_parser("migrate", help="bring the database schema to the newest revision")
+    project_parser = sub.add_parser(
+        "project", help="project the stored webhooks not yet projected (serve runs it)"
+    )
+    project_parser.add_argument(
+        "--follow", action="store_true", help="keep projecting as webhooks arrive, until stopped"
+    )
     rebuild_parser = sub.add_parser(
         "rebuild", help="recompute all derived evidence and verdicts from the stored webhooks"
     )

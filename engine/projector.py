@@ -1,8 +1,10 @@
 """The projector of `hudur serve`: the inbox projected off the request path.
 
-A background task owned by the app's cleanup_ctx runs `projection.project` batch
-after batch until the inbox is read, then waits: woken by each commit of the
-webhook intake, and polling (another replica's appends wake nobody here).
+A background task runs `projection.project` batch after batch until the inbox is
+read, then waits: woken by each commit of the webhook intake, and polling (another
+replica's or process's appends wake nobody here). `hudur serve` runs that loop in a
+child process (`hudur project --follow`, engine/projector_child.py: `follow`); the
+serving process's Projector is then not `live` and only catches up for its reads.
 
 `catch_up()` is the one hook for fresh reads (CONTRACT 3: no stale reads): it
 projects inline, in the caller's task, every row stored before it was called, so a
@@ -39,6 +41,7 @@ import structlog
 from aiohttp import web
 
 from engine.operations.projection import Projected, apply, project, read_rows
+from engine.writer_turn import WriterTurn, lock_file_of
 from store.database import Database
 
 log = structlog.get_logger("hudur.projector")
@@ -61,6 +64,8 @@ class Projector:
         batch: int = LIVE_BATCH,
         poll: float = POLL_SECONDS,
         linger: float = LINGER_SECONDS,
+        live: bool = True,
+        shared_turn: bool = False,
     ) -> None:
         self._database = database
         self._clock = clock
@@ -68,10 +73,15 @@ class Projector:
         self._batch = batch
         self._poll = poll
         self._linger = linger
-        self._sqlite_lock = asyncio.Lock()
         # One batch at a time in this process (the loop's or a fresh read's), so two
         # never derive the same rows only for one of them to be dropped.
         self._projecting = asyncio.Lock()
+        # `live`: run the batch loop here (False: a child process runs it, and this
+        # process only catches up for its reads). `shared_turn`: the turn to write
+        # is shared with another process (engine/writer_turn.py).
+        self._live = live
+        self._shared_turn = shared_turn
+        self._turn: WriterTurn | None = None
         self._wake = asyncio.Event()
         self._progress = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
@@ -80,15 +90,21 @@ class Projector:
 
     def writer_lock(self) -> AbstractAsyncContextManager[object]:
         """The turn to write, for the intake's writer and this projector (SQLite only)."""
-        if self._database().dialect != "sqlite":
+        database = self._database()
+        if database.dialect != "sqlite":
             return nullcontext()
-        return self._sqlite_lock
+        if self._turn is None:
+            file = database.sqlite_file
+            shared = self._shared_turn and file is not None
+            self._turn = WriterTurn(lock_file_of(file) if shared and file else None)
+        return self._turn
 
     def wake(self) -> None:
         self._wake.set()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="hudur-projector")
+        if self._live:
+            self._task = asyncio.create_task(self._loop(), name="hudur-projector")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -96,6 +112,18 @@ class Projector:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._turn is not None:
+            self._turn.close()
+            self._turn = None
+
+    async def follow(self) -> None:
+        """Run the batch loop in this task until cancelled (`hudur project --follow`)."""
+        try:
+            await self._loop()
+        finally:
+            if self._turn is not None:
+                self._turn.close()
+                self._turn = None
 
     async def catch_up(self) -> None:
         """Project every inbox row committed before this call (inline, batch by batch)."""
@@ -147,7 +175,7 @@ class Projector:
             if not rows:
                 return None
             staged = await read_rows(rows, allow_as_of=self._allow_as_of)
-            async with self._sqlite_lock, database.uow() as uow:
+            async with self.writer_lock(), database.uow() as uow:
                 if await uow.projection.hold() != position:
                     continue
                 batch = await apply(uow, staged, now=self._clock())

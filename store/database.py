@@ -168,6 +168,11 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite file at the configured path (None: PostgreSQL, or in memory)."""
+        return _sqlite_file(self.url) if is_sqlite(self.url) else None
+
     def uow(self) -> UnitOfWork:
         if self._guard is None:
             return UnitOfWork(self._maker, self.dialect, outbox_written=self._outbox_written)

@@ -1,0 +1,175 @@
+"""`hudur serve`'s live projector in a child process (engine/projector_child.py).
+
+A real `hudur serve` on SQLite and on PostgreSQL: with no read to catch up for them,
+acknowledged events are projected by the child alone; a child killed with SIGKILL is
+replaced and its successor projects what came meanwhile, once; stopping the service
+stops the child. And the turn to write shared by two processes (engine/writer_turn.py):
+one holder at a time, a waiter served once the holder lets go, a cancelled waiter
+leaving nothing held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import signal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from engine.writer_turn import WriterTurn
+from store.database import Database
+from tests.integration.test_webhook_crash import BOUND, Server, _send, _until
+from tests.support.factories import scheduled_session, seed_world
+from tests.support.livekit import joined, left
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.add(int(entry))
+    return found
+
+
+async def _projected(database: Database) -> tuple[int, int]:
+    async with database.reading() as uow:
+        return await uow.projection.positions()
+
+
+async def _caught_up(database: Database, newest: int) -> bool:
+    position, stored = await _projected(database)
+    return stored >= newest and position >= stored
+
+
+class TestTheChildProjector:
+    async def test_it_projects_is_replaced_when_killed_and_stops_with_the_service(
+        self, database: Database, tmp_path: Path
+    ) -> None:
+        now = datetime.now(UTC).replace(microsecond=0)
+        async with database.uow() as uow:
+            await seed_world(uow, now - timedelta(hours=1))
+            session = await scheduled_session(uow, now=now, starts_at=now + timedelta(minutes=2))
+            await uow.commit()
+        room, came = session.session_code, now - timedelta(minutes=1)
+        server = Server(database.url, tmp_path, tmp_path / "serve.log")
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=BOUND)) as http:
+            await server.start(http)
+            assert server.process is not None
+            serve = server.process.pid
+            try:
+                await _until(lambda: _some(_children(serve)), "the child projector running")
+                (child,) = _children(serve)
+                first = [joined(room, "PA_t", "5", came), joined(room, "PA_a", "10", came)]
+                for body in first:
+                    assert "accepted" == await _send(http, server.base, body)
+                await _until(lambda: _caught_up(database, 2), "the child's projection")
+
+                os.kill(child, signal.SIGKILL)
+                await _until(
+                    lambda: _some(_children(serve) - {child}), "a child in place of the killed"
+                )
+                (successor,) = _children(serve) - {child}
+                later = left(room, "PA_a", "10", now, joined_at=came)
+                assert "accepted" == await _send(http, server.base, later)
+                await _until(lambda: _caught_up(database, 3), "the new child's projection")
+            finally:
+                await server.stop()
+        async with database.reading() as uow:
+            intervals = await uow.intervals.for_session(session.id)
+            evidence = await uow.evidence.for_session(session.id)
+        assert 3 == len(evidence)
+        assert {("PA_t", None), ("PA_a", now)} == {(i.sid, i.left_at) for i in intervals}
+        # `hudur serve` waited for its child before it exited.
+        with pytest.raises(ProcessLookupError):
+            os.kill(successor, 0)
+
+    async def test_it_ends_when_the_service_is_killed(
+        self, database: Database, tmp_path: Path
+    ) -> None:
+        server = Server(database.url, tmp_path, tmp_path / "serve.log")
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=BOUND)) as http:
+            await server.start(http)
+            assert server.process is not None
+            serve = server.process.pid
+            await _until(lambda: _some(_children(serve)), "the child projector running")
+            (child,) = _children(serve)
+            await server.kill()
+            await _until(lambda: _gone(child), "the child's end after its parent's")
+
+
+async def _some(pids: set[int]) -> bool:
+    return bool(pids)
+
+
+async def _gone(pid: int) -> bool:
+    return _exited(pid)
+
+
+def _exited(pid: int) -> bool:
+    """Whether `pid` has exited (a zombie nobody reaped has)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+class TestTheSharedTurn:
+    async def test_one_holder_at_a_time_and_a_waiter_served_when_it_lets_go(
+        self, tmp_path: Path
+    ) -> None:
+        lock_file = tmp_path / "db.writer"
+        # Two turns on one file hold two descriptions of it, as two processes do.
+        one, other = WriterTurn(lock_file), WriterTurn(lock_file)
+        probe = os.open(lock_file, os.O_RDWR | os.O_CREAT)
+        try:
+            async with one:
+                with pytest.raises(BlockingIOError):
+                    fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                waiter = asyncio.ensure_future(other.__aenter__())
+                await asyncio.sleep(0)
+                assert not waiter.done()
+            await waiter
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            await other.__aexit__(None, None, None)
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(probe, fcntl.LOCK_UN)
+        finally:
+            os.close(probe)
+            one.close()
+            other.close()
+
+    async def test_a_cancelled_waiter_holds_nothing_once_its_thread_returns(
+        self, tmp_path: Path
+    ) -> None:
+        lock_file = tmp_path / "db.writer"
+        one, other = WriterTurn(lock_file), WriterTurn(lock_file)
+        probe = os.open(lock_file, os.O_RDWR | os.O_CREAT)
+        try:
+            async with one:
+                waiter = asyncio.ensure_future(other.__aenter__())
+                await asyncio.sleep(0)
+                waiter.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await waiter
+            # Blocks until the cancelled waiter's thread has taken the lock and given
+            # it back: then it is free.
+            await asyncio.to_thread(fcntl.flock, probe, fcntl.LOCK_EX)
+            fcntl.flock(probe, fcntl.LOCK_UN)
+            async with other:
+                pass
+        finally:
+            os.close(probe)
+            one.close()
+            other.close()
