@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     # false: this replica serves HTTP only and leaves sweeping to others.
     sweeper_enabled: bool = True
     allow_as_of: bool = False
+    # Where `hudur serve` runs its live projector: true, a child process; false, the
+    # serving process's loop; unset, a child on PostgreSQL and the loop on SQLite
+    # (measured: the child lifts PostgreSQL's intake; on one SQLite file the two
+    # processes only take turns at the one writer).
+    projector_process: bool | None = None
     # false: this replica leaves delivering notifications to the others.
     notify_enabled: bool = True
     # Shrinks the retry schedule of notifications (5 s, 30 s, ... 3 days): for tests
@@ -38,6 +43,12 @@ class Settings(BaseSettings):
     log_format: str = "auto"  # auto | json | console
     # Where join tokens send people; defaults to HUDUR_LIVEKIT_URL.
     public_url: str | None = None
+
+    @property
+    def projector_in_child(self) -> bool:
+        if self.projector_process is not None:
+            return self.projector_process
+        return not self.database_url.startswith("sqlite")
 
     @property
     def uses_dev_livekit_credentials(self) -> bool:

@@ -20,6 +20,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from engine.settings import Settings
 from engine.writer_turn import WriterTurn
 from store.database import Database
 from tests.integration.test_webhook_crash import BOUND, Server, _send, _until
@@ -51,10 +52,25 @@ async def _caught_up(database: Database, newest: int) -> bool:
     return stored >= newest and position >= stored
 
 
+@pytest.mark.parametrize(
+    ("url", "configured", "child"),
+    [
+        ("sqlite+aiosqlite:///./hudur.db", None, False),
+        ("postgresql+asyncpg://h:h@127.0.0.1/h", None, True),
+        ("sqlite+aiosqlite:///./hudur.db", True, True),
+        ("postgresql+asyncpg://h:h@127.0.0.1/h", False, False),
+    ],
+)
+def test_where_serve_runs_its_projector(url: str, configured: bool | None, child: bool) -> None:
+    settings = Settings(database_url=url, projector_process=configured)
+    assert child == settings.projector_in_child
+
+
 class TestTheChildProjector:
     async def test_it_projects_is_replaced_when_killed_and_stops_with_the_service(
-        self, database: Database, tmp_path: Path
+        self, database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        monkeypatch.setenv("HUDUR_PROJECTOR_PROCESS", "true")  # SQLite's default is the loop
         now = datetime.now(UTC).replace(microsecond=0)
         async with database.uow() as uow:
             await seed_world(uow, now - timedelta(hours=1))
@@ -94,8 +110,9 @@ class TestTheChildProjector:
             os.kill(successor, 0)
 
     async def test_it_ends_when_the_service_is_killed(
-        self, database: Database, tmp_path: Path
+        self, database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        monkeypatch.setenv("HUDUR_PROJECTOR_PROCESS", "true")  # SQLite's default is the loop
         server = Server(database.url, tmp_path, tmp_path / "serve.log")
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=BOUND)) as http:
             await server.start(http)
