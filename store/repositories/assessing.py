@@ -31,8 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules import evidence as ev
-from rules.engagement import TrackEvidence, TrackPublished, TrackUnpublished
-from store.repositories.evidence import TRACK_KINDS
+from rules.engagement import TrackEvidence
+from store.repositories.evidence import TRACK_KINDS, to_track_evidence
 from store.schema import Charge, Evidence, Interval, Session, SessionStudent, StudentReport
 
 
@@ -92,7 +92,7 @@ _PEOPLE = {dialect: _people(dialect) for dialect in ("sqlite", "postgresql")}
 _INTERVALS = select(
     literal(0).label("tag"),
     cast(null(), BigInteger).label("ord"),
-    Interval.participant_sid.label("sid"),
+    Interval.participant_sid.label("participant_sid"),
     Interval.identity.label("identity"),
     Interval.user_id.label("user_id"),
     Interval.room_sid.label("room_sid"),
@@ -121,7 +121,10 @@ _TRACKS = select(
 ).where(Evidence.session_id == bindparam("session_id"), Evidence.kind.in_(TRACK_KINDS))
 # Intervals by (joined_at, sid), tracks in the order they were stored.
 _EVIDENCE: Any = union_all(_INTERVALS, _TRACKS).order_by(
-    literal_column("tag"), literal_column("ord"), literal_column("at"), literal_column("sid")
+    literal_column("tag"),
+    literal_column("ord"),
+    literal_column("at"),
+    literal_column("participant_sid"),
 )
 
 
@@ -158,30 +161,17 @@ class AssessingRepository:
             if row.tag == 0:
                 intervals.append(_interval(row))
             else:
-                tracks.append(_track(row))
+                tracks.append(to_track_evidence(row))
         return Inputs(rows[0][0], roster, reports, charges, intervals, tracks)
 
 
 def _interval(row: Any) -> ev.Interval:
     return ev.Interval(
-        sid=row.sid,
+        sid=row.participant_sid,
         identity=row.identity,
         user_id=row.user_id,
         room_sid=row.room_sid,
         joined_at=row.at,
         left_at=row.left_at,
         decisive=row.decisive,
-    )
-
-
-def _track(row: Any) -> TrackEvidence:
-    kind = TrackPublished if row.kind == ev.EvidenceKind.TRACK_PUBLISHED.value else TrackUnpublished
-    return kind(
-        row.event_id,
-        row.room_sid or "",
-        row.at,
-        row.sid or "",
-        row.identity or "",
-        row.track_sid or "",
-        row.track_source or "",
     )
