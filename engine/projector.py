@@ -2,9 +2,10 @@
 
 A background task runs `projection.project` batch after batch until the inbox is
 read, then waits: woken by each commit of the webhook intake, and polling (another
-replica's or process's appends wake nobody here). `hudur serve` runs that loop in a
-child process (`hudur project --follow`, engine/projector_child.py: `follow`); the
-serving process's Projector is then not `live` and only catches up for its reads.
+replica's or process's appends wake nobody here). On PostgreSQL `hudur serve` runs
+that loop in a child process by default (`hudur project --follow`,
+engine/projector_child.py: `follow`; `HUDUR_PROJECTOR_PROCESS` decides); the serving
+process's Projector is then not `live` and only catches up for its reads.
 
 `catch_up()` is the one hook for fresh reads (CONTRACT 3: no stale reads): it
 projects inline, in the caller's task, every row stored before it was called, so a
