@@ -52,10 +52,9 @@ _COUNTED = frozenset(source.value for source in TrackSource)
 
 
 @dataclass(frozen=True, slots=True)
-class TrackPublished:
-    """Participant ``sid`` published track ``track_sid`` at ``at`` (the event's createdAt)."""
-
-    kind: ClassVar[EvidenceKind] = EvidenceKind.TRACK_PUBLISHED
+class _TrackEvent:
+    """What a publish and an unpublish both say of track ``track_sid`` of participant
+    ``sid``, at ``at`` (the event's createdAt)."""
 
     event_id: str
     room_sid: str
@@ -71,21 +70,17 @@ class TrackPublished:
 
 
 @dataclass(frozen=True, slots=True)
-class TrackUnpublished:
+class TrackPublished(_TrackEvent):
+    """Participant ``sid`` published track ``track_sid`` at ``at``."""
+
+    kind: ClassVar[EvidenceKind] = EvidenceKind.TRACK_PUBLISHED
+
+
+@dataclass(frozen=True, slots=True)
+class TrackUnpublished(_TrackEvent):
     """Participant ``sid`` stopped publishing ``track_sid`` at ``at``."""
 
     kind: ClassVar[EvidenceKind] = EvidenceKind.TRACK_UNPUBLISHED
-
-    event_id: str
-    room_sid: str
-    at: datetime
-    sid: str
-    identity: str
-    track_sid: str
-    source: str
-
-    def __post_init__(self) -> None:
-        require_utc("at", self.at)
 
 
 TrackEvidence = TrackPublished | TrackUnpublished
