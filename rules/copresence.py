@@ -14,7 +14,7 @@ from datetime import datetime
 from rules.attendance import merged_stretches, seconds_of
 from rules.evidence import Interval
 
-__all__ = ["copresent_seconds", "overlap"]
+__all__ = ["copresent_seconds", "copresent_seconds_of", "overlap"]
 
 Stretch = tuple[datetime, datetime]
 
@@ -42,7 +42,15 @@ def copresent_seconds(
             reconnect_gap_seconds=reconnect_gap_seconds,
         )
 
-    return seconds_of(overlap(merged(student), merged(teacher)))
+    return copresent_seconds_of(merged(student), merged(teacher))
+
+
+def copresent_seconds_of(student: Sequence[Stretch], teacher: Sequence[Stretch]) -> int:
+    """``copresent_seconds`` of the two parties' measured stretches (each one's
+    ``MeetingAttendance.intervals``): a session's assessment has merged them already,
+    and merging the teacher's again for every student cost most of a large roster's
+    read."""
+    return seconds_of(overlap(student, teacher))
 
 
 def overlap(a: Sequence[Stretch], b: Sequence[Stretch]) -> tuple[Stretch, ...]:

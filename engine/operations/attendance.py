@@ -23,7 +23,7 @@ from rules.attendance import (
     reference_start,
 )
 from rules.codes import SessionType
-from rules.copresence import copresent_seconds
+from rules.copresence import copresent_seconds_of
 from rules.engagement import Engagement, TrackEvidence, engagement_of
 from rules.lifecycle import is_finished
 from rules.reconciliation import Verdict, VerdictSource, reconcile_student, teacher_verdict
@@ -128,18 +128,6 @@ def assess(
             reconnect_gap_seconds=settings.reconnect_gap_seconds,
         )
 
-    def copresence_of(user_id: int) -> int:
-        if span is None or not by_user.get(user_id) or not by_user.get(session.teacher_id):
-            return 0
-        return copresent_seconds(
-            by_user[user_id],
-            by_user[session.teacher_id],
-            starts_at=span[0],
-            ends_at=span[1],
-            until=until,
-            reconnect_gap_seconds=settings.reconnect_gap_seconds,
-        )
-
     scored = session.type == SessionType.INTERACTIVE_COURSE
 
     def engagement_in(user_id: int, meeting: MeetingAttendance) -> Engagement:
@@ -211,7 +199,9 @@ def assess(
                 verdict=verdict,
                 report=report,
                 charge=charges.get(student_id),
-                copresent_seconds=copresence_of(student_id),
+                copresent_seconds=copresent_seconds_of(
+                    meeting.intervals, teacher_meeting.intervals
+                ),
                 engagement=engagement_in(student_id, meeting),
             )
         )

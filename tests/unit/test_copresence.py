@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rules.attendance import measure
-from rules.copresence import copresent_seconds, overlap
+from rules.copresence import copresent_seconds, copresent_seconds_of, overlap
 from rules.evidence import Evidence, Interval, build_intervals
 from tests.unit.test_order_independence import STUDENTS, TEACHER, rearranged, traces
 
@@ -179,3 +179,22 @@ class TestCopresenceProperties:
         """Anyone's co-presence with themself is exactly their attended seconds."""
         for intervals in _by_user(build_intervals(events)).values():
             assert attended(intervals) == together(intervals, intervals)
+
+    @settings(max_examples=500)
+    @given(events=traces(), until=untils, gap=gaps)
+    def test_the_same_from_the_measured_stretches(
+        self, events: list[Evidence], until: datetime, gap: int
+    ) -> None:
+        """Co-presence of the stretches `measure` kept (what an assessment holds) is
+        that of the raw intervals."""
+        by_user = _by_user(build_intervals(events))
+
+        def stretches(intervals: list[Interval]) -> tuple[tuple[datetime, datetime], ...]:
+            return measure(
+                intervals, starts_at=S, ends_at=E, until=until, reconnect_gap_seconds=gap
+            ).intervals
+
+        for student in STUDENTS:
+            assert together(by_user[student], by_user[TEACHER], until=until, gap=gap) == (
+                copresent_seconds_of(stretches(by_user[student]), stretches(by_user[TEACHER]))
+            )
