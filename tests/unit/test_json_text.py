@@ -42,3 +42,10 @@ def test_bytes_are_read_or_refused_as_the_standard_library_does(data: bytes) -> 
         return
     if expected == expected:  # NaN is never equal to itself
         assert expected == loads(data)
+
+
+@pytest.mark.parametrize("number", [-(2**63) - 1, 2**64, 10**30, -(10**30)])
+def test_an_integer_past_64_bits_keeps_every_digit(number: int) -> None:
+    """orjson reads these as floats; the reader gives back the very integer."""
+    document = json.dumps({"n": [number]})
+    assert loads(document.encode()) == {"n": [number]} == loads(document)
