@@ -140,6 +140,8 @@ def united(
 
 def seconds_of(stretches: Sequence[tuple[datetime, datetime]]) -> int:
     """Whole seconds covered by disjoint stretches."""
+    if not stretches:
+        return 0
     # Integer division keeps this exact; float seconds could round 1799.999.. up.
     return sum((end - start for start, end in stretches), timedelta()) // _SECOND
 

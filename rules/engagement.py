@@ -49,6 +49,7 @@ class TrackSource(StrEnum):
 
 
 _COUNTED = frozenset(source.value for source in TrackSource)
+_SOURCES = tuple(TrackSource)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +192,7 @@ def _clamp(part: int, whole: int) -> int:
 
 
 def engagement_of(
-    tracks: Iterable[TrackEvidence],
+    tracks: Sequence[TrackEvidence],
     presence: Sequence[Interval],
     attended: Sequence[Stretch],
     *,
@@ -205,8 +206,13 @@ def engagement_of(
     get an ``engagement_score``. The explanation code names every part."""
     if ends_at <= starts_at:
         raise ValueError(f"ends_at {ends_at} must be after starts_at {starts_at}")
-    stretches = source_stretches(tracks, presence, attended, ends_at=ends_at, until=until)
-    camera, microphone, screen = (seconds_of(stretches.get(source, ())) for source in TrackSource)
+    # Most of a roster publishes nothing (or is not in yet): nothing to walk then.
+    stretches = (
+        source_stretches(tracks, presence, attended, ends_at=ends_at, until=until)
+        if tracks and attended
+        else {}
+    )
+    camera, microphone, screen = (seconds_of(stretches.get(source, ())) for source in _SOURCES)
     attended_seconds = seconds_of(attended)
     of_seconds = (ends_at - starts_at) // timedelta(seconds=1)
     code: dict[str, str | int | float] = {
