@@ -26,7 +26,7 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient, TestServer
 
 from engine.app import create_app
-from engine.projector import PROJECTOR
+from engine.fresh_reads import PROJECTOR
 from rules.lifecycle import Status
 from store.database import Database
 from tests.support.auth import SERVICE_TOKEN, app_settings

@@ -8,15 +8,15 @@ from datetime import UTC, datetime
 import structlog
 from aiohttp import web
 
-from engine import api, health, projector_child, sweeps
-from engine import projector as projection
+from engine import api, fresh_reads, health, projector_child, sweeps
 from engine.api.errors import http_error
 from engine.auth import rights_middleware
+from engine.fresh_reads import fresh_reads_middleware
 from engine.keys import CLOCK, DATABASE, SETTINGS, Clock
 from engine.middleware import Handler, context_middleware, error_middleware
 from engine.notify import setup as notify_setup
 from engine.pages import attendance as attendance_page
-from engine.projector import Projector, fresh_reads_middleware
+from engine.projector import Projector
 from engine.projector_child import ProjectorChild
 from engine.settings import Settings
 from store.database import Database
@@ -86,7 +86,7 @@ def create_app(
         live=not projector_in_child,
         shared_turn=projector_in_child,
     )
-    projection.setup(app, projector)  # after the database; stopped before it closes
+    fresh_reads.setup(app, projector)  # after the database; stopped before it closes
     if projector_in_child:
         projector_child.setup(app, ProjectorChild())
     webhooks = WebhookEndpoint(

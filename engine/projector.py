@@ -11,9 +11,9 @@ process's Projector is then not `live` and only catches up for its reads.
 projects inline, in the caller's task, every row stored before it was called, so a
 read that follows sees every event acknowledged before the read began. Every HTTP
 request except the webhook intake and the probes passes through it
-(`fresh_reads_middleware`), and so does every sweep of the background sweeper. A
-handler marked `checks_freshness_itself` instead reads the position in its own first
-query and calls `catch_up` only when that query finds the projection behind.
+(engine/fresh_reads.py), and so does every sweep of the background sweeper. This
+module imports nothing of the web app, so the projector's child process loads none
+of it.
 
 On SQLite the intake's writer and this projector take turns on one asyncio lock:
 both write, and waiting in the event loop beats SQLite's busy handler, which polls
@@ -33,13 +33,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
-from typing import Any
 
 import structlog
-from aiohttp import web
 
 from engine.operations.projection import Projected, apply, project, read_rows
 from engine.writer_turn import WriterTurn, lock_file_of
@@ -51,8 +49,6 @@ LIVE_BATCH = 1000
 POLL_SECONDS = 0.5
 # After the inbox is read to its end, wait this long for more before the next batch.
 LINGER_SECONDS = 0.05
-# Paths whose answers read no projection: the intake itself and the probes.
-_UNPROJECTED = ("/webhooks/", "/healthz", "/readyz", "/metrics")
 
 
 class Projector:
@@ -201,38 +197,3 @@ class Projector:
                 # Let the next commits join this batch: one batch's cost is mostly
                 # fixed, so a few milliseconds here buy throughput under load.
                 await asyncio.sleep(self._linger)
-
-
-PROJECTOR = web.AppKey("projector", Projector)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-# Handlers whose first statement reads the projection's position beside their data
-# (and call `catch_up` only when it was behind): the middleware leaves them alone, so
-# the hottest reads pay no statement, connection or transaction for the check.
-_OWN_CHECK: set[Callable[..., Any]] = set()
-
-
-def checks_freshness_itself(handler: Handler) -> Handler:
-    """Mark `handler` as one that keeps CONTRACT 3 in its own read (see `_OWN_CHECK`)."""
-    _OWN_CHECK.add(handler)
-    return handler
-
-
-@web.middleware
-async def fresh_reads_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Bring the projection up to every acknowledged event before any read or write."""
-    if not request.path.startswith(_UNPROJECTED) and request.match_info.handler not in _OWN_CHECK:
-        await request.app[PROJECTOR].catch_up()
-    return await handler(request)
-
-
-def setup(app: web.Application, projector: Projector) -> None:
-    """Run `projector` while the app runs (after the database is open)."""
-    app[PROJECTOR] = projector
-
-    async def projector_ctx(_app: web.Application) -> Any:
-        projector.start()
-        yield
-        await projector.stop()
-
-    app.cleanup_ctx.append(projector_ctx)

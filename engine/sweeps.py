@@ -19,8 +19,9 @@ from aiohttp import web
 
 from engine.api import http
 from engine.api.types import MAX_ID, utc_moment
+from engine.fresh_reads import PROJECTOR
 from engine.keys import CLOCK, DATABASE, ROOMS, SETTINGS, SWEEPER
-from engine.projector import PROJECTOR, Projector
+from engine.projector import Projector
 from engine.settings import Settings
 from engine.wire import iso_z
 from rules.errors import BadRequest, Forbidden, ValidationFailed

@@ -6,10 +6,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event, exc, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -20,6 +18,9 @@ from store.appender import PostgresAppender, SqliteAppender
 from store.repositories.inbox import NewEvent
 from store.sqlite_file import FileGuard, set_pragmas
 from store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -144,6 +145,10 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
 
 
 def alembic_config(url: str) -> Config:
+    # Imported here: Alembic is some 10 MB that only migrating needs (the projector's
+    # child process never migrates).
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url)
@@ -154,6 +159,8 @@ async def migrate(engine: AsyncEngine) -> None:
     """Bring the database to the newest revision (Alembic `upgrade head`)."""
 
     def _upgrade(connection: Connection) -> None:
+        from alembic import command
+
         cfg = alembic_config(str(engine.url))
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")

@@ -35,9 +35,9 @@ from engine.api.shapes import (
 )
 from engine.api.types import MAX_ID
 from engine.auth import Principal, authenticate, only
+from engine.fresh_reads import PROJECTOR, checks_freshness_itself
 from engine.operations.attendance import attendance_of
 from engine.operations.kept import KeptRead, kept_attendance
-from engine.projector import PROJECTOR, checks_freshness_itself
 from engine.routes import Route
 from rules.errors import NotFound
 from store.uow import UnitOfWork

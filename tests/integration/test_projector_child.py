@@ -14,6 +14,8 @@ import asyncio
 import fcntl
 import os
 import signal
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -190,3 +192,22 @@ class TestTheSharedTurn:
             os.close(probe)
             one.close()
             other.close()
+
+
+def test_the_child_loads_none_of_the_web_app() -> None:
+    """The child's entry point imports no aiohttp, no API and no Alembic: a second
+    process's memory counts against the service's (issue 11: RSS <= 200 MB)."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, engine.projector_child; print(' '.join(sorted(sys.modules)))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+
+    heavy = {"aiohttp", "alembic", "engine.app", "engine.api", "livekit"}
+    assert "engine.projector" in loaded
+    assert heavy.isdisjoint(loaded)

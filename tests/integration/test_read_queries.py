@@ -8,8 +8,8 @@ from datetime import timedelta
 from aiohttp.test_utils import TestClient
 
 from engine.api.shapes import attendance_shape
+from engine.fresh_reads import PROJECTOR
 from engine.operations.attendance import session_attendance
-from engine.projector import PROJECTOR
 from rules.codes import SessionType
 from rules.lifecycle import Status
 from store.database import Database

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from engine.projector import PROJECTOR
+from engine.fresh_reads import PROJECTOR
 from rules.lifecycle import Status
 from store.database import Database
 from store.schema import Session

@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestClient
 from livekit.api import AccessToken
 from sqlalchemy import func, select
 
-from engine.projector import PROJECTOR
+from engine.fresh_reads import PROJECTOR
 from store.database import Database
 from store.schema import Evidence, Interval, RoomOperation, Transition, WebhookEvent
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
