@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import structlog
 from aiohttp import web
 
-from engine import api, fresh_reads, health, projector_child, sweeps
+from engine import fresh_reads, health, projector_child, sweeps
+from engine.api import mount
 from engine.api.errors import http_error
 from engine.auth import rights_middleware
 from engine.fresh_reads import fresh_reads_middleware
@@ -106,6 +107,6 @@ def create_app(
     app.cleanup_ctx.append(intake_ctx)
     notify_setup.setup(app, lock=projector.writer_lock)  # the outbox's signed POSTs
     app.router.add_post(WEBHOOK_PATH, webhooks.respond)
-    api.setup(app)  # every CONTRACT 5 endpoint of engine/api, and GET /openapi.json
+    mount.setup(app)  # every CONTRACT 5 endpoint of engine/api, and GET /openapi.json
     attendance_page.setup(app)  # the teacher's HTML page, GET/POST /sessions/{id}/attendance
     return app

@@ -167,7 +167,7 @@ EVERYONE = only(*ROLES)  # any valid token; the handler checks the objects
 SERVICE_ONLY = Rights()
 
 # The rights of every bearer route, by (method, path in its OpenAPI form); set by
-# `engine.api.setup` from the route declarations.
+# `engine.api.mount.setup` from the route declarations.
 RIGHTS: web.AppKey[Mapping[tuple[str, str], Rights]] = web.AppKey("rights")
 PRINCIPAL = web.RequestKey("principal", Principal)
 

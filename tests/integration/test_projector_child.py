@@ -195,19 +195,22 @@ class TestTheSharedTurn:
 
 
 def test_the_child_loads_none_of_the_web_app() -> None:
-    """The child's entry point imports no aiohttp, no API and no Alembic: a second
-    process's memory counts against the service's (issue 11: RSS <= 200 MB)."""
+    """The child's entry point, and the outbox it writes to once a join starts a
+    session (imported then), load no aiohttp, no LiveKit client, no API route and no
+    Alembic: a second process's memory counts against the service's (issue 11: RSS
+    <= 200 MB)."""
     loaded = subprocess.run(
         [
             sys.executable,
             "-c",
-            "import sys, engine.projector_child; print(' '.join(sorted(sys.modules)))",
+            "import sys, engine.projector_child, engine.notify.outbox;"
+            " print(' '.join(sorted(sys.modules)))",
         ],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
 
-    heavy = {"aiohttp", "alembic", "engine.app", "engine.api", "livekit"}
-    assert "engine.projector" in loaded
+    heavy = {"aiohttp", "alembic", "livekit", "engine.app", "engine.api.mount", "engine.api.http"}
+    assert {"engine.projector", "engine.notify.outbox"} <= set(loaded)
     assert heavy.isdisjoint(loaded)
