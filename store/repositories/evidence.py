@@ -378,8 +378,10 @@ def to_rule_evidence(row: Evidence | Row[Any]) -> ev.Evidence:
     raise ValueError(f"unknown evidence kind {row.kind!r}")
 
 
-def to_track_evidence(row: Evidence | Row[Any]) -> TrackEvidence:
-    """The pure-rules form of a stored track evidence row."""
+def to_track_evidence(row: Any) -> TrackEvidence:
+    """The pure-rules form of a stored track evidence row (any object with its
+    columns as attributes: the ORM's, a result row, the assessing read's decoded
+    JSON)."""
     kind = TrackPublished if row.kind == ev.EvidenceKind.TRACK_PUBLISHED.value else TrackUnpublished
     return kind(
         row.event_id,

@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import text
 
 from engine.api.shapes import attendance_shape
 from engine.fresh_reads import PROJECTOR
 from engine.operations.attendance import session_attendance
 from rules.codes import SessionType
+from rules.engagement import TrackPublished, TrackUnpublished
+from rules.evidence import EvidenceSource
 from rules.lifecycle import Status
 from store.database import Database
 from tests.integration.api_world import NOW, START, call, make_session, presence
@@ -96,9 +99,9 @@ class TestAttendanceQueries:
         large = await statements_of(client, database, f"/v1/sessions/{thirty}/attendance")
         assert len(small) == len(large), (small, large)
         # The session with the projection's position; the session with its roster,
-        # reports and charges; its intervals with its track evidence. (A session whose
-        # settings were never frozen reads its academy's as well.)
-        assert 3 == len(attendance_queries(large)), attendance_queries(large)
+        # reports, charges, intervals and track evidence. (A session whose settings
+        # were never frozen reads its academy's as well.)
+        assert 2 == len(attendance_queries(large)), attendance_queries(large)
 
     async def test_a_finished_session_costs_the_same_for_one_and_thirty(
         self, client: TestClient, database: Database, clock: ManualClock
@@ -171,6 +174,52 @@ class TestAttendanceQueries:
         assert (200, expected) == (status, answer)
         overridden = [s["user_id"] for s in answer["students"] if s["manually_overridden"]]
         assert [ROSTER[0], ROSTER[7]] == overridden
+
+    async def test_the_one_statement_reads_what_each_kind_of_read_reads(
+        self, client: TestClient, database: Database, clock: ManualClock
+    ) -> None:
+        """The intervals and track evidence that ride on the session's first row as
+        JSON are, to the microsecond, what their own reads give: open and closed, and
+        the tracks in the order they were stored (not that of their moments), with
+        reports making the session more than one row."""
+        await seed(database)
+        session_id = await circle(database, ROSTER[:3], Status.ONGOING)
+        late = START + timedelta(minutes=51, microseconds=1)
+        await presence(database, session_id, ROSTER[0], late, None, sid="PA_open")
+        # Stored last, joined first.
+        early = START - timedelta(minutes=5)
+        await presence(database, session_id, ROSTER[2], early, START, sid="PA_early")
+        tracks = [(TrackPublished, 12), (TrackUnpublished, 3), (TrackPublished, 1)]
+        async with database.uow() as uow:
+            for n, (kind, minutes) in enumerate(tracks):
+                at = START + timedelta(minutes=minutes, microseconds=123400)
+                evidence = kind(f"EV_t{n}", "RM_1", at, "PA_x", str(ROSTER[1]), f"TR_{n}", "CAMERA")
+                await uow.evidence.record(
+                    evidence, source=EvidenceSource.WEBHOOK, room_name=None, session_id=session_id
+                )
+            # PostgreSQL writes an updated row anew (an indexed column changed, twice): its
+            # scans now meet the first track last.
+            for rename in ("'EV_t0' || 'x'", "'EV_t0'"):
+                await uow.session.execute(
+                    text(f"UPDATE evidence SET event_id = {rename} WHERE event_id LIKE 'EV_t0%'")
+                )
+            await uow.commit()
+        for student in ROSTER[1:3]:
+            report = {"attendance_status": "late", "reason": "seen"}
+            put = await call(
+                client, "PUT", f"/v1/sessions/{session_id}/reports/{student}", json=report
+            )
+            assert 200 == put[0], put
+        async with database.reading() as uow:
+            inputs = await uow.assessing.inputs(session_id)
+            assert inputs is not None
+            assert (6, 3, [ROSTER[1], ROSTER[2]]) == (
+                len(inputs.intervals),
+                len(inputs.tracks),
+                sorted(inputs.reports),
+            )
+            assert inputs.intervals == await uow.intervals.for_session(session_id)
+            assert inputs.tracks == await uow.evidence.tracks_for_session(session_id)
 
 
 class TestSessionQueries:
