@@ -49,10 +49,10 @@ async def get_attendance(request: web.Request) -> web.Response:
     session_id = path_id(request)
     # The session, a finished one's written verdicts and charges, and the
     # projection's position: one query. No snapshot is held across the read (on
-    # SQLite no BEGIN and ROLLBACK around it): an unfinished session's two further
-    # statements may see later commits than the first, never earlier ones, as every
+    # SQLite no BEGIN and ROLLBACK around it): an unfinished session's one further
+    # statement may see later commits than the first, never earlier ones, as every
     # read on PostgreSQL's READ COMMITTED does, so the freshness the first one found
-    # still holds for them.
+    # still holds for it.
     async with database(request).reading(snapshot=False) as uow:
         read = await kept_attendance(uow, session_id)
         if read.fresh:
@@ -77,7 +77,7 @@ async def _answer(
         if body is not None:
             return respond_json(body)
         return respond(kept_attendance_shape(read.kept, only_student=only, locale=read.locale))
-    # Assessed from its rows: two statements whatever its roster (issue 12).
+    # Assessed from its rows: one statement whatever its roster (issue 12).
     inputs = await uow.assessing.inputs(facts.id)
     if inputs is None:  # gone since the first statement: no snapshot spans the read
         raise NotFound(f"no such session {facts.id}")
