@@ -17,6 +17,7 @@ from engine.api.access import (
     visible_session,
 )
 from engine.api.answers import AttendanceOut, HistoryList
+from engine.api.assessed_answer import assessed_answer_json
 from engine.api.http import (
     bad_field,
     database,
@@ -29,7 +30,6 @@ from engine.api.http import (
 from engine.api.kept_answer import kept_answer_json
 from engine.api.shapes import (
     HistoryKey,
-    attendance_shape,
     history_shape,
     kept_attendance_shape,
 )
@@ -83,7 +83,7 @@ async def _answer(
         raise NotFound(f"no such session {facts.id}")
     check_reads(principal, inputs.session, inputs.roster)
     attendance = await attendance_of(uow, inputs, now=now(request))
-    return respond(attendance_shape(attendance, only_student=only, locale=read.locale))
+    return respond_json(assessed_answer_json(attendance, only_student=only, locale=read.locale))
 
 
 class HistoryQuery(BaseModel):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.api import answers as a
+from engine.api.assessed_answer import attendance_fields, student_attendance_fields
 from engine.api.bodies import ALL_REPORT_FIELDS, type_field_names
 from engine.display import display_for
 from engine.explanations import render, render_engagement
@@ -14,9 +15,7 @@ from engine.operations.attendance import (
     SessionAttendance,
     StudentAttendance,
     current_verdicts,
-    engagement_snapshot,
 )
-from engine.operations.charges import charge_snapshot
 from engine.operations.kept import Kept
 from engine.operations.reports import REPORT_COLUMNS
 from engine.operations.settings import settings_for
@@ -170,49 +169,10 @@ def _session(
 # --- attendance ---------------------------------------------------------------------
 
 
-def _meeting(user_id: int, m: Any) -> dict[str, Any]:
-    return {
-        "user_id": user_id,
-        "attended_seconds": m.attended_seconds,
-        "attendance_percentage": m.attendance_percentage,
-        "first_join_at": m.first_join_at,
-        "last_leave_at": m.last_leave_at,
-        "join_count": m.join_count,
-        "intervals": [{"joined_at": start, "left_at": end} for start, end in m.intervals],
-    }
-
-
-def charge_shape(row: Charge | None) -> a.ChargeOut:
-    return a.ChargeOut.model_validate(charge_snapshot(row))
-
-
 def student_attendance_shape(
     student: StudentAttendance, *, locale: str | None = None
 ) -> a.StudentAttendanceOut:
-    verdict, report = student.verdict, student.report
-    overridden = report is not None and report.attendance_status is not None
-    return a.StudentAttendanceOut.model_validate(
-        {
-            **_meeting(student.user_id, verdict.meeting),
-            "copresent_seconds": student.copresent_seconds,
-            "attendance_status": verdict.status.value,
-            "source": verdict.source.value,
-            "explanation": render(
-                verdict.explanation_code,
-                locale,
-                fallback=verdict.explanation,
-                status=verdict.status.value,
-            ),
-            "explanation_code": verdict.explanation_code,
-            **engagement_snapshot(student.engagement),
-            "engagement_explanation": render_engagement(
-                student.engagement.explanation_code, locale
-            ),
-            "manually_overridden": overridden,
-            "overridden_by": report.reported_by if overridden and report else None,
-            "charge": charge_shape(student.charge),
-        }
-    )
+    return a.StudentAttendanceOut.model_validate(student_attendance_fields(student, locale=locale))
 
 
 def attendance_shape(
@@ -221,22 +181,8 @@ def attendance_shape(
     only_student: int | None = None,
     locale: str | None = None,
 ) -> a.AttendanceOut:
-    session = attendance.session
     return a.AttendanceOut.model_validate(
-        {
-            "session_id": session.id,
-            "status": session.status,
-            "counts_for_teacher": session.counts_for_teacher,
-            "teacher": {
-                **_meeting(attendance.teacher_id, attendance.teacher_meeting),
-                "attendance_status": attendance.teacher_status.value,
-            },
-            "students": [
-                student_attendance_shape(s, locale=locale)
-                for s in attendance.students
-                if only_student is None or s.user_id == only_student
-            ],
-        }
+        attendance_fields(attendance, only_student=only_student, locale=locale)
     )
 
 
