@@ -188,8 +188,8 @@ def _moment(text: str) -> datetime:
 
 
 def _intervals(document: str | None) -> list[ev.Interval]:
-    """The session's intervals by (joined_at, participant sid), as the projection
-    and the finished read order them."""
+    """The session's intervals by (joined_at, participant sid), the order of
+    `IntervalRepository.for_session`."""
     intervals = [
         ev.Interval(
             sid=sid,
