@@ -16,8 +16,10 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import aiohttp
 import pytest
@@ -143,55 +145,60 @@ def _exited(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
+class Turns(NamedTuple):
+    one: WriterTurn
+    other: WriterTurn
+    probe: int  # a third open description of the lock file, to test it with
+
+
+@pytest.fixture(name="turns")
+def fixture_turns(tmp_path: Path) -> Iterator[Turns]:
+    """Two turns on one file hold two descriptions of it, as two processes do."""
+    lock_file = tmp_path / "db.writer"
+    one, other = WriterTurn(lock_file), WriterTurn(lock_file)
+    probe = os.open(lock_file, os.O_RDWR | os.O_CREAT)
+    try:
+        yield Turns(one, other, probe)
+    finally:
+        os.close(probe)
+        one.close()
+        other.close()
+
+
 class TestTheSharedTurn:
     async def test_one_holder_at_a_time_and_a_waiter_served_when_it_lets_go(
-        self, tmp_path: Path
+        self, turns: Turns
     ) -> None:
-        lock_file = tmp_path / "db.writer"
-        # Two turns on one file hold two descriptions of it, as two processes do.
-        one, other = WriterTurn(lock_file), WriterTurn(lock_file)
-        probe = os.open(lock_file, os.O_RDWR | os.O_CREAT)
-        try:
-            async with one:
-                with pytest.raises(BlockingIOError):
-                    fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                waiter = asyncio.ensure_future(other.__aenter__())
-                await asyncio.sleep(0)
-                assert not waiter.done()
-            await waiter
+        one, other, probe = turns
+        async with one:
             with pytest.raises(BlockingIOError):
                 fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            await other.__aexit__(None, None, None)
+            waiter = asyncio.ensure_future(other.__aenter__())
+            await asyncio.sleep(0)
+            assert not waiter.done()
+        await waiter
+        with pytest.raises(BlockingIOError):
             fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            fcntl.flock(probe, fcntl.LOCK_UN)
-        finally:
-            os.close(probe)
-            one.close()
-            other.close()
+        await other.__aexit__(None, None, None)
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(probe, fcntl.LOCK_UN)
 
     async def test_a_cancelled_waiter_holds_nothing_once_its_thread_returns(
-        self, tmp_path: Path
+        self, turns: Turns
     ) -> None:
-        lock_file = tmp_path / "db.writer"
-        one, other = WriterTurn(lock_file), WriterTurn(lock_file)
-        probe = os.open(lock_file, os.O_RDWR | os.O_CREAT)
-        try:
-            async with one:
-                waiter = asyncio.ensure_future(other.__aenter__())
-                await asyncio.sleep(0)
-                waiter.cancel()
-                with pytest.raises(asyncio.CancelledError):
-                    await waiter
-            # Blocks until the cancelled waiter's thread has taken the lock and given
-            # it back: then it is free.
-            await asyncio.to_thread(fcntl.flock, probe, fcntl.LOCK_EX)
-            fcntl.flock(probe, fcntl.LOCK_UN)
-            async with other:
-                pass
-        finally:
-            os.close(probe)
-            one.close()
-            other.close()
+        one, other, probe = turns
+        async with one:
+            waiter = asyncio.ensure_future(other.__aenter__())
+            await asyncio.sleep(0)
+            waiter.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiter
+        # Blocks until the cancelled waiter's thread has taken the lock and given
+        # it back: then it is free.
+        await asyncio.to_thread(fcntl.flock, probe, fcntl.LOCK_EX)
+        fcntl.flock(probe, fcntl.LOCK_UN)
+        async with other:
+            pass
 
 
 def test_the_child_loads_none_of_the_web_app() -> None:
