@@ -104,8 +104,7 @@ def path_id(request: web.Request, name: str = "id") -> int:
 def respond(shape: BaseModel, *, status: int = 200) -> web.Response:
     # Serialized to JSON bytes by pydantic-core at once: no dict of plain values for
     # the json module to walk again.
-    body = shape.__pydantic_serializer__.to_json(shape, by_alias=True)
-    return web.Response(body=body, status=status, content_type="application/json", charset="utf-8")
+    return respond_json(shape.__pydantic_serializer__.to_json(shape, by_alias=True), status=status)
 
 
 def respond_json(body: bytes, *, status: int = 200) -> web.Response:
