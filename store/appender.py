@@ -44,6 +44,7 @@ from sqlalchemy import Table, bindparam, text
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from store.faults import write_lock_taken
 from store.repositories.inbox import APPEND_LOCK_KEY, NewEvent
 from store.schema import WebhookEvent
 from store.sqlite_file import FileGuard, set_pragmas
@@ -185,7 +186,7 @@ class SqliteAppender:
                 self._now = (connection, generation)
             return self._commit(connection, rows, params, generation)
         except sqlite3.OperationalError as exc:
-            if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY:
+            if write_lock_taken(exc):
                 raise _Locked from exc
             raise
 

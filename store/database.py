@@ -17,6 +17,7 @@ from sqlalchemy.util import greenlet_spawn
 from store.appender import PostgresAppender, SqliteAppender
 from store.repositories.inbox import NewEvent
 from store.sqlite_file import FileGuard, set_pragmas
+from store.sqlite_on_loop import on_loop_creator
 from store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ def create_engine(
     *,
     guard: FileGuard | None = None,
     ping_after_idle: float = PING_AFTER_IDLE_SECONDS,
+    on_loop: bool = False,
     **kwargs: Any,
 ) -> AsyncEngine:
     """An engine set up for concurrent use: WAL and write-lock-up-front on SQLite;
@@ -59,8 +61,11 @@ def create_engine(
             db_file.parent.mkdir(parents=True, exist_ok=True)
         # The pool's reset on return is `_on_reset`'s (below).
         kwargs.setdefault("pool_reset_on_return", None)
+        if on_loop:
+            assert db_file is not None
+            kwargs["async_creator"] = on_loop_creator(db_file)
         engine = create_async_engine(url, **kwargs)
-        _prepare_sqlite(engine, guard)
+        _prepare_sqlite(engine, guard, on_loop=on_loop)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
@@ -96,7 +101,7 @@ def _ping_when_idle(engine: AsyncEngine, after: float) -> None:
             raise exc.DisconnectionError(str(error)) from error
 
 
-def _prepare_sqlite(engine: AsyncEngine, guard: FileGuard | None) -> None:
+def _prepare_sqlite(engine: AsyncEngine, guard: FileGuard | None, *, on_loop: bool) -> None:
     if guard is not None:
 
         @event.listens_for(engine.sync_engine, "do_connect")
@@ -111,7 +116,11 @@ def _prepare_sqlite(engine: AsyncEngine, guard: FileGuard | None) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN itself (below) instead of pysqlite's implicit one.
         dbapi_connection.isolation_level = None
-        set_pragmas(dbapi_connection, SQLITE_BUSY_TIMEOUT_MS)
+        set_pragmas(dbapi_connection, 0 if on_loop else SQLITE_BUSY_TIMEOUT_MS)
+        if on_loop:  # the loop neither waits nor checkpoints (store/sqlite_on_loop.py)
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+            cursor.close()
 
     @event.listens_for(engine.sync_engine, "reset")
     def _on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
@@ -203,6 +212,12 @@ class Database:
         if self.dialect == "postgresql":
             one_read["isolation_level"] = "AUTOCOMMIT"
         self._one_reader = sessionmaker(self.engine.execution_options(**one_read))
+        # A plain file: short units of work (the projector's) may run on the loop.
+        self.on_loop: AsyncEngine | None = None
+        if self.appender is not None:
+            self.on_loop = create_engine(url, guard=self._guard, on_loop=True, pool_size=1)
+            self._on_loop_maker = sessionmaker(self.on_loop)
+            self._on_loop_reader = sessionmaker(self.on_loop.execution_options(**{READ_ONLY: True}))
         # Woken after every commit that wrote to the outbox (the notify workers).
         self.outbox_listeners: set[Callable[[], None]] = set()
 
@@ -219,7 +234,20 @@ class Database:
         """The SQLite file at the configured path (None: PostgreSQL, or in memory)."""
         return _sqlite_file(self.url) if is_sqlite(self.url) else None
 
-    def uow(self) -> UnitOfWork:
+    def uow(self, *, on_loop: bool = False) -> UnitOfWork:
+        """A unit of work. `on_loop` (SQLite): its statements run on the event loop's
+        thread (store/sqlite_on_loop.py), and it fails at once with SQLITE_BUSY
+        (`faults.write_lock_taken`) if another process holds the write lock; only for
+        short work, which may then retry without it."""
+        if on_loop and self.on_loop is not None:
+            assert self._guard is not None
+            return UnitOfWork(
+                self._on_loop_maker,
+                self.dialect,
+                admit=self._admit,
+                confirm=self._guard.check,
+                outbox_written=self._outbox_written,
+            )
         if self._guard is None:
             return UnitOfWork(self._maker, self.dialect, outbox_written=self._outbox_written)
         return UnitOfWork(
@@ -230,7 +258,7 @@ class Database:
             outbox_written=self._outbox_written,
         )
 
-    def reading(self, *, snapshot: bool = True) -> UnitOfWork:
+    def reading(self, *, snapshot: bool = True, on_loop: bool = False) -> UnitOfWork:
         """A unit of work that only reads (a GET): on SQLite it begins deferred instead
         of taking the write lock, and sees every transaction committed before its first
         read. It must not write. Without `snapshot` it sends a single statement, which
@@ -238,6 +266,8 @@ class Database:
         round trips to the driver's thread); a few statements then each see the
         commits before them, as on PostgreSQL's READ COMMITTED."""
         maker = self._reader if snapshot else self._one_reader
+        if on_loop and self.on_loop is not None:
+            maker = self._on_loop_reader
         if self._guard is None:
             return UnitOfWork(maker, self.dialect)
         return UnitOfWork(maker, self.dialect, admit=self._admit, confirm=self._guard.check)
@@ -262,11 +292,14 @@ class Database:
         guard = self._guard
         assert guard is not None
         if guard.needs_reopen():
-            old = self.engine.sync_engine.pool
-            # Swap the pool at once (no await in between), then close the old one.
-            self.engine.sync_engine.dispose(close=False)
+            engines = [e for e in (self.engine, self.on_loop) if e is not None]
+            old = [e.sync_engine.pool for e in engines]
+            # Swap the pools at once (no await in between), then close the old ones.
+            for engine in engines:
+                engine.sync_engine.dispose(close=False)
             guard.reopened()
-            await greenlet_spawn(old.dispose)
+            for pool in old:
+                await greenlet_spawn(pool.dispose)
         return guard.generation
 
     async def ready(self) -> None:
@@ -297,4 +330,6 @@ class Database:
             await self.appender.close()
         if self._pg_appender is not None:
             await self._pg_appender.close()
+        if self.on_loop is not None:
+            await self.on_loop.dispose()
         await self.engine.dispose()

@@ -47,6 +47,18 @@ def connection_lost(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
+def write_lock_taken(exc: BaseException) -> bool:
+    """Whether `exc` is SQLite answering SQLITE_BUSY at once: another connection holds
+    the file's write lock and this one was set not to wait (busy timeout 0)."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    return (
+        isinstance(orig, sqlite3.OperationalError)
+        and code is not None
+        and (code & 0xFF == sqlite3.SQLITE_BUSY)
+    )
+
+
 def unique_violation(exc: BaseException) -> bool:
     """Whether `exc` is a unique index refusing a row (PostgreSQL's 23505, SQLite's
     SQLITE_CONSTRAINT_UNIQUE), rather than another integrity error."""

@@ -6,11 +6,14 @@ dropped and read again, so nothing is applied twice or skipped.
 
 from __future__ import annotations
 
+import asyncio
 import random
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 import engine.projector
 from engine.operations.projection import project
@@ -18,6 +21,7 @@ from engine.projector import Projector
 from rules.evidence import build_intervals
 from store.database import Database
 from store.repositories.inbox import NewEvent
+from tests.support.conditions import until
 from tests.support.factories import scheduled_session, seed_world
 from tests.support.livekit import aborted, joined, left, room_finished
 from webhooks.parse import parse_event
@@ -132,3 +136,35 @@ async def test_a_batch_projected_meanwhile_by_a_fresh_read_is_dropped_and_read_a
     assert list(build_intervals(evidence)) == stored
     async with database.reading() as uow:
         assert (await uow.projection.positions())[0] == (await uow.projection.positions())[1]
+
+
+async def test_a_turn_finding_the_file_locked_by_another_process_waits_off_the_loop(
+    database: Database,
+) -> None:
+    """The projector's turn runs on the event loop and never waits there: when another
+    connection holds SQLite's write lock, the turn waits for it in the driver's thread
+    (the loop serving meanwhile) and projects the batch once the lock is let go."""
+    path = database.sqlite_file
+    if path is None:
+        pytest.skip("SQLite's write lock")
+    session_id, room = await _room(database)
+    bodies = _lesson(room)
+    await database.append_inbox([_new(body) for body in bodies])
+    projector = Projector(lambda: database, clock=lambda: NOW, allow_as_of=True)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    before = _turns_waited()
+    projecting = asyncio.create_task(projector.catch_up())
+    await until(lambda: _turns_waited() > before)  # the loop runs on meanwhile: this test does
+    assert not projecting.done()
+    other.execute("COMMIT")
+    other.close()
+    await projecting
+    assert 1 == _turns_waited() - before
+    stored, evidence = await _intervals_and_evidence(database, session_id)
+    assert len(bodies) == len(evidence)
+    assert list(build_intervals(evidence)) == stored
+
+
+def _turns_waited() -> float:
+    return REGISTRY.get_sample_value("hudur_projection_turns_waited_total") or 0.0
