@@ -26,7 +26,7 @@ store/sqlite_on_loop.py): through aiosqlite's thread each one waited for the bus
 loop twice, and a turn took ~35 ms for ~5 ms of work while the intake waited. When
 another process holds the file's write lock, the turn does not wait on the loop: it
 starts again through the threaded engine, which waits
-(`hudur_projection_turns_waited_total`).
+(`hudur_sqlite_on_loop_fallbacks_total`).
 
 A batch costs mostly the same whatever its size (about 15 ms on the benchmark
 machine, then some 0.4 ms an event), so once the projector has read the inbox to its
@@ -48,8 +48,6 @@ import structlog
 from engine.operations.projection import Projected, apply, project, read_rows
 from engine.writer_turn import WriterTurn, lock_file_of
 from store.database import Database
-from store.faults import DATABASE_FAULTS, write_lock_taken
-from webhooks.metrics import PROJECTION_TURNS_WAITED
 
 log = structlog.get_logger("hudur.projector")
 
@@ -132,14 +130,19 @@ class Projector:
 
     async def catch_up(self) -> None:
         """Project every inbox row committed before this call (inline, batch by batch)."""
-        # One statement, no write lock: what was committed before this call began.
-        async with self._database().reading(snapshot=False) as uow:
-            position, newest = await uow.projection.positions()
+        position, newest = await self._database().on_loop_first(
+            self._positions, name="freshness_check"
+        )
         while position < newest:
             batch = await self._one()
             if batch is None:  # another replica took the rest
                 break
             position = batch.position
+
+    async def _positions(self, on_loop: bool) -> tuple[int, int]:
+        # One statement, no write lock: what was committed before this call began.
+        async with self._database().reading(snapshot=False, on_loop=on_loop) as uow:
+            return await uow.projection.positions()
 
     async def wait_for(self, position: int) -> None:
         """Return once this process has projected up to inbox id `position`."""
@@ -173,9 +176,8 @@ class Projector:
             return await self._one_sqlite_turn(database)
 
     async def _one_sqlite_turn(self, database: Database) -> Projected | None:
-        on_loop = True
-        while True:
-            try:
+        async def turn(on_loop: bool) -> Projected | None:
+            while True:
                 async with database.reading(on_loop=on_loop) as reader:
                     position = await reader.projection.current()
                     rows = await reader.inbox.page(after=position, limit=self._batch)
@@ -188,13 +190,8 @@ class Projector:
                     batch = await apply(uow, staged, now=self._clock())
                     await uow.commit()
                     return batch
-            except DATABASE_FAULTS as exc:
-                if not (on_loop and write_lock_taken(exc)):
-                    raise
-                # Another process holds the file's write lock: wait for it in the
-                # driver's thread, not on the loop.
-                on_loop = False
-                PROJECTION_TURNS_WAITED.inc()
+
+        return await database.on_loop_first(turn, name="projector_turn")
 
     async def _loop(self) -> None:
         while True:

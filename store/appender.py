@@ -44,7 +44,7 @@ from sqlalchemy import Table, bindparam, text
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from store.faults import write_lock_taken
+from store.faults import sqlite_busy
 from store.repositories.inbox import APPEND_LOCK_KEY, NewEvent
 from store.schema import WebhookEvent
 from store.sqlite_file import FileGuard, set_pragmas
@@ -186,7 +186,7 @@ class SqliteAppender:
                 self._now = (connection, generation)
             return self._commit(connection, rows, params, generation)
         except sqlite3.OperationalError as exc:
-            if write_lock_taken(exc):
+            if sqlite_busy(exc):
                 raise _Locked from exc
             raise
 

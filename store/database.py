@@ -4,9 +4,9 @@ and the engines, connection set-up and migrations behind it for SQLite and Postg
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import event, exc, text
 from sqlalchemy.engine import Connection
@@ -15,6 +15,8 @@ from sqlalchemy.pool import PoolResetState
 from sqlalchemy.util import greenlet_spawn
 
 from store.appender import PostgresAppender, SqliteAppender
+from store.faults import DATABASE_FAULTS, sqlite_busy
+from store.metrics import ON_LOOP_FALLBACKS
 from store.repositories.inbox import NewEvent
 from store.sqlite_file import FileGuard, set_pragmas
 from store.sqlite_on_loop import on_loop_creator
@@ -22,6 +24,8 @@ from store.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from alembic.config import Config
+
+T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -218,6 +222,9 @@ class Database:
             self.on_loop = create_engine(url, guard=self._guard, on_loop=True, pool_size=1)
             self._on_loop_maker = sessionmaker(self.on_loop)
             self._on_loop_reader = sessionmaker(self.on_loop.execution_options(**{READ_ONLY: True}))
+            self._on_loop_one_reader = sessionmaker(
+                self.on_loop.execution_options(**{READ_ONLY: SINGLE_STATEMENT})
+            )
         # Woken after every commit that wrote to the outbox (the notify workers).
         self.outbox_listeners: set[Callable[[], None]] = set()
 
@@ -234,11 +241,26 @@ class Database:
         """The SQLite file at the configured path (None: PostgreSQL, or in memory)."""
         return _sqlite_file(self.url) if is_sqlite(self.url) else None
 
+    async def on_loop_first(self, work: Callable[[bool], Awaitable[T]], *, name: str) -> T:
+        """`work(True)`, whose units of work (`uow`, `reading`) pass `on_loop` on: on a
+        SQLite file their statements then run on the event loop's thread
+        (store/sqlite_on_loop.py) and never wait for a lock. If SQLite answers BUSY
+        (another process holds a lock they need), `work(False)`: the same again
+        through the threaded engine, which waits. Only for short work that writes
+        nothing before its first statement can be refused (a read, or a write whose
+        BEGIN IMMEDIATE comes first). Without an on-loop engine: `work(False)`."""
+        if self.on_loop is None:
+            return await work(False)
+        try:
+            return await work(True)
+        except DATABASE_FAULTS as exc:
+            if not sqlite_busy(exc):
+                raise
+        ON_LOOP_FALLBACKS.labels(name).inc()
+        return await work(False)
+
     def uow(self, *, on_loop: bool = False) -> UnitOfWork:
-        """A unit of work. `on_loop` (SQLite): its statements run on the event loop's
-        thread (store/sqlite_on_loop.py), and it fails at once with SQLITE_BUSY
-        (`faults.write_lock_taken`) if another process holds the write lock; only for
-        short work, which may then retry without it."""
+        """A unit of work; `on_loop`: see `on_loop_first`."""
         if on_loop and self.on_loop is not None:
             assert self._guard is not None
             return UnitOfWork(
@@ -264,10 +286,11 @@ class Database:
         read. It must not write. Without `snapshot` it sends a single statement, which
         on SQLite then runs with no BEGIN at all (its own implicit transaction: fewer
         round trips to the driver's thread); a few statements then each see the
-        commits before them, as on PostgreSQL's READ COMMITTED."""
+        commits before them, as on PostgreSQL's READ COMMITTED. `on_loop`: see
+        `on_loop_first`."""
         maker = self._reader if snapshot else self._one_reader
         if on_loop and self.on_loop is not None:
-            maker = self._on_loop_reader
+            maker = self._on_loop_reader if snapshot else self._on_loop_one_reader
         if self._guard is None:
             return UnitOfWork(maker, self.dialect)
         return UnitOfWork(maker, self.dialect, admit=self._admit, confirm=self._guard.check)

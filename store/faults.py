@@ -47,9 +47,10 @@ def connection_lost(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
-def write_lock_taken(exc: BaseException) -> bool:
-    """Whether `exc` is SQLite answering SQLITE_BUSY at once: another connection holds
-    the file's write lock and this one was set not to wait (busy timeout 0)."""
+def sqlite_busy(exc: BaseException) -> bool:
+    """Whether `exc` is SQLite answering SQLITE_BUSY: another connection holds a lock
+    this one needs (the write lock; for a reader, rarely, during WAL recovery), and
+    this one was set not to wait for it (busy timeout 0)."""
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     code = getattr(orig, "sqlite_errorcode", None)
     return (

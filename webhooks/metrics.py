@@ -27,8 +27,3 @@ PROJECTION_LAG_SECONDS = Gauge(
     "hudur_projection_lag_seconds",
     "Age of the oldest inbox row not yet projected (0 when caught up).",
 )
-PROJECTION_TURNS_WAITED = Counter(
-    "hudur_projection_turns_waited_total",
-    "SQLite projector turns that found the write lock held by another process and "
-    "waited for it in the driver's thread (the others run on the event loop).",
-)

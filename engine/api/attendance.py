@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 from datetime import UTC, datetime
+from functools import partial
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -53,14 +54,23 @@ async def get_attendance(request: web.Request) -> web.Response:
     # statement may see later commits than the first, never earlier ones, as every
     # read on PostgreSQL's READ COMMITTED does, so the freshness the first one found
     # still holds for it.
-    async with database(request).reading(snapshot=False) as uow:
+    return await database(request).on_loop_first(
+        partial(_read, request, principal, session_id), name="attendance_read"
+    )
+
+
+async def _read(
+    request: web.Request, principal: Principal, session_id: int, on_loop: bool
+) -> web.Response:
+    # One session's read: short enough to run its statements on the loop.
+    async with database(request).reading(snapshot=False, on_loop=on_loop) as uow:
         read = await kept_attendance(uow, session_id)
         if read.fresh:
             return await _answer(request, uow, principal, read)
     # Behind (or no such session, which says nothing of the projection): project what
     # was acknowledged before this request, then read again (CONTRACT 3).
     await request.app[PROJECTOR].catch_up()
-    async with database(request).reading(snapshot=False) as uow:
+    async with database(request).reading(snapshot=False, on_loop=on_loop) as uow:
         return await _answer(request, uow, principal, await kept_attendance(uow, session_id))
 
 

@@ -167,4 +167,9 @@ async def test_a_turn_finding_the_file_locked_by_another_process_waits_off_the_l
 
 
 def _turns_waited() -> float:
-    return REGISTRY.get_sample_value("hudur_projection_turns_waited_total") or 0.0
+    return (
+        REGISTRY.get_sample_value(
+            "hudur_sqlite_on_loop_fallbacks_total", {"work": "projector_turn"}
+        )
+        or 0.0
+    )

@@ -14,16 +14,19 @@ from store.database import Database
 
 @contextmanager
 def counted(database: Database) -> Iterator[list[str]]:
-    """Every statement the database's engine executes inside the block, in order
-    (connection set-up included, so warm the pool first)."""
+    """Every statement the database's engines execute inside the block, in order
+    (connection set-up included, so warm the pool first): the threaded one and, on a
+    SQLite file, the one whose statements run on the loop."""
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    target = database.engine.sync_engine
-    event.listen(target, "before_cursor_execute", record)
+    targets = [e.sync_engine for e in (database.engine, database.on_loop) if e is not None]
+    for target in targets:
+        event.listen(target, "before_cursor_execute", record)
     try:
         yield statements
     finally:
-        event.remove(target, "before_cursor_execute", record)
+        for target in targets:
+            event.remove(target, "before_cursor_execute", record)
