@@ -261,19 +261,11 @@ class Database:
 
     def uow(self, *, on_loop: bool = False) -> UnitOfWork:
         """A unit of work; `on_loop`: see `on_loop_first`."""
-        if on_loop and self.on_loop is not None:
-            assert self._guard is not None
-            return UnitOfWork(
-                self._on_loop_maker,
-                self.dialect,
-                admit=self._admit,
-                confirm=self._guard.check,
-                outbox_written=self._outbox_written,
-            )
+        maker = self._on_loop_maker if on_loop and self.on_loop is not None else self._maker
         if self._guard is None:
-            return UnitOfWork(self._maker, self.dialect, outbox_written=self._outbox_written)
+            return UnitOfWork(maker, self.dialect, outbox_written=self._outbox_written)
         return UnitOfWork(
-            self._maker,
+            maker,
             self.dialect,
             admit=self._admit,
             confirm=self._guard.check,
@@ -297,8 +289,9 @@ class Database:
 
     async def append_inbox(self, events: Sequence[NewEvent]) -> set[str]:
         """Store each event whose id is new, all in one durable transaction; the event
-        ids stored now. Ids must be distinct within `events`. SQLite: one hop to the
-        appender's thread; PostgreSQL: one statement over a held connection (store/appender.py)."""
+        ids stored now. Ids must be distinct within `events`. SQLite: committed on the
+        event loop (a thread only to wait for another process's lock); PostgreSQL: one
+        statement over a held connection (store/appender.py)."""
         if self.appender is not None:
             generation = await self._admit()
             return await self.appender.append(events, generation)
