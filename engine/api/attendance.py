@@ -48,12 +48,12 @@ from store.uow import UnitOfWork
 async def get_attendance(request: web.Request) -> web.Response:
     principal = authenticate(request)
     session_id = path_id(request)
-    # The session, a finished one's written verdicts and charges, and the
-    # projection's position: one query. No snapshot is held across the read (on
-    # SQLite no BEGIN and ROLLBACK around it): an unfinished session's one further
-    # statement may see later commits than the first, never earlier ones, as every
-    # read on PostgreSQL's READ COMMITTED does, so the freshness the first one found
-    # still holds for it.
+    # The session, a finished one's written verdicts and charges or an unfinished
+    # one's assessment inputs, and the projection's position: one query. No snapshot
+    # is held across the read (on SQLite no BEGIN and ROLLBACK around it): a finished
+    # answer not kept whole reads its inputs in a further statement, which may see
+    # later commits than the first, never earlier ones, as every read on
+    # PostgreSQL's READ COMMITTED does, so the freshness the first one found holds.
     return await database(request).on_loop_first(
         partial(_read, request, principal, session_id), name="attendance_read"
     )
@@ -87,8 +87,9 @@ async def _answer(
         if body is not None:
             return respond_json(body)
         return respond(kept_attendance_shape(read.kept, only_student=only, locale=read.locale))
-    # Assessed from its rows: one statement whatever its roster (issue 12).
-    inputs = await uow.assessing.inputs(facts.id)
+    # Assessed from its rows, read with the session while it is unfinished; a
+    # finished answer not kept whole reads them now (issue 12).
+    inputs = read.inputs or await uow.assessing.inputs(facts.id)
     if inputs is None:  # gone since the first statement: no snapshot spans the read
         raise NotFound(f"no such session {facts.id}")
     check_reads(principal, inputs.session, inputs.roster)

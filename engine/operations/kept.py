@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from rules.lifecycle import is_finished
+from store.repositories.assessing import Inputs
 from store.repositories.verdicts import Served, SessionFacts, WrittenVerdict
 from store.uow import UnitOfWork
 
@@ -30,17 +31,18 @@ class KeptRead(NamedTuple):
     kept: Kept | None
     locale: str | None
     fresh: bool  # the projection was up to date in the snapshot read
+    inputs: Inputs | None  # an unfinished session's assessment inputs, read with it
 
 
 async def kept_attendance(uow: UnitOfWork, session_id: int) -> KeptRead:
     """The session (None if there is none), its academy's locale and, when it is
     finished and its answer is kept whole on its written verdicts, that answer with
-    the charges joined: one query, which also tells whether the projection was up
-    to date. Otherwise the answer is None and the caller assesses the session
-    (`session_attendance`)."""
-    session, served, locale, fresh = await uow.verdicts.with_session(session_id)
+    the charges joined; while it is unfinished, the inputs of its assessment: one
+    query, which also tells whether the projection was up to date. Otherwise (a
+    finished answer not kept whole) neither, and the caller reads the inputs."""
+    (session, served, locale, fresh), inputs = await uow.assessing.attendance(session_id)
     if session is None or not is_finished(session.status):
-        return KeptRead(session, None, locale, fresh)
+        return KeptRead(session, None, locale, fresh, inputs)
     teachers = [s for s in served if s.verdict.role == "teacher"]
     if (
         len(teachers) != 1
@@ -53,6 +55,6 @@ async def kept_attendance(uow: UnitOfWork, session_id: int) -> KeptRead:
             if s.verdict.role == "student"
         )
     ):
-        return KeptRead(session, None, locale, fresh)
+        return KeptRead(session, None, locale, fresh, None)
     students = tuple(s for s in served if s.verdict.role == "student")
-    return KeptRead(session, Kept(session, teachers[0].verdict, students), locale, fresh)
+    return KeptRead(session, Kept(session, teachers[0].verdict, students), locale, fresh, None)

@@ -13,6 +13,7 @@ keying a statement costs more than running it on a small session.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -33,8 +34,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules import evidence as ev
 from rules.engagement import TrackEvidence
+from rules.lifecycle import FINISHED, is_finished
 from store.repositories.evidence import TRACK_KINDS, to_track_evidence
-from store.schema import Charge, Evidence, Interval, Session, SessionStudent, StudentReport
+from store.repositories.projection import position_columns, projected
+from store.repositories.verdicts import SessionFacts, SessionRead, served_of, verdicts_of_session
+from store.schema import Academy, Charge, Evidence, Interval, Session, SessionStudent, StudentReport
 
 
 def _roster(dialect: str) -> Any:
@@ -51,9 +55,10 @@ def _roster(dialect: str) -> Any:
     )
 
 
-def _evidence(dialect: str) -> tuple[Any, Any]:
+def _evidence(dialect: str, only_if: Any = None) -> tuple[Any, Any]:
     """The session's intervals and its track evidence, each as the text of one JSON
-    array of arrays (scalar subqueries on the session id; ordered after decoding)."""
+    array of arrays (scalar subqueries on the session id; ordered after decoding),
+    evaluated only where `only_if` holds (else NULL)."""
     postgres = dialect == "postgresql"
     item, aggregate = (
         (func.json_build_array, func.json_agg)
@@ -96,9 +101,10 @@ def _evidence(dialect: str) -> tuple[Any, Any]:
     ).where(Evidence.session_id == bindparam("session_id"), Evidence.kind.in_(TRACK_KINDS))
     # On the first row only: a session with reports comes as a row per student.
     first = func.row_number().over() == 1
+    wanted = first if only_if is None else and_(first, only_if)
     return (
-        case((first, intervals.scalar_subquery()), else_=null()),
-        case((first, tracks.scalar_subquery()), else_=null()),
+        case((wanted, intervals.scalar_subquery()), else_=null()),
+        case((wanted, tracks.scalar_subquery()), else_=null()),
     )
 
 
@@ -108,20 +114,25 @@ def _people(dialect: str) -> Any:
     session's own columns, decoded on every row, come once for a session nobody
     reported on yet. A report or charge of someone off the roster is not read: no
     answer shows one."""
+    return _with_people(
+        select(Session, _roster(dialect), *_evidence(dialect), StudentReport, Charge)
+    )
+
+
+def _with_people(statement: Any, only_if: Any = None) -> Any:
+    """`statement` from the session, with a row per student that has a report or a
+    charge where `only_if` holds (one row, the students' columns NULL, where not)."""
     on_record = union(
         select(StudentReport.student_id).where(StudentReport.session_id == bindparam("session_id")),
         select(Charge.student_id).where(Charge.session_id == bindparam("session_id")),
     )
+    on_roster = and_(
+        SessionStudent.session_id == Session.id,
+        SessionStudent.student_id.in_(on_record.scalar_subquery()),
+    )
     return (
-        select(Session, _roster(dialect), *_evidence(dialect), StudentReport, Charge)
-        .select_from(Session)
-        .outerjoin(
-            SessionStudent,
-            and_(
-                SessionStudent.session_id == Session.id,
-                SessionStudent.student_id.in_(on_record.scalar_subquery()),
-            ),
-        )
+        statement.select_from(Session)
+        .outerjoin(SessionStudent, on_roster if only_if is None else and_(only_if, on_roster))
         .outerjoin(
             StudentReport,
             and_(
@@ -137,7 +148,31 @@ def _people(dialect: str) -> Any:
     )
 
 
+def _attendance(dialect: str) -> Any:
+    """Everything an attendance read needs, in one statement: the session, its
+    academy's locale, its written verdicts with their charges (a finished session's
+    kept answer), the projection's position and the newest inbox id (CONTRACT 3: the
+    read tells itself whether it may be stale) and, only while it is unfinished,
+    what assessing it rests on (`_people`'s columns; NULL, and one row, once it is
+    finished, so a finished read pays nothing for them)."""
+    unfinished = Session.status.not_in(sorted(status.value for status in FINISHED))
+    return _with_people(
+        select(
+            Session,
+            Academy.locale,
+            verdicts_of_session(dialect),
+            *position_columns(),
+            case((unfinished, _roster(dialect)), else_=null()),
+            *_evidence(dialect, only_if=unfinished),
+            StudentReport,
+            Charge,
+        ).outerjoin(Academy, Academy.id == Session.academy_id),
+        only_if=unfinished,
+    )
+
+
 _PEOPLE = {dialect: _people(dialect) for dialect in ("sqlite", "postgresql")}
+_ATTENDANCE = {dialect: _attendance(dialect) for dialect in ("sqlite", "postgresql")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,28 +191,67 @@ class AssessingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def attendance(self, session_id: int) -> Attendance:
+        """The session's read (`SessionRead`: None, stale, if there is no such
+        session) and, while it is unfinished, the inputs of its assessment: one
+        statement (`_attendance`)."""
+        rows = (
+            await self.session.execute(self._statement(_ATTENDANCE), {"session_id": session_id})
+        ).all()
+        if not rows:
+            return Attendance(SessionRead(None, [], None, fresh=False), None)
+        session, locale, verdicts, position, newest = rows[0][:5]
+        facts = SessionFacts(
+            session.id,
+            session.academy_id,
+            session.teacher_id,
+            session.status,
+            session.counts_for_teacher,
+        )
+        served = sorted(
+            (served_of(v) for v in (from_json(verdicts) if verdicts else ())),
+            key=lambda s: s.verdict.user_id,
+        )
+        read = SessionRead(facts, served, locale, fresh=projected(position, newest))
+        if is_finished(session.status):
+            return Attendance(read, None)
+        return Attendance(read, _inputs([(row[0], *row[5:]) for row in rows]))
+
     async def inputs(self, session_id: int) -> Inputs | None:
         """The session (None if there is none), its roster, reports, charges,
         intervals and track evidence: one statement."""
+        rows = (
+            await self.session.execute(self._statement(_PEOPLE), {"session_id": session_id})
+        ).all()
+        return _inputs(rows) if rows else None
+
+    def _statement(self, by_dialect: dict[str, Any]) -> Any:
         dialect = self.session.bind.dialect.name if self.session.bind is not None else ""
-        statement = _PEOPLE["postgresql" if dialect == "postgresql" else "sqlite"]
-        rows = (await self.session.execute(statement, {"session_id": session_id})).all()
-        if not rows:
-            return None
-        session, roster = rows[0][:2]
-        # On one row, whichever the database numbered first (none when there is none).
-        intervals = next((row[2] for row in rows if row[2] is not None), None)
-        tracks = next((row[3] for row in rows if row[3] is not None), None)
-        reports = {r.student_id: r for *_, r, _ in rows if r is not None}
-        charges = {c.student_id: c for *_, c in rows if c is not None}
-        return Inputs(
-            session,
-            sorted(from_json(roster or "[]")),
-            reports,
-            charges,
-            _intervals(intervals),
-            _tracks(tracks),
-        )
+        return by_dialect["postgresql" if dialect == "postgresql" else "sqlite"]
+
+
+class Attendance(NamedTuple):
+    read: SessionRead
+    inputs: Inputs | None  # None once the session is finished
+
+
+def _inputs(rows: Sequence[Any]) -> Inputs:
+    """Inputs from `_people`'s rows: (session, roster, intervals, tracks, report,
+    charge) each."""
+    session, roster = rows[0][:2]
+    # On one row, whichever the database numbered first (none when there is none).
+    intervals = next((row[2] for row in rows if row[2] is not None), None)
+    tracks = next((row[3] for row in rows if row[3] is not None), None)
+    reports = {r.student_id: r for *_, r, _ in rows if r is not None}
+    charges = {c.student_id: c for *_, c in rows if c is not None}
+    return Inputs(
+        session,
+        sorted(from_json(roster or "[]")),
+        reports,
+        charges,
+        _intervals(intervals),
+        _tracks(tracks),
+    )
 
 
 def _moment(text: str) -> datetime:

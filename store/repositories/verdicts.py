@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from pydantic_core import from_json
 from sqlalchemy import (
     Text,
     and_,
-    bindparam,
     cast,
     delete,
     func,
@@ -24,8 +22,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.repositories.base import table_of
-from store.repositories.projection import position_columns, projected
-from store.schema import Academy, Charge, Session, StoredVerdict
+from store.schema import Charge, Session, StoredVerdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +58,9 @@ class SessionFacts(NamedTuple):
 
 
 class SessionRead(NamedTuple):
-    """What `with_session` read, and whether the projection was up to date in the
-    snapshot it read from (False also when there is no such session)."""
+    """What an attendance read found of the session (`AssessingRepository.attendance`),
+    and whether the projection was up to date in the snapshot it read from (False
+    also when there is no such session)."""
 
     session: SessionFacts | None
     served: list[Served]
@@ -85,7 +83,7 @@ _FIELDS = (
 )
 
 
-def _verdicts_of_session(dialect: str) -> Any:
+def verdicts_of_session(dialect: str) -> Any:
     """A session's written verdicts with their charges as the text of one JSON array
     of arrays (a scalar subquery correlated to the outer `Session`): the session's row
     comes once, not once per verdict with its columns decoded again each time, and
@@ -113,31 +111,7 @@ def _verdicts_of_session(dialect: str) -> Any:
     )
 
 
-def _with_session(dialect: str) -> Any:
-    """The session, its academy's locale, its verdicts (`_verdicts_of_session`) and,
-    last, the projection's position and the newest inbox id (CONTRACT 3: the read
-    itself tells whether it may be stale, with no statement of its own)."""
-    return (
-        select(*_FACTS, Academy.locale, _verdicts_of_session(dialect), *position_columns())
-        .select_from(Session)
-        .outerjoin(Academy, Academy.id == Session.academy_id)
-        .where(Session.id == bindparam("session_id"))
-    )
-
-
-_FACTS = (
-    Session.id,
-    Session.academy_id,
-    Session.teacher_id,
-    Session.status,
-    Session.counts_for_teacher,
-)
-
-# Built once: a finished session's read runs it on every request.
-_WITH_SESSION = {dialect: _with_session(dialect) for dialect in ("sqlite", "postgresql")}
-
-
-def _served(entry: Sequence[Any]) -> Served:
+def served_of(entry: Sequence[Any]) -> Served:
     (user_id, role, status, source, explanation, snapshot) = entry[:6]
     charge_status, reason, subscription_id, charge_id = entry[6:]
     return Served(
@@ -215,23 +189,6 @@ class VerdictRepository:
             await self.session.execute(
                 insert(table_of(StoredVerdict)).execution_options(render_nulls=True), rows
             )
-
-    async def with_session(self, session_id: int) -> SessionRead:
-        """The session, its written verdicts each with its user's charge (none
-        until it finished), its academy's locale and whether the projection was up to
-        date, in one query of one row: all a finished session's answer needs."""
-        dialect = self.session.bind.dialect.name if self.session.bind is not None else ""
-        statement = _WITH_SESSION["postgresql" if dialect == "postgresql" else "sqlite"]
-        row = (await self.session.execute(statement, {"session_id": session_id})).first()
-        if row is None:
-            return SessionRead(None, [], None, fresh=False)
-        facts = SessionFacts(*row[:5])
-        locale, verdicts, position, newest = row[5:]
-        served = sorted(
-            (_served(v) for v in (from_json(verdicts) if verdicts else ())),
-            key=lambda s: s.verdict.user_id,
-        )
-        return SessionRead(facts, served, locale, fresh=projected(position, newest))
 
     async def forget_snapshots(self, session_id: int) -> None:
         """The session's intervals changed: its kept answer no longer holds (its

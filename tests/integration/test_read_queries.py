@@ -98,10 +98,10 @@ class TestAttendanceQueries:
         small = await statements_of(client, database, f"/v1/sessions/{one}/attendance")
         large = await statements_of(client, database, f"/v1/sessions/{thirty}/attendance")
         assert len(small) == len(large), (small, large)
-        # The session with the projection's position; the session with its roster,
-        # reports, charges, intervals and track evidence. (A session whose settings
-        # were never frozen reads its academy's as well.)
-        assert 2 == len(attendance_queries(large)), attendance_queries(large)
+        # The session with the projection's position, its roster, reports, charges,
+        # intervals and track evidence: one query. (A session whose settings were
+        # never frozen reads its academy's as well.)
+        assert 1 == len(attendance_queries(large)), attendance_queries(large)
 
     async def test_a_finished_session_costs_the_same_for_one_and_thirty(
         self, client: TestClient, database: Database, clock: ManualClock
