@@ -1,5 +1,7 @@
-"""What assessing one session from its evidence reads (an unfinished session's
-attendance): one statement, whatever the size of its roster.
+"""What an attendance read needs (`attendance`), and what assessing one session from
+its evidence reads (`inputs`): one statement each, whatever the size of its roster.
+An attendance read brings the inputs only while the session is unfinished; a
+finished session's answer is kept on its written verdicts (verdicts.py).
 
 The session with its roster, reports and charges comes as rows (the ORM's objects);
 its intervals and track evidence ride on the first row as two JSON arrays, decoded

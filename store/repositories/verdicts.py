@@ -47,8 +47,7 @@ class Served:
 
 
 class SessionFacts(NamedTuple):
-    """The columns of a session a kept answer and the access checks need: read as
-    plain columns, not as a whole mapped row (a finished read needs no more)."""
+    """The columns of a session a kept answer and the access checks need."""
 
     id: int
     academy_id: int
