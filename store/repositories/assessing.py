@@ -33,6 +33,7 @@ from sqlalchemy import (
     union,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from rules import evidence as ev
 from rules.engagement import TrackEvidence
@@ -123,18 +124,26 @@ def _people(dialect: str) -> Any:
 
 def _with_people(statement: Any, only_if: Any = None) -> Any:
     """`statement` from the session, with a row per student that has a report or a
-    charge where `only_if` holds (one row, the students' columns NULL, where not)."""
+    charge where `only_if` holds (one row, the students' columns NULL, where not).
+    `only_if` must not depend on the outer row: it gates the students' subquery,
+    which both databases then evaluate once, and skip when it is false."""
     on_record = union(
-        select(StudentReport.student_id).where(StudentReport.session_id == bindparam("session_id")),
-        select(Charge.student_id).where(Charge.session_id == bindparam("session_id")),
-    )
-    on_roster = and_(
-        SessionStudent.session_id == Session.id,
-        SessionStudent.student_id.in_(on_record.scalar_subquery()),
+        select(StudentReport.student_id).where(
+            StudentReport.session_id == bindparam("session_id"), *_given(only_if)
+        ),
+        select(Charge.student_id).where(
+            Charge.session_id == bindparam("session_id"), *_given(only_if)
+        ),
     )
     return (
         statement.select_from(Session)
-        .outerjoin(SessionStudent, on_roster if only_if is None else and_(only_if, on_roster))
+        .outerjoin(
+            SessionStudent,
+            and_(
+                SessionStudent.session_id == Session.id,
+                SessionStudent.student_id.in_(on_record.scalar_subquery()),
+            ),
+        )
         .outerjoin(
             StudentReport,
             and_(
@@ -150,6 +159,10 @@ def _with_people(statement: Any, only_if: Any = None) -> Any:
     )
 
 
+def _given(condition: Any) -> tuple[Any, ...]:
+    return () if condition is None else (condition,)
+
+
 def _attendance(dialect: str) -> Any:
     """Everything an attendance read needs, in one statement: the session, its
     academy's locale, its written verdicts with their charges (a finished session's
@@ -157,7 +170,15 @@ def _attendance(dialect: str) -> Any:
     read tells itself whether it may be stale) and, only while it is unfinished,
     what assessing it rests on (`_people`'s columns; NULL, and one row, once it is
     finished, so a finished read pays nothing for them)."""
-    unfinished = Session.status.not_in(sorted(status.value for status in FINISHED))
+    finished = sorted(status.value for status in FINISHED)
+    unfinished = Session.status.not_in(finished)
+    # The same, as a statement of its own: PostgreSQL evaluates it once and skips the
+    # students' rows of a finished session (a condition on the outer row would only
+    # filter them out after reading them).
+    read = aliased(Session)
+    still_open = (
+        select(read.status).where(read.id == bindparam("session_id")).scalar_subquery()
+    ).not_in(finished)
     return _with_people(
         select(
             Session,
@@ -169,7 +190,7 @@ def _attendance(dialect: str) -> Any:
             StudentReport,
             Charge,
         ).outerjoin(Academy, Academy.id == Session.academy_id),
-        only_if=unfinished,
+        only_if=still_open,
     )
 
 
