@@ -47,7 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from store.faults import sqlite_busy
 from store.repositories.inbox import APPEND_LOCK_KEY, NewEvent
 from store.schema import WebhookEvent
-from store.sqlite_file import FileGuard, set_pragmas
+from store.sqlite_file import FileGuard, set_loop_pragmas, set_pragmas
 from store.types import UTCDateTime
 
 _INBOX = cast(Table, WebhookEvent.__table__)
@@ -181,8 +181,7 @@ class SqliteAppender:
             connection, opened = self._now
             if connection is None or opened != generation:
                 self._now = _closed(self._now)
-                connection = self._open(generation, busy_timeout_ms=0)
-                connection.execute("PRAGMA wal_autocheckpoint=0")
+                connection = self._open(set_loop_pragmas)
                 self._now = (connection, generation)
             return self._commit(connection, rows, params, generation)
         except sqlite3.OperationalError as exc:
@@ -210,7 +209,7 @@ class SqliteAppender:
         if connection is not None and opened == generation:
             return connection
         self._close_waiting()
-        connection = self._open(generation, busy_timeout_ms=self._busy_timeout_ms)
+        connection = self._open(lambda opened: set_pragmas(opened, self._busy_timeout_ms))
         self._waiting = (connection, generation)
         return connection
 
@@ -250,14 +249,14 @@ class SqliteAppender:
         if self._guard is not None:
             self._guard.check(generation)
 
-    def _open(self, generation: int, *, busy_timeout_ms: int) -> sqlite3.Connection:
+    def _open(self, set_up: Callable[[sqlite3.Connection], None]) -> sqlite3.Connection:
         if self._guard is not None:
             self._guard.before_connect()
         connection = self.connect(
             self._path, isolation_level=None, check_same_thread=False, timeout=0
         )
         try:
-            set_pragmas(connection, busy_timeout_ms)
+            set_up(connection)
         except BaseException:
             connection.close()
             raise

@@ -18,7 +18,7 @@ from store.appender import PostgresAppender, SqliteAppender
 from store.faults import DATABASE_FAULTS, sqlite_busy
 from store.metrics import ON_LOOP_FALLBACKS
 from store.repositories.inbox import NewEvent
-from store.sqlite_file import FileGuard, set_pragmas
+from store.sqlite_file import FileGuard, set_loop_pragmas, set_pragmas
 from store.sqlite_on_loop import on_loop_creator
 from store.uow import UnitOfWork
 
@@ -120,11 +120,10 @@ def _prepare_sqlite(engine: AsyncEngine, guard: FileGuard | None, *, on_loop: bo
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN itself (below) instead of pysqlite's implicit one.
         dbapi_connection.isolation_level = None
-        set_pragmas(dbapi_connection, 0 if on_loop else SQLITE_BUSY_TIMEOUT_MS)
-        if on_loop:  # the loop neither waits nor checkpoints (store/sqlite_on_loop.py)
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA wal_autocheckpoint=0")
-            cursor.close()
+        if on_loop:
+            set_loop_pragmas(dbapi_connection)
+        else:
+            set_pragmas(dbapi_connection, SQLITE_BUSY_TIMEOUT_MS)
 
     @event.listens_for(engine.sync_engine, "reset")
     def _on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:

@@ -36,6 +36,17 @@ def set_pragmas(connection: Any, busy_timeout_ms: int) -> None:
     cursor.close()
 
 
+def set_loop_pragmas(connection: Any) -> None:
+    """`set_pragmas` for a connection the event loop itself drives (the inbox
+    appender's, `Database.on_loop`'s): it never waits for a lock (busy timeout 0:
+    SQLITE_BUSY at once, and its user goes to a thread that waits) and never
+    checkpoints (the appender's thread does, store/appender.py)."""
+    set_pragmas(connection, 0)
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
+
+
 def identity_of(path: Path) -> Identity | None:
     try:
         stat = os.stat(path)
