@@ -174,7 +174,8 @@ def _attendance(dialect: str) -> Any:
     unfinished = Session.status.not_in(finished)
     # The same, as a statement of its own: PostgreSQL evaluates it once and skips the
     # students' rows of a finished session (a condition on the outer row would only
-    # filter them out after reading them).
+    # filter them out after reading them). Not used for the CASEs: there the outer
+    # row's status is free, and each use of this one is another lookup.
     read = aliased(Session)
     still_open = (
         select(read.status).where(read.id == bindparam("session_id")).scalar_subquery()
