@@ -15,8 +15,10 @@ connections:
    to Hudur (each event once; anything but `200 accepted` is a failure). Hudur's
    share of the bare handler's rate is the figure of issue 11 (≥ 0.35 on SQLite,
    ≥ 0.25 on PostgreSQL).
-2. **half**: Hudur again at half its peak rate (each connection pausing between
-   requests), fresh events: p50/p99 (≤ 20 ms).
+2. **half**: Hudur again at half its peak rate, fresh events: p50/p99 (≤ 20 ms).
+   Each connection pauses between an answer and its next request; a 3 s probe sets
+   that pause so the rate achieved is the target (a pause of connections / target
+   alone gave about a third of the peak: each cycle is the pause plus the answer).
 
 Through both, /metrics is scraped every 0.2 s for the projection's lag (rows and
 seconds behind; p99 ≤ 1 s) and /proc for the server's RSS (≤ 200 MB, its projector
@@ -55,6 +57,7 @@ from bench.wrk import (
 CONNECTIONS = 32
 EVENTS_PER_ROOM = 20  # a lesson: the teacher's and three students' joins and leaves
 ACTIVE = 100  # rooms whose lessons go on at once
+PROBE_EVENTS = 12_000  # the half rate's pacing probe: 3 s at up to ~4,000/s
 
 
 @dataclass
@@ -128,7 +131,12 @@ def _load() -> str:
 def bench_one(url: str, label: str, args: argparse.Namespace, directory: Path) -> Figures:
     key, secret = "APIbench" + secrets.token_hex(4), secrets.token_urlsafe(32)
     start = datetime.now(UTC).replace(microsecond=0)
-    phases = (("warm", 2000), ("peak", args.events), ("half", args.events // 2))
+    phases = (
+        ("warm", 2000),
+        ("peak", args.events),
+        ("probe", PROBE_EVENTS),
+        ("half", args.events // 2),
+    )
     codes = asyncio.run(seed(url, sum(rooms_for(n) for _, n in phases), start, wipe=True))
     run = secrets.token_hex(3)
     files = {}
@@ -159,7 +167,8 @@ def bench_one(url: str, label: str, args: argparse.Namespace, directory: Path) -
         peak_cpu = CpuSplit.between(hudur.pid, cpu_before, CpuSplit.measure(hudur.pid))
         after_peak = caught_up_after(base)
         target = peak.rate / 2
-        delay = max(1, round(1000 * CONNECTIONS / target))
+        delay = paced_delay(base, files["probe"], target)
+        caught_up_after(base)
         with Sampler(base, hudur.pid) as during_half:
             half = run_wrk(base, files["half"], distinct=True, seconds=args.seconds, delay_ms=delay)
         after_half = caught_up_after(base)
@@ -187,6 +196,21 @@ def bench_one(url: str, label: str, args: argparse.Namespace, directory: Path) -
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def paced_delay(base: str, events: Path, target: float) -> int:
+    """wrk's pause (ms, per connection, between an answer and the next request) for
+    `target` requests a second, set by a short probe at the naive pause."""
+    naive = max(1, round(1000 * CONNECTIONS / target))
+    probe = run_wrk(base, events, distinct=True, seconds=3, delay_ms=naive)
+    return pause_for(target, probed_pause=naive, probed_rate=probe.rate)
+
+
+def pause_for(target: float, *, probed_pause: int, probed_rate: float) -> int:
+    """A connection's cycle is its pause plus the answer's own time: the probe's cycle
+    less its pause is that time, and the pause for `target` leaves room for it."""
+    answering_ms = max(0.0, 1000 * CONNECTIONS / probed_rate - probed_pause)
+    return max(1, round(1000 * CONNECTIONS / target - answering_ms))
 
 
 def report(figures: list[Figures], args: argparse.Namespace) -> str:
