@@ -110,6 +110,7 @@ async def apply(
     ids = [s.id for s in states]
     if replay:
         # Replayed from position zero: what is stored is not yet built from it.
+        await uow.evidence.flush()
         evidence = await uow.evidence.for_sessions(ids)
         await uow.intervals.replace_many(
             {session_id: ev.build_intervals(items) for session_id, items in evidence.items()}
@@ -135,9 +136,12 @@ async def apply(
 async def _update_intervals(
     uow: UnitOfWork, session_ids: list[int], fresh: dict[int, list[ev.Evidence]]
 ) -> None:
-    """The intervals of `session_ids` brought up to date with their `fresh` evidence:
-    only those of the sids it may change are read and rebuilt (rules.interval_updates);
-    a session whose room or self ended, or with an empty sid, is rebuilt whole."""
+    """The intervals of `session_ids` brought up to date with their `fresh` evidence
+    (staged, not yet written): only those of the sids it may change are read and
+    rebuilt (rules.interval_updates); a session whose room or self ended, or with an
+    empty sid, is rebuilt whole. The stored evidence is read before the batch's own is
+    written: that is in hand, and reading it back and converting it again was half of
+    what the read returned."""
     people = await uow.intervals.people_of(session_ids)
     whole: list[int] = []
     some: dict[int, frozenset[str]] = {}
@@ -147,7 +151,11 @@ async def _update_intervals(
             whole.append(session_id)
         elif affected:
             some[session_id] = affected
-    evidence = await uow.evidence.of_participants(whole, some)
+    stored = await uow.evidence.of_participants(whole, some)
+    await uow.evidence.flush()
+    evidence = {
+        session_id: [*before, *fresh.get(session_id, ())] for session_id, before in stored.items()
+    }
     await uow.intervals.replace_some(
         {session_id: ev.build_intervals(evidence[session_id]) for session_id in whole},
         {
@@ -217,15 +225,17 @@ async def derive_rows(
     """Evidence of `rows` (inbox rows, in id order) stored (`store_rows`); the joins
     per session."""
     _, joins = await store_rows(uow, await read_rows(rows, allow_as_of=allow_as_of), report)
+    await uow.evidence.flush()
     return joins
 
 
 async def store_rows(
     uow: UnitOfWork, staged: list[Staged], report: Projected
 ) -> tuple[dict[int, list[ev.Evidence]], Joins]:
-    """The evidence of `staged` rows written; each row attached to its room's session
-    and marked processed or ignored; per session, the presence evidence written and
-    the joins. A row whose fields cannot be read is kept and decides nothing."""
+    """The evidence of `staged` rows staged (the caller flushes it); each row attached
+    to its room's session and marked processed or ignored; per session, the presence
+    evidence staged and the joins. A row whose fields cannot be read is kept and
+    decides nothing."""
     rooms = sorted(
         {s.row.room_name for s in staged if s.row.session_id is None and s.row.room_name}
     )
@@ -264,7 +274,6 @@ async def store_rows(
         fresh.setdefault(row.session_id, []).append(evidence)
         if isinstance(evidence, ev.ParticipantJoined):
             joins.setdefault(row.session_id, []).append((evidence, derived.user_id))
-    await uow.evidence.flush()
     await uow.inbox.write_back(rows)
     # Until CreateRoom's answer is in (or when LiveKit made the room on a join).
     await uow.sessions.learn_meeting_ids(meeting_ids)
