@@ -40,7 +40,7 @@ from typing import Any, cast
 
 import structlog
 from prometheus_client import Counter
-from sqlalchemy import Table, bindparam, text
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -290,17 +290,15 @@ def _log_failure(done: Future[None]) -> None:
 # (repositories.inbox.APPEND_LOCK_KEY) is taken by the one-row subquery every output
 # row is joined to, so it is held before the first id is drawn and until the commit:
 # appends from every replica commit in id order, as the projector needs.
-_PG_APPEND = text(
+_PG_APPEND = (
     "INSERT INTO webhook_events"
     " (event_id, event, room_name, room_sid, occurred_at, received_at, body, state)"
     " SELECT e.event_id, e.event, e.room_name, e.room_sid, e.occurred_at, e.received_at,"
     " e.body, 'pending'"
-    " FROM (SELECT pg_advisory_xact_lock(:lock_key) AS held OFFSET 0) AS appending"
+    " FROM (SELECT pg_advisory_xact_lock($1) AS held OFFSET 0) AS appending"
     " CROSS JOIN unnest("
-    " CAST(:event_ids AS VARCHAR[]), CAST(:events AS VARCHAR[]),"
-    " CAST(:room_names AS VARCHAR[]), CAST(:room_sids AS VARCHAR[]),"
-    " CAST(:occurred_ats AS TIMESTAMPTZ[]), CAST(:received_ats AS TIMESTAMPTZ[]),"
-    " CAST(:bodies AS BYTEA[])"
+    " $2::VARCHAR[], $3::VARCHAR[], $4::VARCHAR[], $5::VARCHAR[],"
+    " $6::TIMESTAMPTZ[], $7::TIMESTAMPTZ[], $8::BYTEA[]"
     " ) WITH ORDINALITY"
     " AS e(event_id, event, room_name, room_sid, occurred_at, received_at, body, n)"
     " ORDER BY e.n"
@@ -310,7 +308,9 @@ _PG_APPEND = text(
 
 class PostgresAppender:
     """Appends batches of inbox rows over one connection held for the purpose (no
-    checkout and no ping per batch: BEGIN, the statement, COMMIT)."""
+    checkout and no ping per batch: BEGIN, the statement, COMMIT). The statement goes
+    to asyncpg itself (prepared once, cached by the connection): through SQLAlchemy's
+    execution and its greenlet it cost a tenth of the serving process's CPU."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -322,27 +322,24 @@ class PostgresAppender:
         must be distinct within `events` (the writer decides repeats in a batch)."""
         if not events:
             return set()
-        connection = await self._connected()
+        driver = await self._driver()
         try:
-            result = await connection.execute(
-                _PG_APPEND,
-                {
-                    "lock_key": APPEND_LOCK_KEY,
-                    "event_ids": [e.event_id for e in events],
-                    "events": [e.event for e in events],
-                    "room_names": [e.room_name for e in events],
-                    "room_sids": [e.room_sid for e in events],
-                    "occurred_ats": [e.occurred_at for e in events],
-                    "received_ats": [e.received_at for e in events],
-                    "bodies": [e.body for e in events],
-                },
-            )
-            stored = set(result.scalars())
-            await connection.commit()
+            async with driver.transaction():
+                rows = await driver.fetch(
+                    _PG_APPEND,
+                    APPEND_LOCK_KEY,
+                    [e.event_id for e in events],
+                    [e.event for e in events],
+                    [e.room_name for e in events],
+                    [e.room_sid for e in events],
+                    [e.occurred_at for e in events],
+                    [e.received_at for e in events],
+                    [e.body for e in events],
+                )
         except BaseException:
             await self.close()  # the next batch starts on a fresh connection
             raise
-        return stored
+        return {row[0] for row in rows}
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -350,11 +347,12 @@ class PostgresAppender:
             with contextlib.suppress(Exception):
                 await connection.close()
 
-    async def _connected(self) -> AsyncConnection:
+    async def _driver(self) -> Any:
+        """asyncpg's connection under the held one."""
         # A disposed engine (a new pool) means: let go of what was open, reconnect.
-        if self._connection is not None and self._pool is self._engine.pool:
-            return self._connection
-        await self.close()
-        self._pool = self._engine.pool
-        self._connection = await self._engine.connect()
-        return self._connection
+        if self._connection is None or self._pool is not self._engine.pool:
+            await self.close()
+            self._pool = self._engine.pool
+            self._connection = await self._engine.connect()
+        raw = await self._connection.get_raw_connection()
+        return raw.driver_connection

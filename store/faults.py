@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -32,12 +33,15 @@ class Taken(Exception):
     """A unique index refused the row: another transaction wrote it first."""
 
 
-# sqlite3.Error: the inbox's appender (store/appender.py) speaks to SQLite directly.
+# sqlite3.Error and asyncpg's own: the inbox's appenders (store/appender.py) speak to
+# SQLite and to asyncpg directly, not through SQLAlchemy, which wraps the others.
 DATABASE_FAULTS: tuple[type[BaseException], ...] = (
     DBAPIError,
     PoolTimeout,
     OSError,
     sqlite3.Error,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
 )
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 
 from rules.errors import Conflict
@@ -80,7 +80,7 @@ class TestDurability:
         moves = (await stored(database))["transitions"]  # scheduling it
         body = joined(ROOM, "PA_1", "10", at(1))
         headers = _signed(body)
-        with _failing(database, "INSERT INTO webhook_events"):
+        async with _failing(database, "INSERT INTO webhook_events"):
             response = await post_webhook(client, body, headers=headers)
             error = await response.json()
         assert 503 == response.status
@@ -150,8 +150,8 @@ def _signed(body: bytes) -> dict[str, str]:
     return auth_headers(body)
 
 
-@contextmanager
-def _failing(database: Database, statement_prefix: str) -> Iterator[None]:
+@asynccontextmanager
+async def _failing(database: Database, statement_prefix: str) -> AsyncIterator[None]:
     """Make every statement starting with `statement_prefix` fail as a lost
     connection would, for as long as the block runs."""
 
@@ -160,6 +160,12 @@ def _failing(database: Database, statement_prefix: str) -> Iterator[None]:
             raise OperationalError(statement, {}, ConnectionError("connection lost"))
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", fail)
+    # PostgreSQL's inbox appends go to asyncpg itself (store/appender.py): a trigger
+    # makes the server refuse the rows, as it would refuse them on a full disk.
+    table = statement_prefix.split()[-1]
+    refuses = database.dialect == "postgresql" and statement_prefix.upper().startswith("INSERT")
+    if refuses:
+        await _execute(database, _REFUSE_INSERTS.format(table=table))
     # SQLite's inbox appends go through their own connection (store/appender.py):
     # its authorizer refuses to prepare the statement, as a failing disk would fail it.
     appender = database.appender
@@ -183,8 +189,28 @@ def _failing(database: Database, statement_prefix: str) -> Iterator[None]:
         yield
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", fail)
+        if refuses:
+            await _execute(database, _ACCEPT_INSERTS.format(table=table))
         if appender is not None and opened is not None:
             appender.reopen_with(opened)
+
+
+_REFUSE_INSERTS = """
+CREATE FUNCTION hudur_test_refuse() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$;
+CREATE TRIGGER hudur_test_refuse BEFORE INSERT ON {table}
+FOR EACH ROW EXECUTE FUNCTION hudur_test_refuse();
+"""
+_ACCEPT_INSERTS = """
+DROP TRIGGER hudur_test_refuse ON {table};
+DROP FUNCTION hudur_test_refuse();
+"""
+
+
+async def _execute(database: Database, script: str) -> None:
+    async with database.engine.begin() as connection:
+        for statement in filter(str.strip, script.split(";\n")):
+            await connection.execute(text(statement))
 
 
 def _refuse(*args: object, **kwargs: object) -> object:
