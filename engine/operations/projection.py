@@ -6,10 +6,11 @@ in batches read after a tracking position kept beside the view it writes:
 
     project   one batch: the position row locked, the next inbox rows after it,
               each parsed and derived (`read_rows`: webhooks.derive, pure), then
-              `apply`: the rows attached to the session of their room, evidence
-              written, the touched sessions locked, the intervals the new evidence
-              can change rebuilt from only the evidence they rest on
-              (rules.interval_updates: one read, one replace for all sessions),
+              `apply`: the rows attached to the session of their room, the
+              touched sessions locked, the intervals the new evidence can change
+              rebuilt from only the evidence they rest on (rules.interval_updates:
+              one read of what was stored before the batch, then the batch's
+              evidence written, one replace for all sessions),
               their joins applied in event-time order (start, removal), the
               position advanced: all one transaction. (On SQLite the projector
               runs `read_rows` before its transaction, engine/projector.py.)
@@ -116,7 +117,7 @@ async def apply(
             {session_id: ev.build_intervals(items) for session_id, items in evidence.items()}
         )
     else:
-        await _update_intervals(uow, ids, fresh)
+        await _update_intervals(uow, ids, fresh)  # writes the staged evidence too
         acting = [
             s.id
             for s in states
