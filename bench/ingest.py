@@ -74,6 +74,7 @@ class Figures:
     caught_up_half: float
     rss_max_mb: float
     peak_cpu: CpuSplit
+    bare_cpu: CpuSplit
     load: str
 
     @property
@@ -160,7 +161,9 @@ def bench_one(url: str, label: str, args: argparse.Namespace, directory: Path) -
         run_wrk(bare_base, files["warm"], distinct=False, seconds=2)
         run_wrk(base, files["warm"], distinct=True, seconds=5)
         caught_up_after(base)
+        bare_before = CpuSplit.measure(bare.pid)
         bare_peak = run_wrk(bare_base, files["peak"], distinct=False, seconds=args.seconds)
+        bare_cpu = CpuSplit.between(bare.pid, bare_before, CpuSplit.measure(bare.pid))
         cpu_before = CpuSplit.measure(hudur.pid)
         with Sampler(base, hudur.pid) as during_peak:
             peak = run_wrk(base, files["peak"], distinct=True, seconds=args.seconds)
@@ -187,6 +190,7 @@ def bench_one(url: str, label: str, args: argparse.Namespace, directory: Path) -
             caught_up_half=after_half,
             rss_max_mb=max(during_peak.rss + during_half.rss),
             peak_cpu=peak_cpu,
+            bare_cpu=bare_cpu,
             load=f"{load_before} -> {_load()}",
         )
     finally:
@@ -245,10 +249,12 @@ def report(figures: list[Figures], args: argparse.Namespace) -> str:
         )
     )
     lines.append(
-        "server CPU per event at the peak (µs; the serving process, its projector child): "
+        "server CPU per event at the peak (µs; the serving process, its projector child; "
+        "the bare handler): "
         + "; ".join(
             f"{f.database}: {1e6 * f.peak_cpu.server / max(f.peak.requests, 1):.0f}, "
-            f"{1e6 * f.peak_cpu.children / max(f.peak.requests, 1):.0f}"
+            f"{1e6 * f.peak_cpu.children / max(f.peak.requests, 1):.0f}; "
+            f"{1e6 * f.bare_cpu.server / max(f.bare.requests, 1):.0f}"
             for f in figures
         )
     )
