@@ -57,7 +57,6 @@ from bench.wrk import (
 CONNECTIONS = 32
 EVENTS_PER_ROOM = 20  # a lesson: the teacher's and three students' joins and leaves
 ACTIVE = 100  # rooms whose lessons go on at once
-PROBE_EVENTS = 12_000  # the half rate's pacing probe: 3 s at up to ~4,000/s
 
 
 @dataclass
@@ -135,7 +134,8 @@ def bench_one(url: str, label: str, args: argparse.Namespace, directory: Path) -
     phases = (
         ("warm", 2000),
         ("peak", args.events),
-        ("probe", PROBE_EVENTS),
+        # The half rate's pacing probe: 3 s, enough up to 5,000/s (60,000 events).
+        ("probe", args.events // 4),
         ("half", args.events // 2),
     )
     codes = asyncio.run(seed(url, sum(rooms_for(n) for _, n in phases), start, wipe=True))
