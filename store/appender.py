@@ -116,9 +116,9 @@ class SqliteAppender:
         self._executor: ThreadPoolExecutor | None = None
         # How a connection is opened: a seam for tests that make the file unreachable.
         self.connect: Callable[..., sqlite3.Connection] = sqlite3.connect
-        # (connection, generation): the loop's, which never waits, and the thread's.
-        self._now: tuple[sqlite3.Connection | None, int] = (None, -1)
-        self._waiting: tuple[sqlite3.Connection | None, int] = (None, -1)
+        # The loop's connection, which never waits, and the thread's.
+        self._now = _Held()
+        self._waiting = _Held()
         self._statements: dict[int, str] = {}
         self._commits = 0
         self.checkpointing: Future[None] | None = None  # the one running, if any
@@ -157,16 +157,15 @@ class SqliteAppender:
     def reopen_with(self, connect: Callable[..., sqlite3.Connection]) -> None:
         """Open the next connections with `connect` (tests: a file that fails)."""
         self.connect = connect
-        self._now = (self._now[0], -1)
-        self._waiting = (self._waiting[0], -1)
+        self._now.generation = self._waiting.generation = -1
 
     async def close(self) -> None:
         """Close both connections and let the thread go (the next append reopens)."""
-        self._now = _closed(self._now)
+        self._now.close()
         executor, self._executor = self._executor, None
         if executor is not None:
             # After a checkpoint still running: the thread does one thing at a time.
-            await asyncio.get_running_loop().run_in_executor(executor, self._close_waiting)
+            await asyncio.get_running_loop().run_in_executor(executor, self._waiting.close)
             executor.shutdown(wait=True)
 
     def _thread(self) -> ThreadPoolExecutor:
@@ -178,11 +177,7 @@ class SqliteAppender:
         """The batch committed on the calling thread, or `_Locked` (nothing written)
         if another connection holds the write lock."""
         try:
-            connection, opened = self._now
-            if connection is None or opened != generation:
-                self._now = _closed(self._now)
-                connection = self._open(set_loop_pragmas)
-                self._now = (connection, generation)
+            connection = self._now.at(generation, lambda: self._open(set_loop_pragmas))
             return self._commit(connection, rows, params, generation)
         except sqlite3.OperationalError as exc:
             if sqlite_busy(exc):
@@ -205,16 +200,10 @@ class SqliteAppender:
         self._waiting_connection(generation).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def _waiting_connection(self, generation: int) -> sqlite3.Connection:
-        connection, opened = self._waiting
-        if connection is not None and opened == generation:
-            return connection
-        self._close_waiting()
-        connection = self._open(lambda opened: set_pragmas(opened, self._busy_timeout_ms))
-        self._waiting = (connection, generation)
-        return connection
-
-    def _close_waiting(self) -> None:
-        self._waiting = _closed(self._waiting)
+        return self._waiting.at(
+            generation,
+            lambda: self._open(lambda opened: set_pragmas(opened, self._busy_timeout_ms)),
+        )
 
     # On either thread, with that thread's connection.
 
@@ -269,12 +258,26 @@ class _Locked(Exception):
     """The file's write lock is held by another connection (nothing was written)."""
 
 
-def _closed(
-    held: tuple[sqlite3.Connection | None, int],
-) -> tuple[sqlite3.Connection | None, int]:
-    if held[0] is not None:
-        held[0].close()
-    return (None, -1)
+class _Held:
+    """A connection and the guard generation of the file it was opened on."""
+
+    def __init__(self) -> None:
+        self.connection: sqlite3.Connection | None = None
+        self.generation = -1
+
+    def at(self, generation: int, open_: Callable[[], sqlite3.Connection]) -> sqlite3.Connection:
+        """The connection to the file of `generation`: the held one, or a new one
+        (`open_`) in place of one opened on another file or not at all."""
+        if self.connection is None or self.generation != generation:
+            self.close()
+            self.connection = open_()
+            self.generation = generation
+        return self.connection
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+        self.connection, self.generation = None, -1
 
 
 def _log_failure(done: Future[None]) -> None:
