@@ -97,7 +97,7 @@ def create_app(
         database=lambda: app[DATABASE],
         http_error=http_error,
         on_commit=projector.wake,
-        lock=projector.writer_lock,
+        lock=projector.intake_lock,
     )
 
     async def intake_ctx(_app: web.Application) -> AsyncIterator[None]:

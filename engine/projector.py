@@ -103,6 +103,13 @@ class Projector:
             self._turn = WriterTurn(lock_file_of(file) if shared and file else None)
         return self._turn
 
+    def intake_lock(self) -> AbstractAsyncContextManager[object]:
+        """What the intake's group commits take: nothing once they go to SQLite's
+        spool (a lock of its own, store/spool.py), else the turn to write."""
+        if self._database().spool is not None:
+            return nullcontext()
+        return self.writer_lock()
+
     def wake(self) -> None:
         self._wake.set()
 
@@ -130,15 +137,26 @@ class Projector:
                 self._turn = None
 
     async def catch_up(self) -> None:
-        """Project every inbox row committed before this call (inline, batch by batch)."""
-        position, newest = await self._database().on_loop_first(
-            self._positions, name="freshness_check"
-        )
+        """Project every event acknowledged before this call (inline, batch by batch)."""
+        database = self._database()
+        position, newest = await database.on_loop_first(self._positions, name="freshness_check")
+        if position < newest and database.spool is not None:
+            # Rows waiting in SQLite's spool take their inbox ids now: up to the newest
+            # of them is what this call must project.
+            newest = max(newest, await database.on_loop_first(self._move, name="spool_move"))
         while position < newest:
             batch = await self._one()
             if batch is None:  # another replica took the rest
                 break
             position = batch.position
+
+    async def _move(self, on_loop: bool) -> int:
+        """Move the spool's waiting rows into the inbox; the newest inbox id after."""
+        database = self._database()
+        async with self.writer_lock(), database.uow(on_loop=on_loop) as uow:
+            newest = await uow.inbox.move_spooled()
+            await uow.commit()
+        return newest
 
     async def _positions(self, on_loop: bool) -> tuple[int, int]:
         # One statement, no write lock: what was committed before this call began.
@@ -183,12 +201,16 @@ class Projector:
                     position = await reader.projection.current()
                     rows = await reader.inbox.page(after=position, limit=self._batch)
                 if not rows:
+                    if database.spool is not None and await self._move(on_loop):
+                        continue  # what the spool held is in the inbox now
                     return None
                 staged = await read_rows(rows, allow_as_of=self._allow_as_of)
                 async with self.writer_lock(), database.uow(on_loop=on_loop) as uow:
                     if await uow.projection.hold() != position:
                         continue
                     batch = await apply(uow, staged, now=self._clock())
+                    # The next batch's rows, from the spool, in the same commit.
+                    await uow.inbox.move_spooled()
                     await uow.commit()
                     return batch
 

@@ -18,6 +18,7 @@ from store.appender import PostgresAppender, SqliteAppender
 from store.faults import DATABASE_FAULTS, sqlite_busy
 from store.metrics import ON_LOOP_FALLBACKS
 from store.repositories.inbox import NewEvent
+from store.spool import SPOOLED_SESSION, Spool
 from store.sqlite_file import FileGuard, set_loop_pragmas, set_pragmas
 from store.sqlite_on_loop import on_loop_creator
 from store.uow import UnitOfWork
@@ -53,10 +54,12 @@ def create_engine(
     guard: FileGuard | None = None,
     ping_after_idle: float = PING_AFTER_IDLE_SECONDS,
     on_loop: bool = False,
+    spool: Spool | None = None,
     **kwargs: Any,
 ) -> AsyncEngine:
     """An engine set up for concurrent use: WAL and write-lock-up-front on SQLite;
-    `guard` watches that its connections open the file at the configured path. On
+    `guard` watches that its connections open the file at the configured path, and
+    each attaches the intake's `spool` (read-only) if there is one. On
     PostgreSQL a connection idle for `ping_after_idle` seconds is pinged when taken
     from the pool."""
     if is_sqlite(url):
@@ -69,7 +72,7 @@ def create_engine(
             assert db_file is not None
             kwargs["async_creator"] = on_loop_creator(db_file)
         engine = create_async_engine(url, **kwargs)
-        _prepare_sqlite(engine, guard, on_loop=on_loop)
+        _prepare_sqlite(engine, guard, on_loop=on_loop, spool=spool)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
@@ -105,7 +108,9 @@ def _ping_when_idle(engine: AsyncEngine, after: float) -> None:
             raise exc.DisconnectionError(str(error)) from error
 
 
-def _prepare_sqlite(engine: AsyncEngine, guard: FileGuard | None, *, on_loop: bool) -> None:
+def _prepare_sqlite(
+    engine: AsyncEngine, guard: FileGuard | None, *, on_loop: bool, spool: Spool | None
+) -> None:
     if guard is not None:
 
         @event.listens_for(engine.sync_engine, "do_connect")
@@ -124,6 +129,8 @@ def _prepare_sqlite(engine: AsyncEngine, guard: FileGuard | None, *, on_loop: bo
             set_loop_pragmas(dbapi_connection)
         else:
             set_pragmas(dbapi_connection, SQLITE_BUSY_TIMEOUT_MS)
+        if spool is not None:
+            spool.attach(dbapi_connection)
 
     @event.listens_for(engine.sync_engine, "reset")
     def _on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
@@ -152,8 +159,12 @@ READ_ONLY = "hudur_read_only"  # the execution option of `Database.reading`'s co
 SINGLE_STATEMENT = "single_statement"  # its value for a read of one statement
 
 
-def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def sessionmaker(engine: AsyncEngine, *, spooled: bool = False) -> async_sessionmaker[Any]:
+    """Sessions of `engine`; `spooled`: its connections have the spool attached
+    (the repositories read it then, `SPOOLED_SESSION`)."""
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, info={SPOOLED_SESSION: spooled}
+    )
 
 
 def alembic_config(url: str) -> Config:
@@ -199,30 +210,42 @@ class Database:
         self.url = url
         db_file = _sqlite_file(url) if is_sqlite(url) else None
         self._guard = FileGuard(db_file) if db_file is not None else None
-        # A plain file (no URI options): the inbox's appends skip the engine.
+        # A plain file (no URI options): the intake appends to a spool beside it,
+        # off the engine and off the database's write lock (store/spool.py).
+        plain = db_file is not None and "?" not in url
+        self.spool = Spool(db_file) if plain and db_file is not None else None
         self.appender = (
-            SqliteAppender(db_file, self._guard, SQLITE_BUSY_TIMEOUT_MS)
-            if db_file is not None and "?" not in url
+            SqliteAppender(db_file, self._guard, self.spool, SQLITE_BUSY_TIMEOUT_MS)
+            if self.spool is not None and db_file is not None
             else None
         )
-        self.engine: AsyncEngine = create_engine(url, guard=self._guard, **engine_kwargs)
-        self._maker = sessionmaker(self.engine)
+        spooled = self.spool is not None
+        self.engine: AsyncEngine = create_engine(
+            url, guard=self._guard, spool=self.spool, **engine_kwargs
+        )
+        self._maker = sessionmaker(self.engine, spooled=spooled)
         self._pg_appender = PostgresAppender(self.engine) if self.dialect == "postgresql" else None
-        self._reader = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}))
+        self._reader = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), spooled=spooled
+        )
         # On PostgreSQL such a read runs in autocommit: no BEGIN and ROLLBACK round
         # trips around its statements (asyncpg starts no transaction at all).
         one_read = {READ_ONLY: SINGLE_STATEMENT}
         if self.dialect == "postgresql":
             one_read["isolation_level"] = "AUTOCOMMIT"
-        self._one_reader = sessionmaker(self.engine.execution_options(**one_read))
+        self._one_reader = sessionmaker(self.engine.execution_options(**one_read), spooled=spooled)
         # A plain file: short units of work (the projector's) may run on the loop.
         self.on_loop: AsyncEngine | None = None
         if self.appender is not None:
-            self.on_loop = create_engine(url, guard=self._guard, on_loop=True, pool_size=1)
-            self._on_loop_maker = sessionmaker(self.on_loop)
-            self._on_loop_reader = sessionmaker(self.on_loop.execution_options(**{READ_ONLY: True}))
+            self.on_loop = create_engine(
+                url, guard=self._guard, on_loop=True, spool=self.spool, pool_size=1
+            )
+            self._on_loop_maker = sessionmaker(self.on_loop, spooled=True)
+            self._on_loop_reader = sessionmaker(
+                self.on_loop.execution_options(**{READ_ONLY: True}), spooled=True
+            )
             self._on_loop_one_reader = sessionmaker(
-                self.on_loop.execution_options(**{READ_ONLY: SINGLE_STATEMENT})
+                self.on_loop.execution_options(**{READ_ONLY: SINGLE_STATEMENT}), spooled=True
             )
         # Woken after every commit that wrote to the outbox (the notify workers).
         self.outbox_listeners: set[Callable[[], None]] = set()
@@ -288,8 +311,8 @@ class Database:
 
     async def append_inbox(self, events: Sequence[NewEvent]) -> set[str]:
         """Store each event whose id is new, all in one durable transaction; the event
-        ids stored now. Ids must be distinct within `events`. SQLite: committed on the
-        event loop (a thread only to wait for another process's lock); PostgreSQL: one
+        ids stored now. Ids must be distinct within `events`. SQLite: committed to the
+        spool on the event loop (a thread only to wait for its lock); PostgreSQL: one
         statement over a held connection (store/appender.py)."""
         if self.appender is not None:
             generation = await self._admit()

@@ -89,6 +89,7 @@ async def project(
     A `replay` (rebuild) derives evidence and intervals only: the starts and removals
     were decided when the events first arrived; it stops at inbox id `upto`."""
     position = await uow.projection.hold()
+    await uow.inbox.move_spooled()  # SQLite: what the intake's spool holds, first
     rows = await uow.inbox.page(after=position, limit=limit)
     if upto is not None:
         rows = [row for row in rows if row.id <= upto]

@@ -39,7 +39,7 @@ from rules import evidence as ev
 from rules.engagement import TrackEvidence
 from rules.lifecycle import FINISHED, is_finished
 from store.repositories.evidence import TRACK_KINDS, to_track_evidence
-from store.repositories.projection import position_columns, projected
+from store.repositories.projection import is_spooled, position_columns, projected
 from store.repositories.verdicts import SessionFacts, SessionRead, served_of, verdicts_of_session
 from store.schema import Academy, Charge, Evidence, Interval, Session, SessionStudent, StudentReport
 
@@ -163,7 +163,7 @@ def _given(condition: Any) -> tuple[Any, ...]:
     return () if condition is None else (condition,)
 
 
-def _attendance(dialect: str) -> Any:
+def _attendance(dialect: str, spooled: bool) -> Any:
     """Everything an attendance read needs, in one statement: the session, its
     academy's locale, its written verdicts with their charges (a finished session's
     kept answer), the projection's position and the newest inbox id (CONTRACT 3: the
@@ -185,7 +185,7 @@ def _attendance(dialect: str) -> Any:
             Session,
             Academy.locale,
             verdicts_of_session(dialect),
-            *position_columns(),
+            *position_columns(spooled=spooled),
             case((unfinished, _roster(dialect)), else_=null()),
             *_evidence(dialect, only_if=unfinished),
             StudentReport,
@@ -195,8 +195,16 @@ def _attendance(dialect: str) -> Any:
     )
 
 
-_PEOPLE = {dialect: _people(dialect) for dialect in ("sqlite", "postgresql")}
-_ATTENDANCE = {dialect: _attendance(dialect) for dialect in ("sqlite", "postgresql")}
+_PEOPLE = {
+    (dialect, spooled): _people(dialect)
+    for dialect in ("sqlite", "postgresql")
+    for spooled in (False, True)
+}
+_ATTENDANCE = {
+    (dialect, spooled): _attendance(dialect, spooled)
+    for dialect in ("sqlite", "postgresql")
+    for spooled in (False, True)
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,9 +257,10 @@ class AssessingRepository:
         ).all()
         return _inputs(rows) if rows else None
 
-    def _statement(self, by_dialect: dict[str, Any]) -> Any:
+    def _statement(self, by_kind: dict[tuple[str, bool], Any]) -> Any:
         dialect = self.session.bind.dialect.name if self.session.bind is not None else ""
-        return by_dialect["postgresql" if dialect == "postgresql" else "sqlite"]
+        kind = "postgresql" if dialect == "postgresql" else "sqlite"
+        return by_kind[kind, is_spooled(self.session)]
 
 
 class Attendance(NamedTuple):

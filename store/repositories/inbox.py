@@ -7,12 +7,15 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy import Table, bindparam, func, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.sqlite import Insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.repositories.base import insert_ignore
-from store.schema import Session, WebhookEvent
+from store.repositories.projection import is_spooled, spool_mark_name
+from store.schema import ProjectionPosition, Session, WebhookEvent
+from store.spool import SPOOLED
 
 # Taken by every append on PostgreSQL for the rest of its transaction: appends from
 # every replica commit one after another, so inbox ids become visible in id order and
@@ -46,6 +49,24 @@ class InboxRow:
     body: bytes
     state: str
     session_id: int | None
+
+
+_MOVED = ("event_id", "event", "room_name", "room_sid", "occurred_at", "received_at", "body")
+
+
+def _move(mark: int, upto: int) -> Insert:
+    """The spool's rows after `mark` up to `upto`, into the inbox in spool order (an
+    id the inbox holds already is left: the intake checked, so none should be)."""
+    rows = (
+        select(*(SPOOLED.c[name] for name in _MOVED), literal("pending"))
+        .where(SPOOLED.c.id > mark, SPOOLED.c.id <= upto)
+        .order_by(SPOOLED.c.id)
+    )
+    return (
+        sqlite.insert(_INBOX)
+        .from_select([*_MOVED, "state"], rows)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+    )
 
 
 _PAGE_COLUMNS = [_INBOX.c[f.name] for f in fields(InboxRow)]
@@ -141,6 +162,33 @@ class InboxRepository:
         ]
         result = await connection.execute(_APPEND[dialect], rows)
         return set(result.scalars())
+
+    async def move_spooled(self) -> int:
+        """SQLite: move what the intake's spool holds beyond the mark into the inbox,
+        and advance the mark, in this transaction (store/spool.py); the newest inbox
+        id after it (0: nothing moved, or no spool). Under the database's write lock:
+        two moves never copy the same rows."""
+        if not is_spooled(self.session):
+            return 0
+        name, upto = (
+            await self.session.execute(
+                select(spool_mark_name(), select(func.max(SPOOLED.c.id)).scalar_subquery())
+            )
+        ).one()
+        if name is None or upto is None:
+            return 0  # an empty spool
+        mark = await self.session.scalar(
+            select(ProjectionPosition.position).where(ProjectionPosition.name == name)
+        )
+        if mark is not None and mark >= upto:
+            return 0
+        await self.session.execute(_move(mark or 0, upto))
+        await self.session.execute(
+            sqlite.insert(ProjectionPosition)
+            .values(name=name, position=upto)
+            .on_conflict_do_update(index_elements=["name"], set_={"position": upto})
+        )
+        return int(await self.session.scalar(select(func.max(WebhookEvent.id))) or 0)
 
     async def all(self, *, room_name: str | None = None) -> list[WebhookEvent]:
         """Every stored event (of one room), in arrival order."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, case, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.repositories.base import insert_ignore
 from store.schema import ProjectionPosition, WebhookEvent
+from store.spool import MARK_PREFIX, SPOOL_IDENTITY, SPOOLED, SPOOLED_SESSION
 
 PRESENCE = "presence"
 
@@ -23,15 +24,44 @@ class Backlog(NamedTuple):
     oldest_received_at: datetime | None
 
 
-def position_columns(name: str = PRESENCE) -> tuple[Any, Any]:
+def spool_mark_name() -> Any:
+    """The name the database keeps the spool's mark under ("spool:<its identity>")."""
+    return literal(MARK_PREFIX, String) + select(SPOOL_IDENTITY.c.name).scalar_subquery()
+
+
+def spool_mark() -> Any:
+    """The highest spool id moved into the inbox (NULL before the first move)."""
+    return (
+        select(ProjectionPosition.position)
+        .where(ProjectionPosition.name == spool_mark_name())
+        .scalar_subquery()
+    )
+
+
+def spool_waiting() -> Any:
+    """Whether the spool holds rows not yet moved into the inbox."""
+    newest = select(func.max(SPOOLED.c.id)).scalar_subquery()
+    return func.coalesce(newest, 0) > func.coalesce(spool_mark(), 0)
+
+
+def position_columns(name: str = PRESENCE, *, spooled: bool = False) -> tuple[Any, Any]:
     """(position, newest inbox id) as two scalar subqueries: a read that puts them in
-    its own first statement learns from the same snapshot whether it is fresh."""
+    its own first statement learns from the same snapshot whether it is fresh.
+    `spooled` (the session's connections have SQLite's spool attached): rows waiting
+    there count as one more inbox id, so the read is not fresh."""
+    newest: Any = select(func.max(WebhookEvent.id)).scalar_subquery()
+    if spooled:
+        newest = case((spool_waiting(), func.coalesce(newest, 0) + 1), else_=newest)
     return (
         select(ProjectionPosition.position)
         .where(ProjectionPosition.name == name)
         .scalar_subquery(),
-        select(func.max(WebhookEvent.id)).scalar_subquery(),
+        newest,
     )
+
+
+def is_spooled(session: AsyncSession) -> bool:
+    return bool(session.info.get(SPOOLED_SESSION))
 
 
 def projected(position: int | None, newest: int | None) -> bool:
@@ -80,11 +110,15 @@ class ProjectionRepository:
 
     async def positions(self, name: str = PRESENCE) -> tuple[int, int]:
         """(position, newest inbox id) in one read, without a lock: whether a reader
-        must wait for the projection."""
-        row = (await self.session.execute(select(*position_columns(name)))).one()
+        must wait for the projection (rows waiting in the spool count as one more id:
+        `position_columns`)."""
+        columns = position_columns(name, spooled=is_spooled(self.session))
+        row = (await self.session.execute(select(*columns))).one()
         return int(row[0] or 0), int(row[1] or 0)
 
     async def backlog(self, name: str = PRESENCE) -> Backlog:
+        """What the projection has not read yet, the spool's rows not yet moved
+        included."""
         position, newest = await self.positions(name)
         rows, oldest = (
             await self.session.execute(
@@ -93,4 +127,16 @@ class ProjectionRepository:
                 )
             )
         ).one()
-        return Backlog(position, newest, int(rows or 0), oldest)
+        rows = int(rows or 0)
+        if is_spooled(self.session):
+            waiting, spool_oldest = (
+                await self.session.execute(
+                    select(func.count(), func.min(SPOOLED.c.received_at)).where(
+                        SPOOLED.c.id > func.coalesce(spool_mark(), 0)
+                    )
+                )
+            ).one()
+            rows += int(waiting or 0)
+            if spool_oldest is not None:
+                oldest = spool_oldest if oldest is None else min(oldest, spool_oldest)
+        return Backlog(position, newest, rows, oldest)

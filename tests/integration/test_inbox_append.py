@@ -24,8 +24,12 @@ def event(n: int, *, room: str | None = "QSE-1-000001") -> NewEvent:
 
 
 async def _stored(database: Database) -> list[InboxRow]:
-    async with database.reading() as uow:
-        return await uow.inbox.page(after=0, limit=100)
+    """The inbox, with what SQLite's spool holds moved into it first (store/spool.py)."""
+    async with database.uow() as uow:
+        await uow.inbox.move_spooled()
+        rows = await uow.inbox.page(after=0, limit=100)
+        await uow.commit()
+    return rows
 
 
 class TestAppend:

@@ -19,6 +19,7 @@ from rules.errors import Conflict
 from rules.lifecycle import Status
 from store.database import Database
 from store.schema import Session
+from store.spool import SPOOLED
 from tests.support.factories import scheduled_session, seed_world
 from tests.support.livekit import joined
 from tests.support.signed_requests import auth_headers, post_webhook, stored
@@ -166,10 +167,12 @@ async def _failing(database: Database, statement_prefix: str) -> AsyncIterator[N
     refuses = database.dialect == "postgresql" and statement_prefix.upper().startswith("INSERT")
     if refuses:
         await _execute(database, _REFUSE_INSERTS.format(table=table))
-    # SQLite's inbox appends go through their own connection (store/appender.py):
-    # its authorizer refuses to prepare the statement, as a failing disk would fail it.
+    # SQLite's inbox appends go through their own connection to the intake's spool
+    # (store/appender.py, store/spool.py): its authorizer refuses to prepare the
+    # statement, as a failing disk would fail it.
     appender = database.appender
     opened = appender.connect if appender is not None else None
+    refused = {table, SPOOLED.name} if table == "webhook_events" else {table}
 
     def refusing(*args: Any, **kwargs: Any) -> sqlite3.Connection:
         assert opened is not None
@@ -177,7 +180,7 @@ async def _failing(database: Database, statement_prefix: str) -> AsyncIterator[N
         connection.set_authorizer(
             lambda action, table, *_: (
                 sqlite3.SQLITE_DENY
-                if action == sqlite3.SQLITE_INSERT and table == statement_prefix.split()[-1]
+                if action == sqlite3.SQLITE_INSERT and table in refused
                 else sqlite3.SQLITE_OK
             )
         )

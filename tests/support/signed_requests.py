@@ -24,7 +24,9 @@ from sqlalchemy import func, select
 
 from engine.fresh_reads import PROJECTOR
 from store.database import Database
+from store.repositories.projection import spool_mark
 from store.schema import Evidence, Interval, RoomOperation, Transition, WebhookEvent
+from store.spool import SPOOLED
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
 
 PATH = "/webhooks/livekit"
@@ -86,7 +88,11 @@ async def stored(database: Database) -> dict[str, int]:
         "room_operations": RoomOperation,
     }
     async with database.uow() as uow:
-        return {
+        counts = {
             name: int(await uow.session.scalar(select(func.count()).select_from(table)) or 0)
             for name, table in tables.items()
         }
+        if database.spool is not None:  # acknowledged, still in SQLite's spool
+            waiting = select(func.count()).where(SPOOLED.c.id > func.coalesce(spool_mark(), 0))
+            counts["inbox"] += int(await uow.session.scalar(waiting) or 0)
+        return counts
