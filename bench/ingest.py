@@ -72,6 +72,7 @@ class Figures:
     caught_up_peak: float
     caught_up_half: float
     rss_max_mb: float
+    rss_max_split: list[float]  # at that sample: the serving process's, then its child's
     peak_cpu: CpuSplit
     bare_cpu: CpuSplit
     load: str
@@ -189,6 +190,7 @@ def bench_one(url: str, label: str, args: argparse.Namespace, directory: Path) -
             caught_up_peak=after_peak,
             caught_up_half=after_half,
             rss_max_mb=max(during_peak.rss + during_half.rss),
+            rss_max_split=max(during_peak.rss_split + during_half.rss_split, key=sum),
             peak_cpu=peak_cpu,
             bare_cpu=bare_cpu,
             load=f"{load_before} -> {_load()}",
@@ -237,6 +239,7 @@ def report(figures: list[Figures], args: argparse.Namespace) -> str:
             f"| {f.half.p99_ms:.2f} | {f.lag_rows_p99:,.0f} "
             f"| {f.lag_seconds_p99:.2f} ({f.lag_seconds_max:.2f}) "
             f"| {f.caught_up_peak:.2f} s, {f.caught_up_half:.2f} s | {f.rss_max_mb:.0f} MB "
+            f"({' + '.join(f'{part:.0f}' for part in f.rss_max_split)}) "
             f"| {f.load} |"
         )
     lines.append("")

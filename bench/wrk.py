@@ -168,15 +168,20 @@ def family(pid: int) -> list[int]:
     return found
 
 
-def rss_mb(pid: int) -> float:
-    """The resident memory of `pid` and its descendants, in MB."""
-    total = 0.0
+def rss_parts(pid: int) -> list[float]:
+    """The resident memory of `pid` and of each of its descendants, in MB."""
+    parts = []
     for member in family(pid):
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{member}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) / 1024
-    return total or float("nan")
+                    parts.append(int(line.split()[1]) / 1024)
+    return parts
+
+
+def rss_mb(pid: int) -> float:
+    """The resident memory of `pid` and its descendants, in MB."""
+    return sum(rss_parts(pid)) or float("nan")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -236,6 +241,7 @@ class Sampler:
     rows: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     rss: list[float] = field(default_factory=list)
+    rss_split: list[list[float]] = field(default_factory=list)  # each sample's processes
 
     def __enter__(self) -> Sampler:
         self._stop = threading.Event()
@@ -252,7 +258,9 @@ class Sampler:
             rows, seconds = lag(self.base)
             self.rows.append(rows)
             self.seconds.append(seconds)
-            self.rss.append(rss_mb(self.pid))
+            parts = rss_parts(self.pid)
+            self.rss.append(sum(parts) or float("nan"))
+            self.rss_split.append(parts)
 
 
 def percentile(values: list[float], p: float) -> float:

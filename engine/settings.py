@@ -27,11 +27,9 @@ class Settings(BaseSettings):
     # false: this replica serves HTTP only and leaves sweeping to others.
     sweeper_enabled: bool = True
     allow_as_of: bool = False
-    # Where `hudur serve` runs its live projector: true, a child process; false, the
-    # serving process's loop; unset, a child on PostgreSQL and the loop on SQLite
-    # (measured: the child lifts PostgreSQL's intake; on one SQLite file the two
-    # processes only take turns at the one writer).
-    projector_process: bool | None = None
+    # Where `hudur serve` runs its live projector: true (the default), a child
+    # process, whose CPU is not the intake's; false, the serving process's loop.
+    projector_process: bool = True
     # false: this replica leaves delivering notifications to the others.
     notify_enabled: bool = True
     # Shrinks the retry schedule of notifications (5 s, 30 s, ... 3 days): for tests
@@ -46,9 +44,7 @@ class Settings(BaseSettings):
 
     @property
     def projector_in_child(self) -> bool:
-        if self.projector_process is not None:
-            return self.projector_process
-        return not self.database_url.startswith("sqlite")
+        return self.projector_process
 
     @property
     def uses_dev_livekit_credentials(self) -> bool:

@@ -59,14 +59,16 @@ async def _caught_up(database: Database, newest: int) -> bool:
 @pytest.mark.parametrize(
     ("url", "configured", "child"),
     [
-        ("sqlite+aiosqlite:///./hudur.db", None, False),
+        ("sqlite+aiosqlite:///./hudur.db", None, True),
         ("postgresql+asyncpg://h:h@127.0.0.1/h", None, True),
-        ("sqlite+aiosqlite:///./hudur.db", True, True),
+        ("sqlite+aiosqlite:///./hudur.db", False, False),
         ("postgresql+asyncpg://h:h@127.0.0.1/h", False, False),
     ],
 )
 def test_where_serve_runs_its_projector(url: str, configured: bool | None, child: bool) -> None:
-    settings = Settings(database_url=url, projector_process=configured)
+    """A child process on either database unless configured otherwise."""
+    given = {} if configured is None else {"projector_process": configured}
+    settings = Settings(database_url=url, **given)
     assert child == settings.projector_in_child
 
 
