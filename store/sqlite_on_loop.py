@@ -131,10 +131,21 @@ class LoopConnection:
         self._conn.create_function(*args, **kwargs)
 
 
+# Prepared statements `sqlite3` keeps per connection (its default: 128). The
+# projector's statements carry IN lists as long as each batch makes them, so most
+# of them are new text every turn: a deep cache only kept the last hundred-odd of
+# those, each with its SQLite program, ~15 MB of the projector child's memory on
+# the ingest benchmark (110–113 MB against 94–97 MB with 8 to 32). 32 holds the
+# statements that do repeat (the position, the page, the move, an attendance read).
+CACHED_STATEMENTS = 32
+
+
 def on_loop_creator(path: Path) -> Callable[[], Any]:
     """`async_creator` for `create_async_engine("sqlite+aiosqlite:///…")`."""
 
     async def connect() -> LoopConnection:
-        return LoopConnection(sqlite3.connect(path, check_same_thread=False))
+        return LoopConnection(
+            sqlite3.connect(path, check_same_thread=False, cached_statements=CACHED_STATEMENTS)
+        )
 
     return connect
