@@ -48,7 +48,7 @@ from prometheus_client import Counter
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from store.faults import sqlite_busy
+from store.faults import DriverFault, sqlite_busy
 from store.repositories.inbox import APPEND_LOCK_KEY, NewEvent
 from store.spool import INBOX_AS, MARK_PREFIX, Spool, attach_read_only
 from store.sqlite_file import FileGuard, set_loop_pragmas, set_pragmas
@@ -341,6 +341,14 @@ _PG_APPEND = (
 )
 
 
+def _is_asyncpg_error(exc: BaseException) -> bool:
+    # asyncpg is loaded by then (SQLAlchemy's dialect connected with it); imported
+    # here, not at the top, so that a SQLite service never loads it (~3 MB a process).
+    import asyncpg
+
+    return isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError)
+
+
 class PostgresAppender:
     """Appends batches of inbox rows over one connection held for the purpose (no
     checkout and no ping per batch: BEGIN, the statement, COMMIT). The statement goes
@@ -371,8 +379,10 @@ class PostgresAppender:
                     [e.received_at for e in events],
                     [e.body for e in events],
                 )
-        except BaseException:
+        except BaseException as exc:
             await self.close()  # the next batch starts on a fresh connection
+            if _is_asyncpg_error(exc):
+                raise DriverFault(f"{type(exc).__name__}: {exc}") from exc
             raise
         return {row[0] for row in rows}
 

@@ -17,11 +17,17 @@ from __future__ import annotations
 
 import sqlite3
 
-import asyncpg
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-__all__ = ["DATABASE_FAULTS", "Displaced", "Taken", "connection_lost", "unique_violation"]
+__all__ = [
+    "DATABASE_FAULTS",
+    "Displaced",
+    "DriverFault",
+    "Taken",
+    "connection_lost",
+    "unique_violation",
+]
 
 
 class Displaced(OSError):
@@ -29,19 +35,24 @@ class Displaced(OSError):
     would write now would not survive a restart."""
 
 
+class DriverFault(OSError):
+    """The database driver's own error, from a statement sent to it directly, past
+    SQLAlchemy (PostgreSQL's inbox appends: store/appender.py), which would otherwise
+    have wrapped it. asyncpg is not imported here: a SQLite service never loads it."""
+
+
 class Taken(Exception):
     """A unique index refused the row: another transaction wrote it first."""
 
 
-# sqlite3.Error and asyncpg's own: the inbox's appenders (store/appender.py) speak to
-# SQLite and to asyncpg directly, not through SQLAlchemy, which wraps the others.
+# sqlite3.Error, and asyncpg's as `DriverFault` (an OSError): the inbox's appenders
+# (store/appender.py) speak to SQLite and to asyncpg directly, not through
+# SQLAlchemy, which wraps the others.
 DATABASE_FAULTS: tuple[type[BaseException], ...] = (
     DBAPIError,
     PoolTimeout,
     OSError,
     sqlite3.Error,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
 )
 
 
