@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import socket
+import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -43,6 +45,14 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def migrate_in_child(settings: Settings) -> int:
+    """`serve`'s migration in a process of its own (engine/migrate_child.py); its exit
+    code (0: the database is at the newest revision)."""
+    env = {**os.environ, "HUDUR_DATABASE_URL": settings.database_url}
+    command = [sys.executable, "-m", "engine.migrate_child"]
+    return subprocess.run(command, env=env, check=False).returncode
+
+
 def listen(host: str, port: int) -> socket.socket:
     """The listening socket, bound before anything else runs: a busy port must stop
     `serve` before it migrates, logs `serving` or starts a sweeper. OSError if not."""
@@ -67,7 +77,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         reason = exc.strerror or str(exc)
         print(f"hudur: cannot listen on {settings.host}:{settings.port}: {reason}", file=sys.stderr)
         return 1
-    asyncio.run(_migrate(settings))
+    if (code := migrate_in_child(settings)) != 0:
+        return code
     if settings.uses_dev_livekit_credentials:
         log.warning(
             "dev_livekit_credentials",
