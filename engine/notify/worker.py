@@ -274,5 +274,7 @@ class Notifier:
         if time.monotonic() - self._measured < MEASURE_EVERY_SECONDS:
             return
         self._measured = time.monotonic()
-        async with self._database().uow() as uow:
+        # A read of one statement: no write lock (on SQLite a write unit of work would
+        # take it every second, and the projector child's turn found it taken).
+        async with self._database().reading(snapshot=False) as uow:
             OUTBOX_BACKLOG.set(await uow.outbox.backlog())
