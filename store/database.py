@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import PoolResetState
 from sqlalchemy.util import greenlet_spawn
 
-from store.appender import PostgresAppender, SqliteAppender
+from store.appender import SqliteAppender
 from store.faults import DATABASE_FAULTS, sqlite_busy
 from store.metrics import ON_LOOP_FALLBACKS
+from store.postgres_appender import PostgresAppender
 from store.repositories.inbox import NewEvent
 from store.spool import SPOOLED_SESSION, Spool
 from store.sqlite_file import FileGuard, set_loop_pragmas, set_pragmas

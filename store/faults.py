@@ -37,8 +37,9 @@ class Displaced(OSError):
 
 class DriverFault(OSError):
     """The database driver's own error, from a statement sent to it directly, past
-    SQLAlchemy (PostgreSQL's inbox appends: store/appender.py), which would otherwise
-    have wrapped it. asyncpg is not imported here: a SQLite service never loads it."""
+    SQLAlchemy, which would otherwise have wrapped it (PostgreSQL's inbox appends:
+    store/postgres_appender.py). asyncpg is not imported here: a SQLite service never
+    loads it."""
 
 
 class Taken(Exception):
@@ -46,8 +47,8 @@ class Taken(Exception):
 
 
 # sqlite3.Error, and asyncpg's as `DriverFault` (an OSError): the inbox's appenders
-# (store/appender.py) speak to SQLite and to asyncpg directly, not through
-# SQLAlchemy, which wraps the others.
+# (store/appender.py, store/postgres_appender.py) speak to SQLite and to asyncpg
+# directly, not through SQLAlchemy, which wraps the others.
 DATABASE_FAULTS: tuple[type[BaseException], ...] = (
     DBAPIError,
     PoolTimeout,

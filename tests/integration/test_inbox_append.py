@@ -1,5 +1,6 @@
-"""The inbox's group-commit append (store/appender.py), below the endpoint: what one
-batch stores and which of its ids it reports as stored now. SQLite and PostgreSQL."""
+"""The inbox's group-commit append (store/appender.py, store/postgres_appender.py),
+below the endpoint: what one batch stores and which of its ids it reports as stored
+now. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -161,8 +161,8 @@ async def _failing(database: Database, statement_prefix: str) -> AsyncIterator[N
             raise OperationalError(statement, {}, ConnectionError("connection lost"))
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", fail)
-    # PostgreSQL's inbox appends go to asyncpg itself (store/appender.py): a trigger
-    # makes the server refuse the rows, as it would refuse them on a full disk.
+    # PostgreSQL's inbox appends go to asyncpg itself (store/postgres_appender.py): a
+    # trigger makes the server refuse the rows, as it would refuse them on a full disk.
     table = statement_prefix.split()[-1]
     refuses = database.dialect == "postgresql" and statement_prefix.upper().startswith("INSERT")
     if refuses:
