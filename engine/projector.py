@@ -198,10 +198,12 @@ class Projector:
         async def turn(on_loop: bool) -> Projected | None:
             while True:
                 async with database.reading(on_loop=on_loop) as reader:
-                    position = await reader.projection.current()
+                    position, newest = await reader.projection.positions()
                     rows = await reader.inbox.page(after=position, limit=self._batch)
                 if not rows:
-                    if database.spool is not None and await self._move(on_loop):
+                    # Nothing in the inbox past the position, yet not projected: rows
+                    # wait in SQLite's spool (an idle poll takes no write lock).
+                    if position < newest and await self._move(on_loop):
                         continue  # what the spool held is in the inbox now
                     return None
                 staged = await read_rows(rows, allow_as_of=self._allow_as_of)
