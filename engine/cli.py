@@ -18,6 +18,7 @@ from standardwebhooks.webhooks import EmptyWebhookSecretError
 
 from engine.app import create_app
 from engine.logging import configure_logging
+from engine.migrate_child import migrate
 from engine.notify.listen import DEFAULT_PORT, default_secret, listener_app
 from engine.operations.rebuild import RebuildReport, rebuild
 from engine.projector import Projector
@@ -31,16 +32,8 @@ from store.database import Database
 log = structlog.get_logger("hudur.cli")
 
 
-async def _migrate(settings: Settings) -> None:
-    database = Database(settings.database_url)
-    try:
-        await database.migrate()
-    finally:
-        await database.dispose()
-
-
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    asyncio.run(_migrate(settings))
+    asyncio.run(migrate(settings.database_url))
     print(f"hudur: database at {settings.database_url} is at the newest revision")
     return 0
 
