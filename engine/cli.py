@@ -80,7 +80,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         )
     log.info("serving", host=settings.host, port=sock.getsockname()[1])
     # The live projector may run in a child process (engine/projector_child.py).
-    app = create_app(settings, projector_in_child=settings.projector_in_child)
+    app = create_app(settings, projector_in_child=settings.projector_process)
     # The ~150,000 objects of the imports and the app live as long as the process:
     # out of the collector's sight, a full collection under load no longer walks them
     # (it took ~100 ms, straight into the intake's tail latency).

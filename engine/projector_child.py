@@ -1,13 +1,15 @@
 """`hudur serve`'s live projector in a child process: its CPU is not the intake's.
 
-Where: by default on PostgreSQL, not on SQLite (`Settings.projector_in_child`; the
-measured reasons are in the README). `hudur serve` spawns `hudur project --follow`
+Where: by default on either database (`HUDUR_PROJECTOR_PROCESS`, `false` keeps the
+projector in the serving process's loop; the measured reasons are in the README). On
+SQLite the intake appends to its own spool (store/spool.py), so the child does not
+take turns with it. `hudur serve` spawns `hudur project --follow`
 once its app runs, restarts it should it die, and stops it (SIGTERM, then SIGKILL)
 on shutdown. The child asks for SIGTERM when its parent dies (Linux's
 PR_SET_PDEATHSIG, set as it starts). The serving process keeps `catch_up` for its
 fresh reads and sweeps.
 
-On SQLite both processes take the turn to write as a `flock` on a file beside the
+On SQLite both processes take the database's turn to write as a `flock` on a file beside the
 database (engine/writer_turn.py), never SQLite's busy handler. Nothing is woken
 across the processes: the child polls the inbox every `FOLLOW_POLL_SECONDS`.
 """

@@ -43,9 +43,5 @@ class Settings(BaseSettings):
     public_url: str | None = None
 
     @property
-    def projector_in_child(self) -> bool:
-        return self.projector_process
-
-    @property
     def uses_dev_livekit_credentials(self) -> bool:
         return (self.livekit_api_key, self.livekit_api_secret) == (DEV_API_KEY, DEV_API_SECRET)

@@ -69,7 +69,7 @@ def test_where_serve_runs_its_projector(url: str, configured: bool | None, child
     """A child process on either database unless configured otherwise."""
     given = {} if configured is None else {"projector_process": configured}
     settings = Settings(database_url=url, **given)
-    assert child == settings.projector_in_child
+    assert child == settings.projector_process
 
 
 class TestTheChildProjector:
