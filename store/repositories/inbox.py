@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import Insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.repositories.base import insert_ignore
-from store.repositories.projection import is_spooled, spool_mark_name
+from store.repositories.projection import is_spooled, spool_mark, spool_mark_name
 from store.schema import ProjectionPosition, Session, WebhookEvent
 from store.spool import SPOOLED
 
@@ -170,16 +170,17 @@ class InboxRepository:
         two moves never copy the same rows."""
         if not is_spooled(self.session):
             return 0
-        name, upto = (
+        name, upto, mark = (
             await self.session.execute(
-                select(spool_mark_name(), select(func.max(SPOOLED.c.id)).scalar_subquery())
+                select(
+                    spool_mark_name(),
+                    select(func.max(SPOOLED.c.id)).scalar_subquery(),
+                    spool_mark(),
+                )
             )
         ).one()
         if name is None or upto is None:
             return 0  # an empty spool
-        mark = await self.session.scalar(
-            select(ProjectionPosition.position).where(ProjectionPosition.name == name)
-        )
         if mark is not None and mark >= upto:
             return 0
         await self.session.execute(_move(mark or 0, upto))

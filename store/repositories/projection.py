@@ -44,6 +44,11 @@ def spool_waiting() -> Any:
     return func.coalesce(newest, 0) > func.coalesce(spool_mark(), 0)
 
 
+def spool_unmoved() -> Any:
+    """The condition on the spool's rows not yet moved into the inbox."""
+    return SPOOLED.c.id > func.coalesce(spool_mark(), 0)
+
+
 def position_columns(name: str = PRESENCE, *, spooled: bool = False) -> tuple[Any, Any]:
     """(position, newest inbox id) as two scalar subqueries: a read that puts them in
     its own first statement learns from the same snapshot whether it is fresh.
@@ -131,9 +136,7 @@ class ProjectionRepository:
         if is_spooled(self.session):
             waiting, spool_oldest = (
                 await self.session.execute(
-                    select(func.count(), func.min(SPOOLED.c.received_at)).where(
-                        SPOOLED.c.id > func.coalesce(spool_mark(), 0)
-                    )
+                    select(func.count(), func.min(SPOOLED.c.received_at)).where(spool_unmoved())
                 )
             ).one()
             rows += int(waiting or 0)

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from engine.fresh_reads import PROJECTOR
 from store.database import Database
-from store.repositories.projection import spool_mark
+from store.repositories.projection import spool_unmoved
 from store.schema import Evidence, Interval, RoomOperation, Transition, WebhookEvent
 from store.spool import SPOOLED
 from tests.support.auth import LIVEKIT_KEY, LIVEKIT_SECRET
@@ -93,6 +93,6 @@ async def stored(database: Database) -> dict[str, int]:
             for name, table in tables.items()
         }
         if database.spool is not None:  # acknowledged, still in SQLite's spool
-            waiting = select(func.count()).where(SPOOLED.c.id > func.coalesce(spool_mark(), 0))
+            waiting = select(func.count()).select_from(SPOOLED).where(spool_unmoved())
             counts["inbox"] += int(await uow.session.scalar(waiting) or 0)
         return counts
