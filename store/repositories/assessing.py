@@ -195,11 +195,9 @@ def _attendance(dialect: str, spooled: bool) -> Any:
     )
 
 
-_PEOPLE = {
-    (dialect, spooled): _people(dialect)
-    for dialect in ("sqlite", "postgresql")
-    for spooled in (False, True)
-}
+_PEOPLE = {dialect: _people(dialect) for dialect in ("sqlite", "postgresql")}
+# By dialect and by whether the read's connection has SQLite's spool attached (its
+# rows count in the freshness columns then).
 _ATTENDANCE = {
     (dialect, spooled): _attendance(dialect, spooled)
     for dialect in ("sqlite", "postgresql")
@@ -228,7 +226,10 @@ class AssessingRepository:
         session) and, while it is unfinished, the inputs of its assessment: one
         statement (`_attendance`)."""
         rows = (
-            await self.session.execute(self._statement(_ATTENDANCE), {"session_id": session_id})
+            await self.session.execute(
+                _ATTENDANCE[self._dialect(), is_spooled(self.session)],
+                {"session_id": session_id},
+            )
         ).all()
         if not rows:
             return Attendance(SessionRead(None, [], None, fresh=False), None)
@@ -253,14 +254,13 @@ class AssessingRepository:
         """The session (None if there is none), its roster, reports, charges,
         intervals and track evidence: one statement."""
         rows = (
-            await self.session.execute(self._statement(_PEOPLE), {"session_id": session_id})
+            await self.session.execute(_PEOPLE[self._dialect()], {"session_id": session_id})
         ).all()
         return _inputs(rows) if rows else None
 
-    def _statement(self, by_kind: dict[tuple[str, bool], Any]) -> Any:
+    def _dialect(self) -> str:
         dialect = self.session.bind.dialect.name if self.session.bind is not None else ""
-        kind = "postgresql" if dialect == "postgresql" else "sqlite"
-        return by_kind[kind, is_spooled(self.session)]
+        return "postgresql" if dialect == "postgresql" else "sqlite"
 
 
 class Attendance(NamedTuple):
