@@ -71,11 +71,14 @@ class Figures:
     lag_seconds_max: float
     caught_up_peak: float
     caught_up_half: float
-    rss_max_mb: float
-    rss_max_split: list[float]  # at that sample: the serving process's, then its child's
+    rss_max_split: list[float]  # the largest sample: the serving process's, its child's
     peak_cpu: CpuSplit
     bare_cpu: CpuSplit
     load: str
+
+    @property
+    def rss_max_mb(self) -> float:
+        return sum(self.rss_max_split) or float("nan")
 
     @property
     def share(self) -> float:
@@ -189,8 +192,7 @@ def bench_one(url: str, label: str, args: argparse.Namespace, directory: Path) -
             lag_seconds_max=max(lags, default=float("nan")),
             caught_up_peak=after_peak,
             caught_up_half=after_half,
-            rss_max_mb=max(during_peak.rss + during_half.rss),
-            rss_max_split=max(during_peak.rss_split + during_half.rss_split, key=sum),
+            rss_max_split=max(during_peak.rss + during_half.rss, key=sum),
             peak_cpu=peak_cpu,
             bare_cpu=bare_cpu,
             load=f"{load_before} -> {_load()}",

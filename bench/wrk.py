@@ -240,8 +240,7 @@ class Sampler:
     every: float = 0.2
     rows: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
-    rss: list[float] = field(default_factory=list)
-    rss_split: list[list[float]] = field(default_factory=list)  # each sample's processes
+    rss: list[list[float]] = field(default_factory=list)  # each sample's, by process
 
     def __enter__(self) -> Sampler:
         self._stop = threading.Event()
@@ -258,9 +257,7 @@ class Sampler:
             rows, seconds = lag(self.base)
             self.rows.append(rows)
             self.seconds.append(seconds)
-            parts = rss_parts(self.pid)
-            self.rss.append(sum(parts) or float("nan"))
-            self.rss_split.append(parts)
+            self.rss.append(rss_parts(self.pid))
 
 
 def percentile(values: list[float], p: float) -> float:
