@@ -213,8 +213,7 @@ class Database:
         self._guard = FileGuard(db_file) if db_file is not None else None
         # A plain file (no URI options): the intake appends to a spool beside it,
         # off the engine and off the database's write lock (store/spool.py).
-        plain = db_file is not None and "?" not in url
-        self.spool = Spool(db_file) if plain and db_file is not None else None
+        self.spool = Spool(db_file) if db_file is not None and "?" not in url else None
         self.appender = (
             SqliteAppender(db_file, self._guard, self.spool, SQLITE_BUSY_TIMEOUT_MS)
             if self.spool is not None and db_file is not None
