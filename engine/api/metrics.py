@@ -37,7 +37,9 @@ async def _read_backlogs(request: web.Request) -> None:
     lag_seconds: float
     now = http.now(request)
     try:
-        async with http.database(request).uow() as uow:
+        # A read, never the write lock: on SQLite a scrape that began a write would
+        # wait for the projector's turns, then read NaN.
+        async with http.database(request).reading() as uow:
             pending, oldest = await uow.rooms.backlog(now)
             projection = await uow.projection.backlog()
     except DATABASE_FAULTS as exc:  # metrics still answer; the gauges say they are unknown

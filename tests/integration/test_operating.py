@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import math
 import re
+import sqlite3
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
@@ -102,6 +104,30 @@ class TestBacklogGauges:
         database.engine.pool._creator = _refuse  # type: ignore[attr-defined]
         scrape = await samples(client)
         assert math.isnan(scrape[("hudur_room_operations_pending", frozenset())])
+
+
+    async def test_a_scrape_takes_no_write_lock(
+        self, client: TestClient, database: Database, backend: str
+    ) -> None:
+        """Prometheus scrapes every few seconds, and at the top of the hour the projector
+        writes the database without pause: a scrape only reads. While another
+        connection holds SQLite's write lock, the scrape still reads the backlogs (a
+        scrape that began a write would wait for the lock, then answer NaN)."""
+        if backend != "sqlite":
+            pytest.skip("SQLite's file-wide write lock")
+        file = database.sqlite_file
+        assert file is not None
+        async with database.uow() as uow:
+            uow.rooms.enqueue("delete_room", "QSE-1-000001", now=NOW)
+            await uow.commit()
+        holder = sqlite3.connect(file, isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            scrape = await samples(client)
+        finally:
+            holder.close()
+        assert 1 == scrape[("hudur_room_operations_pending", frozenset())]
+        assert 0 == scrape[("hudur_projection_lag_rows", frozenset())]
 
 
 class TestOperatorLog:
