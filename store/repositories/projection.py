@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, case, func, literal, select, update
+from sqlalchemy import String, bindparam, case, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.repositories.base import insert_ignore
@@ -65,6 +66,23 @@ def position_columns(name: str = PRESENCE, *, spooled: bool = False) -> tuple[An
     )
 
 
+# Built once: the fresh-read check runs before every API read, and a scrape reads the
+# backlog; building a statement costs more than SQLAlchemy's cached compile of it.
+@cache
+def _positions(name: str, spooled: bool) -> Any:
+    return select(*position_columns(name, spooled=spooled))
+
+
+_UNREAD = select(func.count(), func.min(WebhookEvent.received_at)).where(
+    WebhookEvent.id > bindparam("position")
+)
+
+
+@cache
+def _spool_unread() -> Any:
+    return select(func.count(), func.min(SPOOLED.c.received_at)).where(spool_unmoved())
+
+
 def is_spooled(session: AsyncSession) -> bool:
     return bool(session.info.get(SPOOLED_SESSION))
 
@@ -117,28 +135,17 @@ class ProjectionRepository:
         """(position, newest inbox id) in one read, without a lock: whether a reader
         must wait for the projection (rows waiting in the spool count as one more id:
         `position_columns`)."""
-        columns = position_columns(name, spooled=is_spooled(self.session))
-        row = (await self.session.execute(select(*columns))).one()
+        row = (await self.session.execute(_positions(name, is_spooled(self.session)))).one()
         return int(row[0] or 0), int(row[1] or 0)
 
     async def backlog(self, name: str = PRESENCE) -> Backlog:
         """What the projection has not read yet, the spool's rows not yet moved
         included."""
         position, newest = await self.positions(name)
-        rows, oldest = (
-            await self.session.execute(
-                select(func.count(), func.min(WebhookEvent.received_at)).where(
-                    WebhookEvent.id > position
-                )
-            )
-        ).one()
+        rows, oldest = (await self.session.execute(_UNREAD, {"position": position})).one()
         rows = int(rows or 0)
         if is_spooled(self.session):
-            waiting, spool_oldest = (
-                await self.session.execute(
-                    select(func.count(), func.min(SPOOLED.c.received_at)).where(spool_unmoved())
-                )
-            ).one()
+            waiting, spool_oldest = (await self.session.execute(_spool_unread())).one()
             rows += int(waiting or 0)
             if spool_oldest is not None:
                 oldest = spool_oldest if oldest is None else min(oldest, spool_oldest)

@@ -81,6 +81,12 @@ def _pending(q: Queued, now: datetime) -> dict[str, Any]:
     }
 
 
+# What a scrape reads (built once).
+_PENDING_BACKLOG = select(func.count(), func.min(RoomOperation.created_at)).where(
+    RoomOperation.state == RoomOperationState.PENDING.value
+)
+
+
 class RoomOperationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -111,13 +117,7 @@ class RoomOperationRepository:
     async def backlog(self, now: datetime) -> tuple[int, float]:
         """The pending operations: how many, and the age in seconds of the oldest (0
         when none) -- what an operator alerts on when LiveKit stays unreachable."""
-        count, oldest = (
-            await self.session.execute(
-                select(func.count(), func.min(RoomOperation.created_at)).where(
-                    RoomOperation.state == RoomOperationState.PENDING.value
-                )
-            )
-        ).one()
+        count, oldest = (await self.session.execute(_PENDING_BACKLOG)).one()
         if oldest is None:
             return 0, 0.0
         if oldest.tzinfo is None:  # SQLite hands back naive UTC

@@ -105,7 +105,6 @@ class TestBacklogGauges:
         scrape = await samples(client)
         assert math.isnan(scrape[("hudur_room_operations_pending", frozenset())])
 
-
     async def test_a_scrape_takes_no_write_lock(
         self, client: TestClient, database: Database, backend: str
     ) -> None:
