@@ -135,6 +135,9 @@ def main() -> None:
     what projecting needs."""
     settings = Settings()
     configure_logging(settings.log_format)
+    # Nicer than `serve` (Settings.projector_nice): under the ingest benchmark's peak
+    # the intake's commits waited for a core after each fsync, behind this process.
+    os.nice(settings.projector_nice)
     asyncio.run(follow(settings))
 
 

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     # Where `hudur serve` runs its live projector: true (the default), a child
     # process, whose CPU is not the intake's; false, the serving process's loop.
     projector_process: bool = True
+    # How much nicer (lower CPU priority) than `serve` that child runs. When both want
+    # a core, the intake's acknowledgements (LiveKit drops a delivery after 30 s)
+    # go first; the projection waits, and reads bring it up to date themselves.
+    projector_nice: int = Field(default=19, ge=0, le=19)
     # false: this replica leaves delivering notifications to the others.
     notify_enabled: bool = True
     # Shrinks the retry schedule of notifications (5 s, 30 s, ... 3 days): for tests

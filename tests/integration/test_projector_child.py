@@ -129,9 +129,37 @@ class TestTheChildProjector:
             await server.kill()
             await _until(lambda: _gone(child), "the child's end after its parent's")
 
+    async def test_it_yields_the_cpu_to_the_intake(
+        self, database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The child runs `HUDUR_PROJECTOR_NICE` steps nicer than `serve`: when both want
+        a core, the acknowledgement LiveKit waits for goes first, the projection (which
+        reads bring up to date themselves) after."""
+        monkeypatch.setenv("HUDUR_PROJECTOR_PROCESS", "true")
+        monkeypatch.setenv("HUDUR_PROJECTOR_NICE", "7")
+        server = Server(database.url, tmp_path, tmp_path / "serve.log")
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=BOUND)) as http:
+            await server.start(http)
+            assert server.process is not None
+            serve = server.process.pid
+            try:
+                await _until(lambda: _some(_children(serve)), "the child projector running")
+                (child,) = _children(serve)
+                await _until(lambda: _niced(child, serve), "the child's niceness set")
+                nicer = os.getpriority(os.PRIO_PROCESS, child) - os.getpriority(
+                    os.PRIO_PROCESS, serve
+                )
+            finally:
+                await server.stop()
+        assert 7 == nicer
+
 
 async def _some(pids: set[int]) -> bool:
     return bool(pids)
+
+
+async def _niced(pid: int, parent: int) -> bool:
+    return os.getpriority(os.PRIO_PROCESS, pid) != os.getpriority(os.PRIO_PROCESS, parent)
 
 
 async def _gone(pid: int) -> bool:
