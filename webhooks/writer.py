@@ -8,7 +8,12 @@ an id stored now, `duplicate` for one stored before or repeated earlier in the s
 batch (the unique key decides, not a prior read). If the commit fails, every
 request of the batch gets the same error (the endpoint answers 503) and nothing of
 the batch is stored. The next batch forms while one commits, so the rate grows
-with the load instead of one fsync per event.
+with the load instead of one fsync per event. A batch is taken once a pass of the
+event loop adds nothing to it: on SQLite the loop is blocked in each commit's fsync,
+and the requests that arrived meanwhile are read over the next few passes. Taking
+only the first pass's split them into several commits (~15 events each at the
+ingest benchmark's peak); waiting out the passes lifted the peak from 0.29–0.30×
+of a bare handler to 0.36–0.44× (BENCHMARKS.md, "Stop 26").
 
 With one writer per process, appends in a process never race each other; across
 replicas on PostgreSQL the inbox's advisory lock orders them (inbox.py), which
@@ -84,8 +89,15 @@ class GroupWriter:
         assert queue is not None
         while True:
             batch = [await queue.get()]
-            while len(batch) < self._bound and not queue.empty():
-                batch.append(queue.get_nowait())
+            while len(batch) < self._bound:
+                while len(batch) < self._bound and not queue.empty():
+                    batch.append(queue.get_nowait())
+                # One more pass of the loop while requests keep coming: the bodies it
+                # has read by then join this batch instead of waiting for the next
+                # commit, whose fsync each pass would otherwise pay for.
+                await asyncio.sleep(0)
+                if queue.empty():
+                    break
             try:
                 await self._commit(batch)
             except asyncio.CancelledError:
