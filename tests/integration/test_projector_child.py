@@ -11,12 +11,13 @@ leaving nothing held.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
@@ -83,29 +84,21 @@ class TestTheChildProjector:
             session = await scheduled_session(uow, now=now, starts_at=now + timedelta(minutes=2))
             await uow.commit()
         room, came = session.session_code, now - timedelta(minutes=1)
-        server = Server(database.url, tmp_path, tmp_path / "serve.log")
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=BOUND)) as http:
-            await server.start(http)
-            assert server.process is not None
-            serve = server.process.pid
-            try:
-                await _until(lambda: _some(_children(serve)), "the child projector running")
-                (child,) = _children(serve)
-                first = [joined(room, "PA_t", "5", came), joined(room, "PA_a", "10", came)]
-                for body in first:
-                    assert "accepted" == await _send(http, server.base, body)
-                await _until(lambda: _caught_up(database, 2), "the child's projection")
+        async with _served(database, tmp_path) as (server, http, child):
+            first = [joined(room, "PA_t", "5", came), joined(room, "PA_a", "10", came)]
+            for body in first:
+                assert "accepted" == await _send(http, server.base, body)
+            await _until(lambda: _caught_up(database, 2), "the child's projection")
 
-                os.kill(child, signal.SIGKILL)
-                await _until(
-                    lambda: _some(_children(serve) - {child}), "a child in place of the killed"
-                )
-                (successor,) = _children(serve) - {child}
-                later = left(room, "PA_a", "10", now, joined_at=came)
-                assert "accepted" == await _send(http, server.base, later)
-                await _until(lambda: _caught_up(database, 3), "the new child's projection")
-            finally:
-                await server.stop()
+            os.kill(child, signal.SIGKILL)
+            serve = server.pid
+            await _until(
+                lambda: _some(_children(serve) - {child}), "a child in place of the killed"
+            )
+            (successor,) = _children(serve) - {child}
+            later = left(room, "PA_a", "10", now, joined_at=came)
+            assert "accepted" == await _send(http, server.base, later)
+            await _until(lambda: _caught_up(database, 3), "the new child's projection")
         async with database.reading() as uow:
             intervals = await uow.intervals.for_session(session.id)
             evidence = await uow.evidence.for_session(session.id)
@@ -119,13 +112,7 @@ class TestTheChildProjector:
         self, database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setenv("HUDUR_PROJECTOR_PROCESS", "true")  # SQLite's default is the loop
-        server = Server(database.url, tmp_path, tmp_path / "serve.log")
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=BOUND)) as http:
-            await server.start(http)
-            assert server.process is not None
-            serve = server.process.pid
-            await _until(lambda: _some(_children(serve)), "the child projector running")
-            (child,) = _children(serve)
+        async with _served(database, tmp_path) as (server, _, child):
             await server.kill()
             await _until(lambda: _gone(child), "the child's end after its parent's")
 
@@ -137,21 +124,36 @@ class TestTheChildProjector:
         reads bring up to date themselves) after."""
         monkeypatch.setenv("HUDUR_PROJECTOR_PROCESS", "true")
         monkeypatch.setenv("HUDUR_PROJECTOR_NICE", "7")
-        server = Server(database.url, tmp_path, tmp_path / "serve.log")
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=BOUND)) as http:
-            await server.start(http)
-            assert server.process is not None
-            serve = server.process.pid
-            try:
-                await _until(lambda: _some(_children(serve)), "the child projector running")
-                (child,) = _children(serve)
-                await _until(lambda: _niced(child, serve), "the child's niceness set")
-                nicer = os.getpriority(os.PRIO_PROCESS, child) - os.getpriority(
-                    os.PRIO_PROCESS, serve
-                )
-            finally:
-                await server.stop()
+        async with _served(database, tmp_path) as (server, _, child):
+            await _until(lambda: _niced(child, server.pid), "the child's niceness set")
+            nicer = os.getpriority(os.PRIO_PROCESS, child) - os.getpriority(
+                os.PRIO_PROCESS, server.pid
+            )
         assert 7 == nicer
+
+
+class _Serving(Server):
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+
+@contextlib.asynccontextmanager
+async def _served(
+    database: Database, directory: Path
+) -> AsyncIterator[tuple[_Serving, aiohttp.ClientSession, int]]:
+    """`hudur serve` on `database` once its child projector runs: the server, a
+    client, the child's pid. Stopped on the way out (if it still runs)."""
+    server = _Serving(database.url, directory, directory / "serve.log")
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=BOUND)) as http:
+        await server.start(http)
+        try:
+            await _until(lambda: _some(_children(server.pid)), "the child projector running")
+            (child,) = _children(server.pid)
+            yield server, http, child
+        finally:
+            await server.stop()
 
 
 async def _some(pids: set[int]) -> bool:
