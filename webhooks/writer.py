@@ -89,16 +89,8 @@ class GroupWriter:
         assert queue is not None
         while True:
             batch = [await queue.get()]
-            while len(batch) < self._bound:
-                while len(batch) < self._bound and not queue.empty():
-                    batch.append(queue.get_nowait())
-                # One more pass of the loop while requests keep coming: the bodies it
-                # has read by then join this batch instead of waiting for the next
-                # commit, whose fsync each pass would otherwise pay for.
-                await asyncio.sleep(0)
-                if queue.empty():
-                    break
             try:
+                await self._fill(batch, queue)
                 await self._commit(batch)
             except asyncio.CancelledError:
                 for waiting in batch:
@@ -109,6 +101,17 @@ class GroupWriter:
                 for waiting in batch:
                     if not waiting.answer.done():
                         waiting.answer.set_exception(exc)
+
+    async def _fill(self, batch: list[_Waiting], queue: asyncio.Queue[_Waiting]) -> None:
+        """Add what waits to `batch`, pass after pass of the loop while requests keep
+        coming: the bodies it has read by then join this batch instead of waiting for
+        the next commit, whose fsync each pass would otherwise pay for."""
+        while len(batch) < self._bound:
+            while len(batch) < self._bound and not queue.empty():
+                batch.append(queue.get_nowait())
+            await asyncio.sleep(0)
+            if queue.empty():
+                return
 
     async def _commit(self, batch: list[_Waiting]) -> None:
         started = time.perf_counter()

@@ -44,3 +44,16 @@ async def test_requests_read_while_a_batch_forms_share_its_commit(database: Data
         await writer.stop()
     assert ["accepted"] * 12 == answers
     assert [12] == [line["events"] for line in logs if line["event"] == "inbox_commit"]
+
+
+async def test_stopping_while_a_batch_forms_answers_its_requests(database: Database) -> None:
+    """A writer stopped while it waits out a pass of the loop leaves no request of the
+    batch it holds waiting for an answer: each is cancelled (the server is stopping)."""
+    writer = GroupWriter(lambda: database)
+    request = asyncio.create_task(writer.append(_event(1)))
+    await asyncio.sleep(0)  # the request queues its event and starts the writer
+    await asyncio.sleep(0)  # the writer takes it and waits out a pass of the loop
+    await writer.stop()
+    done, _ = await asyncio.wait({request}, timeout=5)
+    assert {request} == done
+    assert request.cancelled()
