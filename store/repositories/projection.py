@@ -77,10 +77,7 @@ _UNREAD = select(func.count(), func.min(WebhookEvent.received_at)).where(
     WebhookEvent.id > bindparam("position")
 )
 
-
-@cache
-def _spool_unread() -> Any:
-    return select(func.count(), func.min(SPOOLED.c.received_at)).where(spool_unmoved())
+_SPOOL_UNREAD = select(func.count(), func.min(SPOOLED.c.received_at)).where(spool_unmoved())
 
 
 def is_spooled(session: AsyncSession) -> bool:
@@ -145,7 +142,7 @@ class ProjectionRepository:
         rows, oldest = (await self.session.execute(_UNREAD, {"position": position})).one()
         rows = int(rows or 0)
         if is_spooled(self.session):
-            waiting, spool_oldest = (await self.session.execute(_spool_unread())).one()
+            waiting, spool_oldest = (await self.session.execute(_SPOOL_UNREAD)).one()
             rows += int(waiting or 0)
             if spool_oldest is not None:
                 oldest = spool_oldest if oldest is None else min(oldest, spool_oldest)
