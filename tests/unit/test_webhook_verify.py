@@ -71,3 +71,21 @@ class TestWebhookVerifier:
     ) -> None:
         """Nothing to verify."""
         assert "missing_authorization" == _reason(verifier, authorization)
+
+    @pytest.mark.parametrize(
+        ("algorithm", "secret"),
+        [("HS512", LIVEKIT_SECRET * 2), ("HS384", LIVEKIT_SECRET * 2), ("none", "")],
+    )
+    def test_a_verified_header_lets_no_other_header_through(
+        self,
+        verifier: WebhookVerifier,
+        algorithm: str,
+        secret: str,
+    ) -> None:
+        """The verifier remembers the header of the last token it verified; a token
+        with any other header is still decoded and refused for its algorithm."""
+        verifier.verify(sign(BODY), BODY)
+        claims = {"iss": LIVEKIT_KEY, "exp": int(time.time()) + 600, "sha256": body_hash(BODY)}
+        token = jwt.encode(claims, secret or None, algorithm=algorithm)
+        assert "bad_algorithm" == _reason(verifier, token)
+        verifier.verify(sign(BODY), BODY)
