@@ -60,7 +60,9 @@ class UTCDateTime(TypeDecorator[datetime]):
                 return last[1]
             if not isinstance(value, datetime) or value.tzinfo is None:
                 raise ValueError(f"UTCDateTime needs an aware datetime, got {value!r}")
-            text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            moment = value if value.tzinfo is UTC else value.astimezone(UTC)
+            # Years are four digits, so the text before the offset ("+00:00") is it.
+            text = moment.isoformat(" ", "microseconds")[:26]
             last = (value, text)
             return text
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from rules.errors import BadRequest
@@ -26,7 +26,6 @@ from webhooks.jsontext import loads
 from webhooks.parse import MAX_EVENT, MAX_ID, MAX_ROOM, MAX_SID
 
 MAX_DEPTH = 64
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_SECONDS = 253_402_300_799
 
 
@@ -116,7 +115,7 @@ def _seconds(value: Any) -> datetime | None:
         number = int(value)
     except ValueError:
         return None
-    return _EPOCH + timedelta(seconds=number) if 0 < number <= _MAX_SECONDS else None
+    return datetime.fromtimestamp(number, UTC) if 0 < number <= _MAX_SECONDS else None
 
 
 def _may_nest_deeper(body: bytes) -> bool:
