@@ -41,7 +41,7 @@ from rules.errors import HudurError, PayloadTooLarge, Unavailable
 from store.database import Database
 from store.faults import DATABASE_FAULTS
 from webhooks.envelope import read_envelope
-from webhooks.metrics import INGEST_SECONDS, WEBHOOKS
+from webhooks.metrics import INGEST_SECONDS, count_webhook
 from webhooks.verify import WebhookVerifier, token_of
 from webhooks.writer import GroupWriter
 
@@ -117,17 +117,17 @@ class WebhookEndpoint:
         try:
             status = await self.writer.append(envelope.stored(body, now=now))
         except DATABASE_FAULTS as exc:
-            WEBHOOKS.labels("unavailable", "database").inc()
+            count_webhook("unavailable", "database")
             log.error("webhook_unavailable", event_type=envelope.event, error=repr(exc)[:500])
             raise Unavailable("the event could not be stored; retry later") from exc
         except HudurError as exc:
             # A verified event is never refused with a 4xx (LiveKit drops those for
             # good): whatever went wrong in here, it is a 500 and will be retried.
-            WEBHOOKS.labels("unavailable", "internal").inc()
+            count_webhook("unavailable", "internal")
             log.error("webhook_failed", event_type=envelope.event, error=repr(exc)[:500])
             raise HudurError("the event could not be processed; retry later") from exc
         kind = envelope.event if envelope.event in KNOWN_EVENTS else "other"
-        WEBHOOKS.labels(status, kind).inc()
+        count_webhook(status, kind)
         elapsed = time.perf_counter() - started
         INGEST_SECONDS.observe(elapsed)
         if status == "accepted":
@@ -179,5 +179,5 @@ class WebhookEndpoint:
 def _reject(exc: HudurError, status: int, code: str) -> None:
     details = exc.details if isinstance(exc.details, dict) else {}
     reason = {400: "malformed", 413: "too_large"}.get(status) or str(details.get("reason", code))
-    WEBHOOKS.labels("rejected", reason).inc()
+    count_webhook("rejected", reason)
     log.warning("webhook_rejected", status=status, reason=reason, message=exc.message)
