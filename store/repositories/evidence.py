@@ -12,12 +12,12 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Row, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Row, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules import evidence as ev
 from rules.engagement import TrackEvidence, TrackPublished, TrackUnpublished
-from store.repositories.base import insert_ignore, table_of
+from store.repositories.base import insert_ignore, insert_many, table_of
 from store.schema import Evidence, Session
 
 TRACK_KINDS = (ev.EvidenceKind.TRACK_PUBLISHED.value, ev.EvidenceKind.TRACK_UNPUBLISHED.value)
@@ -33,7 +33,6 @@ _EVIDENCE = table_of(Evidence)
 _COLUMNS = [c.key for c in _EVIDENCE.columns if c.key != "id"]
 # One cached statement for every staged batch, NULLs rendered so that every row has
 # the same shape (one executemany).
-_INSERT = insert(_EVIDENCE).execution_options(render_nulls=True)
 
 
 class EvidenceRepository:
@@ -92,8 +91,7 @@ class EvidenceRepository:
         """Write what was staged, in one executemany of Core rows: the projector stages
         thousands a second, and an ORM flush of them cost more than the rest of it."""
         staged, self._staged = self._staged, []
-        if staged:
-            await self.session.execute(_INSERT, staged)
+        await insert_many(self.session, _EVIDENCE, staged)
 
     async def attach(self, room_name: str, session_id: int) -> int:
         """Give a session the evidence that arrived before it existed; how many rows."""

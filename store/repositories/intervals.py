@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
-from sqlalchemy import delete, insert, or_, select, tuple_
+from sqlalchemy import delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules import evidence as ev
-from store.repositories.base import table_of
+from store.repositories.base import insert_many, table_of
 from store.schema import Interval
 
 
@@ -111,13 +111,9 @@ class IntervalRepository:
             for session_id, intervals in by_session.items()
             for i in intervals
         ]
-        if rows:
-            # One executemany instead of an ORM flush of one INSERT per row: this runs
-            # on every webhook. render_nulls keeps rows with and without a NULL
-            # (left_at, user_id) in the same batch.
-            await self.session.execute(
-                insert(table_of(Interval)).execution_options(render_nulls=True), rows
-            )
+        # One statement, not an ORM flush of one INSERT per row: this runs for every
+        # batch the projector takes.
+        await insert_many(self.session, table_of(Interval), rows)
 
 
 def to_rule_interval(row: Interval) -> ev.Interval:
