@@ -12,9 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from store.faults import DriverFault
 from store.repositories.inbox import APPEND_LOCK_KEY, NewEvent
 
-# PostgreSQL: the whole batch in ONE statement between BEGIN and COMMIT (not in
-# autocommit: a process killed while the statement waits must leave the batch
-# uncommitted, not stored unanswered). The inbox's advisory lock
+# PostgreSQL: the whole batch in ONE statement, its own transaction (autocommit): all
+# of it is stored or none. BEGIN and COMMIT around it were two more round trips a
+# batch, a tenth of the serving process's CPU; without them the peak rose from
+# 0.28-0.29x of a bare handler to 0.31-0.33x (three interleaved pairs, BENCHMARKS.md).
+# A process killed while the statement runs may leave its batch stored unanswered:
+# LiveKit resends each unanswered event, and the unique key answers it `duplicate`,
+# as for a COMMIT whose answer was lost. The inbox's advisory lock
 # (repositories.inbox.APPEND_LOCK_KEY) is taken by the one-row subquery every output
 # row is joined to, so it is held before the first id is drawn and until the commit:
 # appends from every replica commit in id order, as the projector needs.
@@ -44,7 +48,7 @@ def _is_asyncpg_error(exc: BaseException) -> bool:
 
 class PostgresAppender:
     """Appends batches of inbox rows over one connection held for the purpose (no
-    checkout and no ping per batch: BEGIN, the statement, COMMIT). The statement goes
+    checkout and no ping per batch: one statement, in autocommit). The statement goes
     to asyncpg itself (prepared once, cached by the connection): through SQLAlchemy's
     execution and its greenlet it cost a tenth of the serving process's CPU."""
 
@@ -60,18 +64,17 @@ class PostgresAppender:
             return set()
         driver = await self._driver()
         try:
-            async with driver.transaction():
-                rows = await driver.fetch(
-                    _PG_APPEND,
-                    APPEND_LOCK_KEY,
-                    [e.event_id for e in events],
-                    [e.event for e in events],
-                    [e.room_name for e in events],
-                    [e.room_sid for e in events],
-                    [e.occurred_at for e in events],
-                    [e.received_at for e in events],
-                    [e.body for e in events],
-                )
+            rows = await driver.fetch(
+                _PG_APPEND,
+                APPEND_LOCK_KEY,
+                [e.event_id for e in events],
+                [e.event for e in events],
+                [e.room_name for e in events],
+                [e.room_sid for e in events],
+                [e.occurred_at for e in events],
+                [e.received_at for e in events],
+                [e.body for e in events],
+            )
         except BaseException as exc:
             await self.close()  # the next batch starts on a fresh connection
             if _is_asyncpg_error(exc):
