@@ -31,8 +31,6 @@ T = TypeVar("T")
 
 _EVIDENCE = table_of(Evidence)
 _COLUMNS = [c.key for c in _EVIDENCE.columns if c.key != "id"]
-# One cached statement for every staged batch, NULLs rendered so that every row has
-# the same shape (one executemany).
 
 
 class EvidenceRepository:
@@ -88,8 +86,9 @@ class EvidenceRepository:
         self._staged.append(values)
 
     async def flush(self) -> None:
-        """Write what was staged, in one executemany of Core rows: the projector stages
-        thousands a second, and an ORM flush of them cost more than the rest of it."""
+        """Write what was staged, in one statement of Core rows (`insert_many`): the
+        projector stages thousands a second, and an ORM flush of them cost more than
+        the rest of it."""
         staged, self._staged = self._staged, []
         await insert_many(self.session, _EVIDENCE, staged)
 
