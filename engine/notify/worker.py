@@ -152,6 +152,11 @@ class Notifier:
         if room <= 0:
             return 0
         now = self._clock()
+        # Read first, lease only what is there: a claim on SQLite takes the write lock
+        # at BEGIN, and this runs twice a second in every process, mostly for nothing.
+        async with self._database().reading(snapshot=False) as uow:
+            if not await uow.outbox.any_due(now=now):
+                return 0
         async with self._lock(), self._database().uow() as uow:
             claimed = await uow.outbox.claim(
                 now=now, lease_until=now + self._lease, owner=self.name, limit=room

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, select, update
+from sqlalchemy import Select, and_, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -112,6 +112,31 @@ class AttemptRow:
     state: str
 
 
+def _due(now: datetime) -> Select[int]:
+    """The ids of rows `claim` may lease at `now`, in outbox order."""
+    earlier = aliased(OutboxMessage)
+    return (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.state == PENDING,
+            OutboxMessage.endpoint_id.in_(
+                select(NotificationEndpoint.id).where(NotificationEndpoint.enabled.is_(True))
+            ),
+            (OutboxMessage.attempts == 0) | (OutboxMessage.next_attempt_at <= now),
+            OutboxMessage.leased_until.is_(None) | (OutboxMessage.leased_until <= now),
+            ~exists().where(
+                and_(
+                    earlier.endpoint_id == OutboxMessage.endpoint_id,
+                    earlier.session_id == OutboxMessage.session_id,
+                    earlier.state == PENDING,
+                    earlier.id < OutboxMessage.id,
+                )
+            ),
+        )
+        .order_by(OutboxMessage.id)
+    )
+
+
 class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -123,6 +148,11 @@ class OutboxRepository:
                 insert(OutboxMessage).execution_options(render_nulls=True), list(rows)
             )
 
+    async def any_due(self, *, now: datetime) -> bool:
+        """Whether `claim` would find a row now: one read, no lock (the worker polls
+        twice a second, and a claim on SQLite takes the write lock at BEGIN)."""
+        return await self.session.scalar(_due(now).limit(1)) is not None
+
     async def claim(
         self, *, now: datetime, lease_until: datetime, owner: str, limit: int
     ) -> list[Claimed]:
@@ -132,29 +162,7 @@ class OutboxRepository:
         Rows another replica is claiming at the same moment are skipped (PostgreSQL:
         FOR UPDATE SKIP LOCKED; SQLite takes the write lock at BEGIN, so claims follow
         one another)."""
-        earlier = aliased(OutboxMessage)
-        due = (
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.state == PENDING,
-                OutboxMessage.endpoint_id.in_(
-                    select(NotificationEndpoint.id).where(NotificationEndpoint.enabled.is_(True))
-                ),
-                (OutboxMessage.attempts == 0) | (OutboxMessage.next_attempt_at <= now),
-                OutboxMessage.leased_until.is_(None) | (OutboxMessage.leased_until <= now),
-                ~exists().where(
-                    and_(
-                        earlier.endpoint_id == OutboxMessage.endpoint_id,
-                        earlier.session_id == OutboxMessage.session_id,
-                        earlier.state == PENDING,
-                        earlier.id < OutboxMessage.id,
-                    )
-                ),
-            )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=OutboxMessage)
-        )
+        due = _due(now).limit(limit).with_for_update(skip_locked=True, of=OutboxMessage)
         ids = list(await self.session.scalars(due))
         if not ids:
             return []

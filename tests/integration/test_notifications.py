@@ -4,6 +4,7 @@ clock (`Notifier.deliver_due`), so retries need no waiting."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -372,3 +373,23 @@ class TestRetention:
         deliveries = (await lesson.call("GET", "/v1/webhook-endpoints/1/deliveries"))["data"]
         assert {"session.cancelled"} == {d["type"] for d in deliveries}
         assert 13 == len(deliveries)  # the clock moved 6 h a step: one attempt per step
+
+
+class TestPolling:
+    async def test_a_poll_with_nothing_due_takes_no_write_lock(
+        self, notifier: Notifier, database: Database, backend: str
+    ) -> None:
+        """Every `serve` polls the outbox twice a second, the top of the hour's
+        projector writing all the while: with nothing due a poll only reads. While
+        another connection holds SQLite's write lock, it still finds that nothing is
+        due (a poll that began a write waited for the lock, then failed)."""
+        if backend != "sqlite":
+            pytest.skip("SQLite's file-wide write lock")
+        file = database.sqlite_file
+        assert file is not None
+        holder = sqlite3.connect(file, isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            assert 0 == await notifier.deliver_due()
+        finally:
+            holder.close()
