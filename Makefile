@@ -34,6 +34,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy rules
 	$(VENV)/bin/mypy engine webhooks store scheduler
+	$(VENV)/bin/mypy bench tests/support
 
 bench: install
 	$(PY) -m bench.ingest

@@ -159,7 +159,8 @@ class _Process:
     """Enough of Popen for `wait_ready`: whether the server has exited."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.returncode = pid, None
+        self.pid = pid
+        self.returncode: int | None = None
 
     def poll(self) -> int | None:
         return None if Path(f"/proc/{self.pid}").exists() else 1

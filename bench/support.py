@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 import aiohttp
 from aiohttp import web
@@ -102,9 +103,15 @@ async def seed(url: str, sessions: int, starts_at: datetime, *, wipe: bool = Fal
         await database.dispose()
 
 
-async def wait_ready(
-    session: aiohttp.ClientSession, base: str, process: subprocess.Popen[bytes]
-) -> None:
+class Exits(Protocol):
+    """What waiting for a server needs of its process: whether it has exited."""
+
+    returncode: int | None
+
+    def poll(self) -> int | None: ...
+
+
+async def wait_ready(session: aiohttp.ClientSession, base: str, process: Exits) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from engine.settings import Settings
@@ -20,7 +21,7 @@ LIVEKIT_SECRET = "livekit-secret-for-tests-0123456789abcdef"
 def app_settings(database_url: str) -> Settings:
     """Settings of an app under test: these secrets, the database, no .env file."""
     return Settings(
-        _env_file=None,
+        _env_file=None,  # type: ignore[call-arg]  # pydantic-settings' own init argument
         database_url=database_url,
         service_token=SERVICE_TOKEN,
         jwt_secret=JWT_SECRET,
@@ -51,7 +52,12 @@ def auth(token: str = SERVICE_TOKEN) -> dict[str, str]:
 
 
 async def call(
-    client: TestClient, method: str, path: str, *, token: str | None = None, **kwargs: Any
+    client: TestClient[web.Request, web.Application],
+    method: str,
+    path: str,
+    *,
+    token: str | None = None,
+    **kwargs: Any,
 ) -> tuple[int, Any]:
     """One JSON request with `token` (the service's by default): status and body."""
     response = await client.request(method, path, headers=auth(token or SERVICE_TOKEN), **kwargs)

@@ -14,6 +14,7 @@ events to `deliver` (unless told not to: that is how lost events are made);
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -88,8 +89,8 @@ class FakeLiveKit:
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        assert isinstance(server, asyncio.Server)
+        self.port = server.sockets[0].getsockname()[1]
         return self.url
 
     async def stop(self) -> None:
@@ -227,7 +228,7 @@ class FakeLiveKit:
         identity: str,
         *,
         at: datetime | None = None,
-        kind: int = models.ParticipantInfo.Kind.STANDARD,
+        kind: models.ParticipantInfo.Kind = models.ParticipantInfo.Kind.STANDARD,
         metadata: str = "",
         notify: bool = True,
     ) -> models.ParticipantInfo:
@@ -293,7 +294,7 @@ class FakeLiveKit:
         return sorted(p.identity for p in found.participants.values()) if found else []
 
 
-def to_hudur(client: TestClient) -> Deliver:
+def to_hudur(client: TestClient[web.Request, web.Application]) -> Deliver:
     """Deliver events to the app under test as LiveKit does: signed POSTs to
     /webhooks/livekit (bodies and signatures from tests.support.livekit)."""
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from engine.operations.attendance import session_attendance
@@ -49,7 +50,10 @@ def fixture_settings(settings: Settings, livekit: FakeLiveKit) -> Settings:
 
 @pytest.fixture(name="lesson")
 async def fixture_lesson(
-    client: TestClient, database: Database, livekit: FakeLiveKit, clock: ManualClock
+    client: TestClient[web.Request, web.Application],
+    database: Database,
+    livekit: FakeLiveKit,
+    clock: ManualClock,
 ) -> AsyncIterator[Lesson]:
     livekit.deliver = to_hudur(client)
     async with database.uow() as uow:
@@ -76,7 +80,11 @@ class Lesson:
     """One session's day, driven by hand."""
 
     def __init__(
-        self, client: TestClient, database: Database, livekit: FakeLiveKit, clock: ManualClock
+        self,
+        client: TestClient[web.Request, web.Application],
+        database: Database,
+        livekit: FakeLiveKit,
+        clock: ManualClock,
     ) -> None:
         self.client, self.database, self.livekit, self.clock = client, database, livekit, clock
         self.people: dict[str, Any] = {}
@@ -99,7 +107,7 @@ class Lesson:
             expect=201,
         )
         assert "unscheduled" == created["status"]
-        self.session_id, self.code = created["id"], created["session_code"]
+        self.session_id, self.code = int(created["id"]), str(created["session_code"])
         scheduled = await self.call(
             "POST", f"/v1/sessions/{self.session_id}/schedule", {"scheduled_at": iso(START)}
         )

@@ -74,10 +74,10 @@ def participant_info(
     identity: str,
     *,
     joined_at: datetime | None,
-    kind: int = models.ParticipantInfo.Kind.STANDARD,
+    kind: models.ParticipantInfo.Kind = models.ParticipantInfo.Kind.STANDARD,
     metadata: str = "",
-    state: int = models.ParticipantInfo.State.ACTIVE,
-    reason: int = models.DisconnectReason.UNKNOWN_REASON,
+    state: models.ParticipantInfo.State = models.ParticipantInfo.State.ACTIVE,
+    reason: models.DisconnectReason = models.DisconnectReason.UNKNOWN_REASON,
 ) -> models.ParticipantInfo:
     """A participant as LiveKit describes it; `joined_at` None leaves joinedAt(Ms) out."""
     info = models.ParticipantInfo(
@@ -212,7 +212,7 @@ def joined(
     event_id: str | None = None,
     created_at: datetime | None = None,
     room_sid: str = ROOM_SID,
-    kind: int = models.ParticipantInfo.Kind.STANDARD,
+    kind: models.ParticipantInfo.Kind = models.ParticipantInfo.Kind.STANDARD,
     metadata: str = "",
     odd_spacing: bool = False,
 ) -> bytes:
@@ -238,8 +238,8 @@ def left(
     joined_at: datetime | None,
     event_id: str | None = None,
     room_sid: str = ROOM_SID,
-    reason: int = models.DisconnectReason.CLIENT_INITIATED,
-    kind: int = models.ParticipantInfo.Kind.STANDARD,
+    reason: models.DisconnectReason = models.DisconnectReason.CLIENT_INITIATED,
+    kind: models.ParticipantInfo.Kind = models.ParticipantInfo.Kind.STANDARD,
     metadata: str = "",
     odd_spacing: bool = False,
 ) -> bytes:
@@ -270,7 +270,7 @@ def aborted(
     *,
     event_id: str | None = None,
     room_sid: str = ROOM_SID,
-    kind: int = models.ParticipantInfo.Kind.STANDARD,
+    kind: models.ParticipantInfo.Kind = models.ParticipantInfo.Kind.STANDARD,
     metadata: str = "",
     odd_spacing: bool = False,
 ) -> bytes:

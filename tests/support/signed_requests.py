@@ -17,7 +17,7 @@ import base64
 import hashlib
 from datetime import timedelta
 
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 from livekit.api import AccessToken
 from sqlalchemy import func, select
@@ -59,7 +59,7 @@ def auth_headers(body: bytes, *, bearer: bool = False, token: str | None = None)
 
 
 async def post_webhook(
-    client: TestClient,
+    client: TestClient[web.Request, web.Application],
     body: bytes,
     *,
     bearer: bool = False,
