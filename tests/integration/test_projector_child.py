@@ -132,20 +132,13 @@ class TestTheChildProjector:
         assert 7 == nicer
 
 
-class _Serving(Server):
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-
 @contextlib.asynccontextmanager
 async def _served(
     database: Database, directory: Path
-) -> AsyncIterator[tuple[_Serving, aiohttp.ClientSession, int]]:
+) -> AsyncIterator[tuple[Server, aiohttp.ClientSession, int]]:
     """`hudur serve` on `database` once its child projector runs: the server, a
     client, the child's pid. Stopped on the way out (if it still runs)."""
-    server = _Serving(database.url, directory, directory / "serve.log")
+    server = Server(database.url, directory, directory / "serve.log")
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=BOUND)) as http:
         await server.start(http)
         try:

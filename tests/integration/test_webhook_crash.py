@@ -83,6 +83,11 @@ class Server:
         self._url, self._directory, self._log = url, directory, log
         self.process: asyncio.subprocess.Process | None = None
 
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
     async def start(self, http: aiohttp.ClientSession) -> None:
         env = {
             **os.environ,
