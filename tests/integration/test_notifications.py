@@ -4,7 +4,6 @@ clock (`Notifier.deliver_due`), so retries need no waiting."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -18,6 +17,7 @@ from rules.codes import SessionType
 from rules.lifecycle import LifecycleEvent
 from store.database import Database
 from tests.support.clock import ManualClock
+from tests.support.databases import write_lock_held
 from tests.support.factories import TEACHER_ID
 from tests.support.fake_livekit import fixture_livekit  # noqa: F401 (fixture)
 from tests.support.lessons import (  # noqa: F401 (fixtures)
@@ -387,9 +387,5 @@ class TestPolling:
             pytest.skip("SQLite's file-wide write lock")
         file = database.sqlite_file
         assert file is not None
-        holder = sqlite3.connect(file, isolation_level=None)
-        try:
-            holder.execute("BEGIN IMMEDIATE")
+        with write_lock_held(file):
             assert 0 == await notifier.deliver_due()
-        finally:
-            holder.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-import sqlite3
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +19,7 @@ from store.database import Database
 from tests.integration.api_world import NOW, call, seed_two_academies
 from tests.integration.attendance_world import S, finish
 from tests.support.clock import ManualClock
+from tests.support.databases import write_lock_held
 from tests.support.fake_livekit import (  # noqa: F401 (fixtures)
     FakeLiveKit,
     fixture_livekit,
@@ -119,12 +119,8 @@ class TestBacklogGauges:
         async with database.uow() as uow:
             uow.rooms.enqueue("delete_room", "QSE-1-000001", now=NOW)
             await uow.commit()
-        holder = sqlite3.connect(file, isolation_level=None)
-        try:
-            holder.execute("BEGIN IMMEDIATE")
+        with write_lock_held(file):
             scrape = await samples(client)
-        finally:
-            holder.close()
         assert 1 == scrape[("hudur_room_operations_pending", frozenset())]
         assert 0 == scrape[("hudur_projection_lag_rows", frozenset())]
 

@@ -8,9 +8,11 @@ they fail instead so that a missing server can never pass silently.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
-from collections.abc import Callable, Coroutine
+import sqlite3
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -98,6 +100,18 @@ async def fresh_sqlite(template: Path, directory: Path) -> Database:
     target = directory / "hudur.db"
     shutil.copyfile(template, target)
     return Database(sqlite_url(target))
+
+
+@contextlib.contextmanager
+def write_lock_held(path: Path) -> Iterator[None]:
+    """SQLite's write lock on the file at `path`, held by another connection for the
+    block (another process's writer, as far as the code under test can tell)."""
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        other.close()
 
 
 async def fresh_postgres(url: str, **engine_kwargs: object) -> Database:
