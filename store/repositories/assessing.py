@@ -38,6 +38,7 @@ from sqlalchemy.orm import aliased
 from rules import evidence as ev
 from rules.engagement import TrackEvidence
 from rules.lifecycle import FINISHED, is_finished
+from store.repositories.base import on_postgres
 from store.repositories.evidence import TRACK_KINDS, to_track_evidence
 from store.repositories.projection import is_spooled, position_columns, projected
 from store.repositories.verdicts import SessionFacts, SessionRead, served_of, verdicts_of_session
@@ -259,8 +260,7 @@ class AssessingRepository:
         return _inputs(rows) if rows else None
 
     def _dialect(self) -> str:
-        dialect = self.session.bind.dialect.name if self.session.bind is not None else ""
-        return "postgresql" if dialect == "postgresql" else "sqlite"
+        return "postgresql" if on_postgres(self.session) else "sqlite"
 
 
 class Attendance(NamedTuple):

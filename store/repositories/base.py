@@ -10,8 +10,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
+def on_postgres(session: AsyncSession) -> bool:
+    """Whether `session` is bound to PostgreSQL (else SQLite, the other backend)."""
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
 def _insert(session: AsyncSession, model: Any) -> Any:
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if on_postgres(session):
         return postgresql.insert(model)
     return sqlite.insert(model)
 
@@ -62,7 +67,7 @@ async def insert_many(
     one INSERT, NULLs rendered so that rows with and without them share it."""
     if not rows:
         return
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if on_postgres(session):
         names = list(rows[0])
         given = _arrays(table, names, rows)
         await session.execute(insert(table).from_select(names, select(*given.c)))
@@ -78,7 +83,7 @@ async def update_by_id(
     execution, however many rows); elsewhere an executemany of one cached UPDATE."""
     if not rows:
         return
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if on_postgres(session):
         given = _arrays(table, ["id", *columns], rows)
         await session.execute(
             update(table)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.charging import ChargeStatus, SubscriptionView
 from rules.codes import SubscriptionKind
-from store.repositories.base import upsert
+from store.repositories.base import on_postgres, upsert
 from store.schema import Academy, Charge, Session, SessionStudent, Subscription, User
 
 
@@ -155,7 +155,7 @@ class SubscriptionRepository:
             Subscription.ends_at,
             Subscription.total_sessions,
         ).where(Subscription.student_id.in_(student_ids))
-        if lock and self.session.bind is not None and self.session.bind.dialect.name != "sqlite":
+        if lock and on_postgres(self.session):
             stmt = stmt.order_by(Subscription.id).with_for_update()
         subs = list(await self.session.execute(stmt))
         used: dict[int, int] = {}

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.sqlite import Insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.repositories.base import insert_ignore, update_by_id
+from store.repositories.base import insert_ignore, on_postgres, update_by_id
 from store.repositories.projection import is_spooled, spool_mark, spool_mark_name
 from store.schema import ProjectionPosition, Session, WebhookEvent
 from store.spool import SPOOLED
@@ -234,5 +234,5 @@ class InboxRepository:
         """PostgreSQL: hold the inbox in SHARE mode until this transaction ends, so
         deliveries wait for a full rebuild (they lock the inbox before any session,
         so this cannot deadlock). SQLite's one writer needs nothing."""
-        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+        if on_postgres(self.session):
             await self.session.execute(text("LOCK TABLE webhook_events IN SHARE MODE"))
